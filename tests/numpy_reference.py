@@ -71,3 +71,11 @@ def decode(weights: dict[str, np.ndarray], latents: np.ndarray) -> np.ndarray:
         if i < len(names) - 1:
             x = relu(x)
     return x
+
+
+def hidden(weights: dict[str, np.ndarray], images: np.ndarray) -> np.ndarray:
+    """The 256 features of the encoder's e5 layer, in float64."""
+    x = images.astype(np.float64)
+    for name in ("e1", "e2", "e3", "e4"):
+        x = relu(conv2d_same(x, weights[f"encoder/{name}/kernel"], weights[f"encoder/{name}/bias"], 2))
+    return relu(x.reshape(len(x), -1) @ weights["encoder/e5/kernel"] + weights["encoder/e5/bias"])

@@ -146,3 +146,97 @@ def _load_npy(path: Path) -> np.ndarray:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as error:
         raise VaePassiveError(f"cannot read {path} as a .npy array: {error}") from None
+
+
+@main.command()
+@click.option("--model-id", type=int, help="A model of the zoo, read from the cache.")
+@click.option("--model-dir", type=click.Path(path_type=Path), help="A model folder (<id>/ with model/tfhub/).")
+@click.option("--num-samples", default=10_000, show_default=True, type=int, help="Inputs N to encode.")
+@click.option("--seed", default=2051556033, show_default=True, type=int, help="Seed of the data draw and noise.")
+@click.option("--rule", type=click.Choice(["variance", "mean-variance"]), default="variance", show_default=True)
+@click.option("--var-threshold", default=0.1, show_default=True, type=float)
+@click.option("--mean-tolerance", default=0.1, show_default=True, type=float, help="Variance rule only.")
+@click.option("--dataset", help="Data to encode (default: the model's own; procedural_dsprites is a stand-in).")
+@click.option("--results", "results_dir", type=click.Path(path_type=Path), help="Results folder [home/results].")
+@click.option("--json", "as_json", is_flag=True, help="Print the result document on stdout.")
+@click.option("--save-codes", is_flag=True, help="Also write codes.npz: mean, logvar, sampled, factors.")
+def analyze(
+    model_id,
+    model_dir,
+    num_samples,
+    seed,
+    rule,
+    var_threshold,
+    mean_tolerance,
+    dataset,
+    results_dir,
+    as_json,
+    save_codes,
+) -> None:
+    """Classify a model's latents and compare mean vs sampled codes.
+
+    Writes <results>/<key>/analysis.json (key: the model id or the folder name).
+
+    \b
+    Examples:
+      vae-passive analyze --model-id 299
+      vae-passive analyze --model-dir ./my_model --dataset procedural_dsprites --save-codes
+      vae-passive analyze --model-id 0 --rule mean-variance --num-samples 2000 --json
+    """
+    from vae_passive.analysis import Settings, analyze_model, locate_model, write_results
+    from vae_passive.variables import Rule
+
+    try:
+        rule_obj = Rule(rule, var_threshold, mean_tolerance)
+    except ValueError as error:
+        raise VaePassiveError(str(error)) from None
+    settings = Settings(num_samples=num_samples, seed=seed, rule=rule_obj, dataset=dataset)
+    source = locate_model(model_id, model_dir)
+    result = analyze_model(source, settings)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    path = write_results(results_dir or home.results_dir(), result, save_codes)
+    if as_json:
+        click.echo(json.dumps(result.document, indent=1))
+    else:
+        click.echo(format_summary(result.document))
+        click.echo(f"\nwrote {path}")
+
+
+def format_summary(document: dict) -> str:
+    """A readable summary: one row per latent, then mean-vs-sampled TC per subset."""
+    model, data, rule = document["model"], document["data"], document["rule"]
+    title = f"model {model['key']}" + (
+        f" ({model['dataset']}, {model['method']} {model['value']:g})" if model["method"] else ""
+    )
+    stand_in = "" if data["real"] else " (stand-in, not the published data)"
+    lines = [
+        title,
+        f"data: {data['source']}{stand_in}, N = {data['num_samples']}, seed {data['seed']}",
+        f"rule: {rule['name']} (var threshold {rule['var_threshold']}"
+        + (f", mean tolerance {rule['mean_tolerance']})" if rule["mean_tolerance"] is not None else ")"),
+        "",
+        f"{'latent':>6}  {'kind':<8}  {'E[var]':>9}  {'Var[var]':>9}  {'Var[mean]':>9}",
+    ]
+    for latent in document["latents"]:
+        lines.append(
+            f"{latent['index']:>6}  {latent['kind']:<8}  {latent['mean_of_variance']:>9.4f}  "
+            f"{latent['variance_of_variance']:>9.4f}  {latent['variance_of_mean']:>9.4f}"
+        )
+    counts = document["counts"]
+    lines += ["", f"active {counts['active']}, passive {counts['passive']}, mixed {counts['mixed']}", ""]
+    lines.append(f"{'subset':<15}  {'latents':>7}  {'TC mean':>9}  {'TC sampled':>10}")
+    by_subset: dict[str, dict] = {}
+    for row in document["scores"]:
+        by_subset.setdefault(row["subset"], {"n": row["num_latents"]})[row["representation"]] = row[
+            "gaussian_total_correlation"
+        ]
+
+    def show(value):
+        return "n/a" if value is None else f"{value:.4f}"
+
+    for subset, row in by_subset.items():
+        lines.append(f"{subset:<15}  {row['n']:>7}  {show(row.get('mean')):>9}  {show(row.get('sampled')):>10}")
+    if not by_subset:
+        lines.append("(no subset has 2 or more latents)")
+    return "\n".join(lines)

@@ -1,0 +1,274 @@
+"""The paper's analysis of one model: classify latents, score mean vs sampled codes, one document.
+
+``analysis_document`` and ``score_representations`` are pure; ``analyze_model`` is the edge that
+loads the module, draws the data and encodes; ``write_results`` stores the document atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from vae_passive import __version__, catalogue, home
+from vae_passive.atomic import save_npz, write_text
+from vae_passive.data import draw_batches, resolve_dataset
+from vae_passive.errors import VaePassiveError
+from vae_passive.representations import sampled_representation
+from vae_passive.scores import SCORE_NAMES, covariance, mutual_info_matrix, score_subset
+from vae_passive.variables import KINDS, SUBSETS, Rule, classify, latent_statistics, subset_indices
+
+SCHEMA = "vae-passive/analysis/1"
+DEFAULT_NUM_SAMPLES = 10_000
+DEFAULT_SEED = 2051556033  # unsupervised_study_v1's seed of the sampled/unsupervised evaluation
+DATA_BATCH_SIZE = 16  # upstream's generate_batch_factor_code batch, which fixes the draw order
+ENCODE_BATCH_SIZE = 1024
+REPRESENTATIONS = ("mean", "sampled")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What an analysis depends on besides the model; hashed into ``settings_hash``."""
+
+    num_samples: int = DEFAULT_NUM_SAMPLES
+    seed: int = DEFAULT_SEED
+    rule: Rule = field(default_factory=Rule)
+    dataset: str | None = None  # None: the model's own data set, or the stand-in
+
+    def __post_init__(self) -> None:
+        if self.num_samples < 2:
+            raise VaePassiveError(f"--num-samples must be at least 2 (got {self.num_samples}); the study uses 10000")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model lives and what is known about it before loading."""
+
+    key: str
+    path: Path
+    id: int | None
+    dataset: str | None  # from model/results/gin/train.gin, else the catalogue
+
+
+def settings_hash(settings: Settings, data_source: str) -> str:
+    """A hash of everything that changes the result for one model."""
+    payload = {
+        "schema": SCHEMA,
+        "data": {"source": data_source, "num_samples": settings.num_samples, "seed": settings.seed},
+        "rule": settings.rule.as_dict(),
+        "sampled_noise": "numpy.random.default_rng(seed).standard_normal",
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN or infinity: degenerate scores are stored as null."""
+    return float(value) if np.isfinite(value) else None
+
+
+def score_representations(codes: dict[str, np.ndarray], kinds: np.ndarray) -> list[dict]:
+    """Scores of each representation (N, latents) on every subset with >= 2 latents."""
+    rows = []
+    for representation, code in codes.items():
+        cov, mi = covariance(code), mutual_info_matrix(code)
+        for subset in SUBSETS:
+            indices = subset_indices(kinds, subset)
+            if len(indices) < 2:
+                continue
+            scores = score_subset(cov, mi, indices)
+            rows.append(
+                {
+                    "representation": representation,
+                    "subset": subset,
+                    "num_latents": len(indices),
+                    **{name: _finite_or_none(scores[name]) for name in SCORE_NAMES},
+                }
+            )
+    return rows
+
+
+def analysis_document(
+    *,
+    model: dict,
+    data: dict,
+    rule: Rule,
+    mean: np.ndarray,
+    logvar: np.ndarray,
+    sampled: np.ndarray,
+    upstream_metrics: dict,
+) -> dict:
+    """The result document (without provenance) for codes (N, latents) of one model."""
+    stats = latent_statistics(mean, logvar)
+    kinds = classify(stats, rule)
+    latents = [
+        {
+            "index": j,
+            "kind": str(kinds[j]),
+            "mean_of_variance": float(stats.mean_of_variance[j]),
+            "variance_of_variance": float(stats.variance_of_variance[j]),
+            "variance_of_mean": float(stats.variance_of_mean[j]),
+        }
+        for j in range(len(kinds))
+    ]
+    return {
+        "schema": SCHEMA,
+        "model": model,
+        "data": data,
+        "rule": rule.as_dict(),
+        "latents": latents,
+        "counts": {kind: int(np.sum(kinds == kind)) for kind in KINDS},
+        "scores": score_representations({"mean": mean, "sampled": sampled}, kinds),
+        "upstream_metrics": upstream_metrics,
+    }
+
+
+# ---- the I/O edge -------------------------------------------------------------------------
+
+_GIN_DATASET = re.compile(r"""^\s*dataset\.name\s*=\s*['"]([^'"]+)['"]""", re.MULTILINE)
+
+
+def read_gin_dataset(folder: Path) -> str | None:
+    """``dataset.name`` from ``model/results/gin/train.gin``, if the model folder has one."""
+    gin = folder / "model" / "results" / "gin" / "train.gin"
+    if not gin.is_file():
+        return None
+    match = _GIN_DATASET.search(gin.read_text(errors="replace"))
+    return match.group(1) if match else None
+
+
+def read_upstream_metrics(folder: Path) -> dict:
+    """``metrics/{mean,sampled}/<metric>/results/json/evaluation_results.json``, as stored upstream."""
+    found: dict[str, dict] = {}
+    for path in sorted(folder.glob("metrics/*/*/results/json/evaluation_results.json")):
+        representation, metric = path.parts[-5], path.parts[-4]
+        try:
+            found.setdefault(representation, {})[metric] = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise VaePassiveError(f"cannot read upstream results {path}: {error}") from None
+    return found
+
+
+def locate_model(model_id: int | None = None, model_dir: str | Path | None = None) -> ModelSource:
+    """The model to analyse, from the cache (``--model-id``) or a folder (``--model-dir``)."""
+    if (model_id is None) == (model_dir is None):
+        raise VaePassiveError("give exactly one of --model-id or --model-dir")
+    if model_id is not None:
+        record = catalogue.record(model_id)
+        folder = home.model_dir(model_id)
+        if not folder.is_dir():
+            if not record.released:
+                raise VaePassiveError(
+                    f"model {model_id} ({record.dataset}) was never released; train it (vae-passive train "
+                    f"--model-id {model_id}) or pass --model-dir"
+                )
+            raise VaePassiveError(
+                f"model {model_id} is not in the cache ({folder}); fetch it with `vae-passive fetch --ids {model_id}` "
+                "or import a copy with `vae-passive import PATH`"
+            )
+        return ModelSource(str(model_id), folder, model_id, read_gin_dataset(folder) or record.dataset)
+    folder = Path(model_dir).expanduser().resolve()
+    if not folder.is_dir():
+        raise VaePassiveError(f"model folder {model_dir} does not exist")
+    dataset = read_gin_dataset(folder)
+    known_id = int(folder.name) if folder.name.isdigit() and int(folder.name) < catalogue.NUM_MODELS else None
+    if known_id is not None and dataset not in (None, catalogue.record(known_id).dataset):
+        known_id = None  # a folder named like an id that holds another data set's model
+    return ModelSource(folder.name, folder, known_id, dataset)
+
+
+def model_fields(source: ModelSource, num_latents: int) -> dict:
+    """The document's ``model`` block: catalogue fields when the id is known."""
+    fields = {"id": source.id, "key": source.key, "path": str(source.path), "dataset": source.dataset}
+    if source.id is not None:
+        record = catalogue.record(source.id)
+        fields.update(method=record.method, hyperparameter=record.hyperparameter, value=record.value, seed=record.seed)
+    else:
+        fields.update(method=None, hyperparameter=None, value=None, seed=None)
+    fields["num_latents"] = num_latents
+    return fields
+
+
+def versions() -> dict[str, str]:
+    """Versions recorded with every result."""
+    import scipy
+    import sklearn
+
+    from vae_passive.tf_runtime import tensorflow
+
+    return {
+        "vae_passive": __version__,
+        "tensorflow": tensorflow().__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit_learn": sklearn.__version__,
+        "python": platform.python_version(),
+    }
+
+
+@dataclass
+class AnalysisResult:
+    """A finished analysis: the document, the codes it was computed from, and notes for the user."""
+
+    document: dict
+    codes: dict[str, np.ndarray]
+    notes: list[str]
+
+
+def analyze_model(source: ModelSource, settings: Settings, module=None) -> AnalysisResult:
+    """Load (or reuse) the module, draw data, encode, classify and score one model."""
+    from vae_passive.module import Module
+
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    tick = started
+    module = module or Module(source.path)
+    timings["load"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    data, note = resolve_dataset(source.dataset, settings.dataset, module.channels)
+    factors, images = draw_batches(data, settings.num_samples, np.random.RandomState(settings.seed), DATA_BATCH_SIZE)
+    timings["data"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    encoded = module.encode(images, batch_size=ENCODE_BATCH_SIZE)
+    del images
+    sampled = sampled_representation(encoded.mean, encoded.logvar, np.random.default_rng(settings.seed))
+    timings["encode"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    document = analysis_document(
+        model=model_fields(source, module.num_latents),
+        data={"source": data.name, "real": data.real, "num_samples": settings.num_samples, "seed": settings.seed},
+        rule=settings.rule,
+        mean=encoded.mean,
+        logvar=encoded.logvar,
+        sampled=sampled,
+        upstream_metrics=read_upstream_metrics(source.path),
+    )
+    timings["classify_and_score"] = time.perf_counter() - tick
+    document["provenance"] = {
+        "versions": versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "elapsed_s": round(time.perf_counter() - started, 4),
+        "timings_s": {name: round(value, 4) for name, value in timings.items()},
+        "settings_hash": settings_hash(settings, data.name),
+    }
+    codes = {"mean": encoded.mean, "logvar": encoded.logvar, "sampled": sampled, "factors": factors}
+    return AnalysisResult(document, codes, [note] if note else [])
+
+
+def write_results(results_dir: Path, result: AnalysisResult, save_codes: bool = False) -> Path:
+    """Write ``<results>/<key>/analysis.json`` (and ``codes.npz``) atomically; return the document path."""
+    folder = Path(results_dir) / result.document["model"]["key"]
+    if save_codes:
+        save_npz(folder / "codes.npz", **result.codes)
+    path = folder / "analysis.json"
+    write_text(path, json.dumps(result.document, indent=1) + "\n")
+    return path

@@ -1,0 +1,111 @@
+"""Correlation scores of a code (pure numpy/scipy), as defined in disentanglement_lib's
+``unsupervised_metrics`` plus the effective rank; codes are (N, latents).
+
+A subset's scores use the sub-matrix of the full code's covariance (and of its pairwise mutual
+information), so every subset of one representation is scored from one pass over the data.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import scipy.linalg
+
+NUM_BINS = 20
+
+
+def covariance(codes: np.ndarray) -> np.ndarray:
+    """Covariance (latents, latents) of codes (N, latents), ddof 1 as ``np.cov``."""
+    return np.atleast_2d(np.cov(np.asarray(codes, np.float64), rowvar=False))
+
+
+def gaussian_total_correlation(cov: np.ndarray) -> float:
+    """TC of a Gaussian with covariance ``cov``: 1/2 (sum_j log C_jj - log det C)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(0.5 * (np.sum(np.log(np.diag(cov))) - np.linalg.slogdet(cov)[1]))
+
+
+def gaussian_wasserstein_correlation(cov: np.ndarray) -> float:
+    """2 tr C - 2 tr sqrtm(C * diag(C)[:, None]): the W2 distance to the independent Gaussian."""
+    with warnings.catch_warnings():  # singular matrices (constant or duplicated latents) warn; the value stands
+        warnings.simplefilter("ignore")
+        root = scipy.linalg.sqrtm(cov * np.diag(cov)[:, None])
+    return float(np.real(2 * np.trace(cov) - 2 * np.trace(root)))
+
+
+def gaussian_wasserstein_correlation_norm(cov: np.ndarray) -> float:
+    """The Wasserstein correlation divided by tr C."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(gaussian_wasserstein_correlation(cov)) / np.trace(cov))
+
+
+def effective_rank(cov: np.ndarray) -> float:
+    """exp of the entropy of the normalised non-zero singular values of ``cov``.
+
+    Singular values below ``max * latents * eps`` (numpy's rank tolerance) count as zero.
+    """
+    singular = np.linalg.svd(cov, compute_uv=False)
+    if not np.all(np.isfinite(singular)) or singular.max(initial=0.0) <= 0:
+        return float("nan")
+    singular = singular[singular > singular.max() * len(singular) * np.finfo(np.float64).eps]
+    p = singular / singular.sum()
+    return float(np.exp(-np.sum(p * np.log(p))))
+
+
+def histogram_discretize(codes: np.ndarray, num_bins: int = NUM_BINS) -> np.ndarray:
+    """Per latent: bin index (1..num_bins) of each value among ``num_bins`` equal-width bins."""
+    codes = np.asarray(codes)
+    out = np.empty(codes.shape, np.int64)
+    for j in range(codes.shape[1]):
+        edges = np.histogram(codes[:, j], num_bins)[1]
+        out[:, j] = np.digitize(codes[:, j], edges[:-1])
+    return out
+
+
+def _mutual_information(a: np.ndarray, b: np.ndarray, size: int) -> float:
+    """MI in nats of two discrete samples with values in [0, size)."""
+    joint = np.bincount(a * size + b, minlength=size * size).reshape(size, size).astype(np.float64)
+    joint /= joint.sum()
+    pa, pb = joint.sum(axis=1), joint.sum(axis=0)
+    nz = joint > 0
+    return float(np.sum(joint[nz] * (np.log(joint[nz]) - np.log(np.outer(pa, pb)[nz]))))
+
+
+def mutual_info_matrix(codes: np.ndarray, num_bins: int = NUM_BINS) -> np.ndarray:
+    """Pairwise discrete MI (latents, latents) of the histogram-discretised codes, in nats."""
+    discrete = histogram_discretize(codes, num_bins)
+    size = num_bins + 1
+    latents = discrete.shape[1]
+    mi = np.zeros((latents, latents))
+    for i in range(latents):
+        for j in range(i, latents):
+            mi[i, j] = mi[j, i] = _mutual_information(discrete[:, i], discrete[:, j], size)
+    return mi
+
+
+def mean_off_diagonal(matrix: np.ndarray) -> float:
+    """Mean of the off-diagonal entries (the ``mutual_info_score`` of a MI matrix)."""
+    n = len(matrix)
+    return float((matrix.sum() - np.trace(matrix)) / (n * n - n))
+
+
+#: Scores computed from a covariance matrix, by result key.
+COVARIANCE_SCORES: dict[str, Callable[[np.ndarray], float]] = {
+    "gaussian_total_correlation": gaussian_total_correlation,
+    "gaussian_wasserstein_correlation": gaussian_wasserstein_correlation,
+    "gaussian_wasserstein_correlation_norm": gaussian_wasserstein_correlation_norm,
+    "effective_rank": effective_rank,
+}
+SCORE_NAMES: tuple[str, ...] = (*COVARIANCE_SCORES, "mutual_info_score")
+
+
+def score_subset(cov: np.ndarray, mi: np.ndarray, indices: np.ndarray) -> dict[str, float]:
+    """Every score of the latents ``indices`` (>= 2) from the full code's covariance and MI matrices."""
+    if len(indices) < 2:
+        raise ValueError("a subset needs at least 2 latents to be scored")
+    sub_cov = cov[np.ix_(indices, indices)]
+    scores = {name: function(sub_cov) for name, function in COVARIANCE_SCORES.items()}
+    scores["mutual_info_score"] = mean_off_diagonal(mi[np.ix_(indices, indices)])
+    return {name: scores[name] for name in SCORE_NAMES}
