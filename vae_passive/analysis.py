@@ -55,6 +55,7 @@ class ModelSource:
     path: Path
     id: int | None
     dataset: str | None  # from model/results/gin/train.gin, else the catalogue
+    trained_on: str | None = None  # ``vae_passive.training_data`` of models this tool trained
 
 
 def settings_hash(settings: Settings, data_source: str) -> str:
@@ -131,16 +132,20 @@ def analysis_document(
 
 # ---- the I/O edge -------------------------------------------------------------------------
 
-_GIN_DATASET = re.compile(r"""^\s*dataset\.name\s*=\s*['"]([^'"]+)['"]""", re.MULTILINE)
 
-
-def read_gin_dataset(folder: Path) -> str | None:
-    """``dataset.name`` from ``model/results/gin/train.gin``, if the model folder has one."""
+def read_gin_string(folder: Path, binding: str) -> str | None:
+    """A string binding (e.g. ``dataset.name``) of ``model/results/gin/train.gin``, if present."""
     gin = folder / "model" / "results" / "gin" / "train.gin"
     if not gin.is_file():
         return None
-    match = _GIN_DATASET.search(gin.read_text(errors="replace"))
+    pattern = rf"""^\s*{re.escape(binding)}\s*=\s*['"]([^'"]+)['"]"""
+    match = re.search(pattern, gin.read_text(errors="replace"), re.MULTILINE)
     return match.group(1) if match else None
+
+
+def read_gin_dataset(folder: Path) -> str | None:
+    """``dataset.name`` of the model folder's train.gin."""
+    return read_gin_string(folder, "dataset.name")
 
 
 def read_upstream_metrics(folder: Path) -> dict:
@@ -172,7 +177,13 @@ def locate_model(model_id: int | None = None, model_dir: str | Path | None = Non
                 f"model {model_id} is not in the cache ({folder}); fetch it with `vae-passive fetch --ids {model_id}` "
                 "or import a copy with `vae-passive import PATH`"
             )
-        return ModelSource(str(model_id), folder, model_id, read_gin_dataset(folder) or record.dataset)
+        return ModelSource(
+            str(model_id),
+            folder,
+            model_id,
+            read_gin_dataset(folder) or record.dataset,
+            read_gin_string(folder, "vae_passive.training_data"),
+        )
     folder = Path(model_dir).expanduser().resolve()
     if not folder.is_dir():
         raise VaePassiveError(f"model folder {model_dir} does not exist")
@@ -180,7 +191,7 @@ def locate_model(model_id: int | None = None, model_dir: str | Path | None = Non
     known_id = int(folder.name) if folder.name.isdigit() and int(folder.name) < catalogue.NUM_MODELS else None
     if known_id is not None and dataset not in (None, catalogue.record(known_id).dataset):
         known_id = None  # a folder named like an id that holds another data set's model
-    return ModelSource(folder.name, folder, known_id, dataset)
+    return ModelSource(folder.name, folder, known_id, dataset, read_gin_string(folder, "vae_passive.training_data"))
 
 
 def model_fields(source: ModelSource, num_latents: int) -> dict:
@@ -232,7 +243,7 @@ def analyze_model(source: ModelSource, settings: Settings, module=None) -> Analy
     timings["load"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    data, note = resolve_dataset(source.dataset, settings.dataset, module.channels)
+    data, note = resolve_dataset(source.dataset, settings.dataset or source.trained_on, module.channels)
     factors, images = draw_batches(data, settings.num_samples, np.random.RandomState(settings.seed), DATA_BATCH_SIZE)
     timings["data"] = time.perf_counter() - tick
 

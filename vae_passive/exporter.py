@@ -18,49 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_passive.architecture import DECODER_DECONVS, ENCODER_CONVS, IMAGE_SIZE, check_weights
+from vae_passive.architecture import IMAGE_SIZE, check_weights
+from vae_passive.network import decoder_forward, encoder_forward
 from vae_passive.tf_runtime import tensorflow
 
 TFHUB_MODULE_PB = b"\x08\x03"  # ModuleDef { format: 3 }
 PREDICT_METHOD = "tensorflow/serving/predict"
-
-
-def _encoder(tf, images, var):
-    """Mean and log-variance heads of the conv encoder."""
-    x = images
-    for name, _size, _filters in ENCODER_CONVS:
-        x = tf.nn.relu(
-            tf.nn.bias_add(
-                tf.nn.conv2d(x, var[f"encoder/{name}/kernel"], strides=2, padding="SAME"), var[f"encoder/{name}/bias"]
-            )
-        )
-    x = tf.reshape(x, [-1, int(np.prod(x.shape[1:]))])
-    x = tf.nn.relu(tf.nn.bias_add(tf.matmul(x, var["encoder/e5/kernel"]), var["encoder/e5/bias"]))
-    mean = tf.identity(
-        tf.nn.bias_add(tf.matmul(x, var["encoder/means/kernel"]), var["encoder/means/bias"]), name="mean"
-    )
-    logvar = tf.identity(
-        tf.nn.bias_add(tf.matmul(x, var["encoder/log_var/kernel"]), var["encoder/log_var/bias"]), name="logvar"
-    )
-    return mean, logvar
-
-
-def _decoder(tf, latents, var, channels):
-    """Logits of the deconv decoder, shape (N, 64, 64, C)."""
-    x = tf.nn.relu(tf.nn.bias_add(tf.matmul(latents, var["decoder/dense/kernel"]), var["decoder/dense/bias"]))
-    x = tf.nn.relu(tf.nn.bias_add(tf.matmul(x, var["decoder/dense_1/kernel"]), var["decoder/dense_1/bias"]))
-    x = tf.reshape(x, [-1, 4, 4, 64])
-    batch = tf.shape(x)[0]
-    for i, name in enumerate(DECODER_DECONVS):
-        kernel = var[f"decoder/{name}/kernel"]
-        size = int(x.shape[1]) * 2
-        out_shape = tf.stack([batch, size, size, int(kernel.shape[2])])
-        x = tf.nn.bias_add(
-            tf.nn.conv2d_transpose(x, kernel, out_shape, strides=2, padding="SAME"), var[f"decoder/{name}/bias"]
-        )
-        if i < len(DECODER_DECONVS) - 1:
-            x = tf.nn.relu(x)
-    return tf.reshape(x, [-1, IMAGE_SIZE, IMAGE_SIZE, channels])
 
 
 def _signature(tf, inputs: Mapping, outputs: Mapping):
@@ -118,13 +81,17 @@ def write_module(path: str | Path, weights: Mapping[str, np.ndarray], channels: 
 
     def build(tf, var):
         images = tf.compat.v1.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, channels], name="images")
-        mean, logvar = _encoder(tf, images, var)
+        mean, logvar = encoder_forward(tf, images, var)
         sampled = mean + tf.exp(logvar / 2) * tf.random.normal(tf.shape(mean))
         latents = tf.compat.v1.placeholder(tf.float32, [None, num_latents], name="latent_vectors")
         return {
             "gaussian_encoder": _signature(tf, {"images": images}, {"mean": mean, "logvar": logvar}),
-            "reconstructions": _signature(tf, {"images": images}, {"images": _decoder(tf, sampled, var, channels)}),
-            "decoder": _signature(tf, {"latent_vectors": latents}, {"images": _decoder(tf, latents, var, channels)}),
+            "reconstructions": _signature(
+                tf, {"images": images}, {"images": decoder_forward(tf, sampled, var, channels)}
+            ),
+            "decoder": _signature(
+                tf, {"latent_vectors": latents}, {"images": decoder_forward(tf, latents, var, channels)}
+            ),
         }
 
     _save(Path(path), weights, build)
@@ -142,7 +109,7 @@ def write_representation_module(
 
     def build(tf, var):
         images = tf.compat.v1.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, channels], name="images")
-        mean, logvar = _encoder(tf, images, var)
+        mean, logvar = encoder_forward(tf, images, var)
         code = mean if kind == "mean" else mean + tf.exp(logvar / 2) * tf.random.normal(tf.shape(mean))
         return {"representation": _signature(tf, {"images": images}, {"default": code})}
 
@@ -155,7 +122,10 @@ def train_gin(bindings: Mapping[str, object]) -> str:
     lines = []
     for key in sorted(bindings):
         value = bindings[key]
-        text = f"'{value}'" if isinstance(value, str) and not value.startswith("@") else repr(value)
+        if isinstance(value, str):
+            text = value if value.startswith("@") else f"'{value}'"  # @references are not strings
+        else:
+            text = repr(value)
         lines.append(f"{key} = {text}")
     return "\n".join(lines) + "\n"
 

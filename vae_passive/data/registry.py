@@ -39,7 +39,7 @@ def resolve_dataset(model_dataset: str | None, requested: str | None, channels: 
     if model_dataset in _FACTORIES:
         return get_dataset(model_dataset, channels), ""
     note = (
-        f"no loader for {model_dataset or 'this model'}'s data here yet: analysing on the "
+        f"no loader for {model_dataset or 'this model'}'s data here yet: using the "
         f"{STAND_IN} stand-in (pass --dataset to choose)"
     )
     return get_dataset(STAND_IN, channels), note

@@ -1,0 +1,84 @@
+import json
+
+import numpy as np
+import pytest
+from helpers import one_line_error, random_images
+
+from vae_passive.catalogue import model_id
+from vae_passive.data import get_dataset
+from vae_passive.errors import VaePassiveError
+from vae_passive.module import Module
+from vae_passive.tf_runtime import tensorflow
+from vae_passive.training import TrainConfig, checkpoint_dir, train
+
+DATA = get_dataset("procedural_dsprites", 1)
+
+
+def config(mid: int, steps: int = 40, batch: int = 16) -> TrainConfig:
+    return TrainConfig.for_model(mid, DATA, steps, batch)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["beta_vae", "factor_vae", "dip_vae_i", "dip_vae_ii", "beta_tc_vae", "annealed_vae"])
+def test_every_objective_trains(method, tmp_path):
+    mid = model_id("dsprites_full", method, 5, 0)
+    folder = train(config(mid), DATA, tmp_path, progress=False)
+    results = json.loads((folder / "model" / "results" / "json" / "train_results.json").read_text())
+    assert all(np.isfinite(results[k]) for k in ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo"))
+    assert results["loss"] < results["initial_loss"]
+    assert results["short_run"] is True and "not the published 300000" in results["note"]
+    gin = (folder / "model" / "results" / "gin" / "train.gin").read_text()
+    assert f"model.model = @{method}()" in gin and "dataset.name = 'dsprites_full'" in gin
+    assert "vae_passive.training_data = 'procedural_dsprites'" in gin
+    loaded = tensorflow().saved_model.load(str(folder / "model" / "tfhub"), tags=[])
+    codes = loaded.signatures["gaussian_encoder"](images=tensorflow().constant(random_images(3, 1)))
+    assert codes["mean"].shape == (3, 10) and np.all(np.isfinite(codes["logvar"].numpy()))
+    assert not checkpoint_dir(mid).exists()  # cleaned up once the model is written
+
+
+def test_three_channel_model_and_zip(tmp_path):
+    mid = model_id("cars3d", "beta_vae", 0, 1)
+    folder = train(
+        config(mid, steps=3, batch=4),
+        get_dataset("procedural_dsprites", 3),
+        tmp_path,
+        zip_dir=tmp_path / "zips",
+        progress=False,
+    )
+    assert Module(folder).channels == 3
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "zips" / f"{mid}.zip") as archive:
+        names = archive.namelist()
+        assert archive.testzip() is None
+    assert f"{mid}/model/tfhub/saved_model.pb" in names and all(n.startswith(f"{mid}/") for n in names)
+
+
+def test_resume_continues_from_checkpoint(tmp_path):
+    tf = tensorflow()
+    cfg = config(250, steps=12, batch=8)
+    train(cfg, DATA, tmp_path, progress=False, checkpoint_every=100, stop_after=5)
+    assert tf.train.latest_checkpoint(str(checkpoint_dir(250))).endswith("-5")
+    train(cfg, DATA, tmp_path, progress=False, checkpoint_every=100, stop_after=3)
+    assert tf.train.latest_checkpoint(str(checkpoint_dir(250))).endswith("-8")  # 5 + 3, not 3
+    folder = train(cfg, DATA, tmp_path, progress=False, checkpoint_every=100)
+    assert json.loads((folder / "model/results/json/train_results.json").read_text())["steps"] == 12
+    assert not checkpoint_dir(250).exists()
+
+
+def test_checkpoint_of_other_settings_is_refused(tmp_path):
+    train(config(251, steps=10, batch=8), DATA, tmp_path, progress=False, stop_after=2)
+    with pytest.raises(VaePassiveError, match="--restart"):
+        train(config(251, steps=20, batch=8), DATA, tmp_path, progress=False, stop_after=1)
+    train(config(251, steps=20, batch=8), DATA, tmp_path, progress=False, stop_after=1, restart=True)
+
+
+def test_cli_train_and_errors(cli, tmp_path, isolated_home):
+    result = cli("train", "--model-id", 1, "--steps", 2, "--batch-size", 4, "--quiet", "--zip")
+    assert result.exit_code == 0, result.output
+    assert (isolated_home / "models" / "1" / "model" / "tfhub" / "saved_model.pb").is_file()
+    assert (isolated_home / "zips" / "1.zip").is_file()
+    assert "--force" in one_line_error(cli("train", "--model-id", 1, "--steps", 2, "--quiet"))
+    assert "outside unsupervised_study_v1" in one_line_error(cli("train", "--model-id", 99_999))
+    assert "--steps must be" in one_line_error(cli("train", "--model-id", 2, "--steps", 0))
+    assert "unknown data set" in one_line_error(cli("train", "--model-id", 2, "--dataset", "mnist"))

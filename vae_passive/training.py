@@ -1,0 +1,334 @@
+"""Train unsupervised_study_v1 models to their published spec, with checkpoints and resume.
+
+A model id fixes the method, hyperparameter, seed and data set (``catalogue``); the networks are
+``network``'s encoder and decoder, the objectives ``objectives``; Adam (lr 1e-4, beta1 0.9,
+beta2 0.999, epsilon 1e-8) as upstream, and for FactorVAE's discriminator Adam (lr 1e-4, beta1 0.5,
+beta2 0.9). The result is written with the project's exporter in the zip layout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vae_passive import catalogue, home
+from vae_passive.architecture import random_weights
+from vae_passive.data import GroundTruthData
+from vae_passive.errors import VaePassiveError
+from vae_passive.exporter import write_model_folder, zip_model_folder
+from vae_passive.network import decoder_forward, encoder_forward
+from vae_passive.objectives import (
+    DISCRIMINATOR_LAYERS,
+    DISCRIMINATOR_UNITS,
+    Objective,
+    bernoulli_loss,
+    gaussian_kl,
+    regularizer,
+    shuffle_codes,
+)
+from vae_passive.tf_runtime import tensorflow
+
+SPEC_STEPS = 300_000
+SPEC_BATCH_SIZE = 64
+LEARNING_RATE = 1e-4
+LOSS_TERMS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on; a checkpoint resumes only under the same config."""
+
+    model_id: int
+    method: str
+    value: float
+    seed: int
+    dataset: str  # the catalogue's data set, recorded as dataset.name
+    training_data: str  # what the images really came from (may be the procedural stand-in)
+    channels: int
+    num_latents: int
+    steps: int
+    batch_size: int
+
+    @classmethod
+    def for_model(
+        cls, model_id: int, data: GroundTruthData, steps: int, batch_size: int, num_latents: int = 10
+    ) -> TrainConfig:
+        record = catalogue.record(model_id)
+        if steps < 1 or batch_size < 2:
+            raise VaePassiveError(f"--steps must be >= 1 and --batch-size >= 2 (got {steps} and {batch_size})")
+        return cls(
+            model_id=model_id,
+            method=record.method,
+            value=record.value,
+            seed=record.seed,
+            dataset=record.dataset,
+            training_data=data.name,
+            channels=record.channels,
+            num_latents=num_latents,
+            steps=steps,
+            batch_size=batch_size,
+        )
+
+    def gin_bindings(self) -> dict[str, object]:
+        """train.gin bindings, with upstream names, plus where the training images came from."""
+        return {
+            "dataset.name": self.dataset,
+            "model.random_seed": self.seed,
+            "model.training_steps": self.steps,
+            "model.batch_size": self.batch_size,
+            "encoder.num_latent": self.num_latents,
+            "encoder.encoder_fn": "@conv_encoder",
+            "decoder.decoder_fn": "@deconv_decoder",
+            "reconstruction_loss.loss_fn": "@bernoulli_loss",
+            "reconstruction_loss.activation": "logits",
+            "vae_optimizer.optimizer_fn": "@AdamOptimizer",
+            "AdamOptimizer.learning_rate": LEARNING_RATE,
+            "AdamOptimizer.beta1": 0.9,
+            "AdamOptimizer.beta2": 0.999,
+            "AdamOptimizer.epsilon": 1e-8,
+            "vae_passive.training_data": self.training_data,
+            **Objective(self.method, self.value).gin_bindings,
+        }
+
+
+def _discriminator_weights(num_latents: int, seed: int) -> dict[str, np.ndarray]:
+    """Glorot-uniform weights of FactorVAE's 6 x 1000 leaky-ReLU discriminator (2 logits)."""
+    rng = np.random.default_rng(seed + 7919)
+    weights, width = {}, num_latents
+    names = ["dense"] + [f"dense_{i}" for i in range(1, DISCRIMINATOR_LAYERS + 1)]
+    for i, name in enumerate(names):
+        units = DISCRIMINATOR_UNITS if i < DISCRIMINATOR_LAYERS else 2
+        limit = np.sqrt(6.0 / (width + units))
+        weights[f"discriminator/{name}/kernel"] = rng.uniform(-limit, limit, (width, units)).astype(np.float32)
+        weights[f"discriminator/{name}/bias"] = np.zeros(units, np.float32)
+        width = units
+    return weights
+
+
+def _discriminator_logits(tf, codes, var):
+    x = codes
+    names = sorted({k.rsplit("/", 1)[0] for k in var}, key=lambda n: (len(n), n))
+    for i, name in enumerate(names):
+        x = tf.matmul(x, var[f"{name}/kernel"]) + var[f"{name}/bias"]
+        if i < len(names) - 1:
+            x = tf.nn.leaky_relu(x)
+    return x
+
+
+class _Model:
+    """Variables, optimizers and the compiled training step of one run."""
+
+    def __init__(self, config: TrainConfig):
+        tf = tensorflow()
+        tf.random.set_seed(config.seed)
+        self.config = config
+        self.objective = Objective(config.method, config.value)
+        initial = random_weights(config.channels, config.num_latents, seed=config.seed)
+        self.vae_vars = {name: tf.Variable(value, name=name) for name, value in initial.items()}
+        self.disc_vars: dict = {}
+        self.step = tf.Variable(0, dtype=tf.int64, name="global_step")
+        self.optimizer = tf.compat.v1.train.AdamOptimizer(LEARNING_RATE, beta1=0.9, beta2=0.999, epsilon=1e-8)
+        trackables = {"step": self.step, "vae": tf.Module(), "optimizer": self.optimizer}
+        trackables["vae"].variables_by_name = list(self.vae_vars.values())
+        if config.method == "factor_vae":
+            disc = _discriminator_weights(config.num_latents, config.seed)
+            self.disc_vars = {name: tf.Variable(value, name=name) for name, value in disc.items()}
+            self.disc_optimizer = tf.compat.v1.train.AdamOptimizer(LEARNING_RATE, beta1=0.5, beta2=0.9, epsilon=1e-8)
+            trackables["discriminator"] = tf.Module()
+            trackables["discriminator"].variables_by_name = list(self.disc_vars.values())
+            trackables["discriminator_optimizer"] = self.disc_optimizer
+        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self.train_step = tf.function(self._train_step, autograph=False)  # Python-level branches only
+
+    def _train_step(self, images):
+        tf = tensorflow()
+        vae_list = list(self.vae_vars.values())
+        disc_list = list(self.disc_vars.values())
+        with tf.GradientTape(persistent=True) as tape:
+            mean, logvar = encoder_forward(tf, images, self.vae_vars)
+            sampled = mean + tf.exp(logvar / 2) * tf.random.normal(tf.shape(mean))
+            logits = decoder_forward(tf, sampled, self.vae_vars, self.config.channels)
+            reconstruction = tf.reduce_mean(bernoulli_loss(tf, images, logits))
+            kl = gaussian_kl(tf, mean, logvar)
+            disc_logits = _discriminator_logits(tf, sampled, self.disc_vars) if disc_list else None
+            reg = regularizer(tf, self.objective, self.step, kl, mean, logvar, sampled, disc_logits)
+            loss = reconstruction + reg
+            if disc_list:
+                probs = tf.clip_by_value(tf.nn.softmax(disc_logits), 1e-6, 1 - 1e-6)
+                shuffled = _discriminator_logits(tf, shuffle_codes(tf, tf.stop_gradient(sampled)), self.disc_vars)
+                probs_shuffled = tf.clip_by_value(tf.nn.softmax(shuffled), 1e-6, 1 - 1e-6)
+                # The discriminator maximises log p(true | z) + log p(shuffled | permuted z).
+                disc_loss = -0.5 * (
+                    tf.reduce_mean(tf.math.log(probs[:, 0])) + tf.reduce_mean(tf.math.log(probs_shuffled[:, 1]))
+                )
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, vae_list), vae_list, strict=True))
+        if disc_list:
+            disc_grads = tape.gradient(disc_loss, disc_list)
+            self.disc_optimizer.apply_gradients(zip(disc_grads, disc_list, strict=True))
+        del tape
+        self.step.assign_add(1)
+        return {
+            "loss": loss,
+            "reconstruction_loss": reconstruction,
+            "kl_loss": kl,
+            "regularizer": reg,
+            "elbo": reconstruction + kl,
+        }
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return {name: variable.numpy() for name, variable in self.vae_vars.items()}
+
+
+def checkpoint_dir(model_id: int) -> Path:
+    """Where a run of ``model_id`` keeps its checkpoints until the model is written."""
+    return home.home() / "training" / str(model_id)
+
+
+def train(
+    config: TrainConfig,
+    data: GroundTruthData,
+    out_root: Path,
+    *,
+    checkpoint_every: int = 1000,
+    zip_dir: Path | None = None,
+    restart: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> Path:
+    """Train (or resume) ``config`` on ``data`` and write ``<out_root>/<id>/``; return that folder.
+
+    ``stop_after`` ends the run early after that many steps of this call, leaving a checkpoint (for
+    tests of resume). Ctrl-C also saves a checkpoint before stopping.
+    """
+    from tqdm import tqdm
+
+    tf = tensorflow()
+    final = Path(out_root) / str(config.model_id)
+    if final.exists() and not force:
+        raise VaePassiveError(f"{final} already exists; pass --force to replace it or remove it first")
+    ckpt_dir = checkpoint_dir(config.model_id)
+    config_file = ckpt_dir / "config.json"
+    if restart:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    if config_file.exists() and json.loads(config_file.read_text()) != asdict(config):
+        raise VaePassiveError(
+            f"a checkpoint of model {config.model_id} with other settings exists in {ckpt_dir}; "
+            "pass --restart to discard it"
+        )
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(json.dumps(asdict(config), indent=1))
+
+    model = _Model(config)
+    manager = tf.train.CheckpointManager(model.checkpoint, str(ckpt_dir), max_to_keep=2)
+    if manager.latest_checkpoint:
+        model.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    start = int(model.step.numpy())
+    # A resumed run draws a fresh, equally distributed data stream keyed by its start step.
+    random_state = np.random.RandomState([config.seed, start])
+    previous = _read_elapsed(ckpt_dir)
+    started = time.perf_counter()
+    losses: dict[str, float] = {}
+    initial_loss = _read_initial_loss(ckpt_dir)
+    bar = tqdm(
+        total=config.steps,
+        initial=start,
+        desc=f"model {config.model_id} {config.method}",
+        unit="step",
+        disable=not progress or not sys.stderr.isatty(),
+    )
+    try:
+        for step in range(start, config.steps):
+            if stop_after is not None and step - start >= stop_after:
+                break
+            _, images = data.sample(config.batch_size, random_state)
+            terms = model.train_step(tf.constant(images))
+            if step % 25 == 0 or step == config.steps - 1:
+                losses = {name: float(value) for name, value in terms.items()}
+                if not all(np.isfinite(v) for v in losses.values()):
+                    raise VaePassiveError(f"training of model {config.model_id} diverged at step {step}: {losses}")
+                bar.set_postfix({k: f"{v:.2f}" for k, v in losses.items() if k != "elbo"}, refresh=False)
+                if initial_loss is None:
+                    initial_loss = losses["loss"]
+                    (ckpt_dir / "initial_loss.txt").write_text(repr(initial_loss))
+            bar.update(1)
+            if (step + 1) % checkpoint_every == 0:
+                manager.save(checkpoint_number=step + 1)
+                _write_elapsed(ckpt_dir, previous + time.perf_counter() - started)
+    except KeyboardInterrupt:
+        manager.save(checkpoint_number=int(model.step.numpy()))
+        _write_elapsed(ckpt_dir, previous + time.perf_counter() - started)
+        bar.close()
+        raise
+    bar.close()
+    done = int(model.step.numpy())
+    elapsed = previous + time.perf_counter() - started
+    if done < config.steps:
+        manager.save(checkpoint_number=done)
+        _write_elapsed(ckpt_dir, elapsed)
+        return ckpt_dir
+    folder = _export(config, model, {**losses, "initial_loss": initial_loss}, elapsed, Path(out_root), force)
+    if zip_dir is not None:
+        zip_model_folder(folder, Path(zip_dir) / f"{config.model_id}.zip")
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return folder
+
+
+def _read_initial_loss(ckpt_dir: Path) -> float | None:
+    path = ckpt_dir / "initial_loss.txt"
+    return float(path.read_text()) if path.exists() else None
+
+
+def _read_elapsed(ckpt_dir: Path) -> float:
+    path = ckpt_dir / "elapsed.txt"
+    return float(path.read_text()) if path.exists() else 0.0
+
+
+def _write_elapsed(ckpt_dir: Path, seconds: float) -> None:
+    (ckpt_dir / "elapsed.txt").write_text(f"{seconds:.3f}")
+
+
+def _export(config: TrainConfig, model: _Model, losses: dict, elapsed: float, out_root: Path, force: bool) -> Path:
+    """Write the model folder; with ``force``, swap it in for an existing one."""
+    tf = tensorflow()
+    results = {
+        **{name: losses.get(name) for name in (*LOSS_TERMS, "initial_loss")},
+        "elapsed_time": round(elapsed, 3),
+        "steps": config.steps,
+        "spec_steps": SPEC_STEPS,
+        "short_run": config.steps < SPEC_STEPS,
+        "training_data": config.training_data,
+        "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU",
+    }
+    if results["short_run"]:
+        results["note"] = f"trained for {config.steps} steps, not the published {SPEC_STEPS}"
+    staging = out_root / f".train-{config.model_id}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        built = write_model_folder(
+            staging,
+            config.model_id,
+            model.weights(),
+            dataset=config.dataset,
+            channels=config.channels,
+            num_latents=config.num_latents,
+            gin_bindings=config.gin_bindings(),
+            train_config={"vae_passive.training_config": json.dumps(asdict(config))},
+            train_results=results,
+        )
+        final = out_root / str(config.model_id)
+        if final.exists() and force:
+            old = out_root / f".old-{config.model_id}-{os.getpid()}"
+            os.replace(final, old)
+            shutil.rmtree(old)
+        os.replace(built, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
