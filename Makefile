@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test test-fast lint format demo bench clean
+.PHONY: install test test-fast lint format demo bench docs-figures clean
 
 install: $(STAMP)
 
@@ -30,10 +30,14 @@ format: install
 	$(BIN)/ruff check --fix .
 
 demo: install
-	$(BIN)/vae-passive demo
+	$(BIN)/vae-passive demo --out demo-output
 
 bench: install
 	$(BIN)/python benchmarks/encode.py
+	$(BIN)/python benchmarks/analyze_one.py
+
+docs-figures: install
+	$(BIN)/python benchmarks/render_doc_figures.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

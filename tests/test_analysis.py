@@ -64,7 +64,9 @@ def test_expected_signature_on_passive_latents(designed_model):
     assert abs(passive_sampled) < 0.01
     assert passive_mean > 1.0
     # the full code's mean-vs-sampled gap shrinks once passive latents are removed
-    gap_full = scores["mean", "full"]["gaussian_total_correlation"] - scores["sampled", "full"]["gaussian_total_correlation"]
+    gap_full = (
+        scores["mean", "full"]["gaussian_total_correlation"] - scores["sampled", "full"]["gaussian_total_correlation"]
+    )
     gap_without = (
         scores["mean", "active+mixed"]["gaussian_total_correlation"]
         - scores["sampled", "active+mixed"]["gaussian_total_correlation"]

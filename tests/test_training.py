@@ -82,3 +82,41 @@ def test_cli_train_and_errors(cli, tmp_path, isolated_home):
     assert "outside unsupervised_study_v1" in one_line_error(cli("train", "--model-id", 99_999))
     assert "--steps must be" in one_line_error(cli("train", "--model-id", 2, "--steps", 0))
     assert "unknown data set" in one_line_error(cli("train", "--model-id", 2, "--dataset", "mnist"))
+
+
+def test_trained_zip_passes_fetch_verification(tmp_path, isolated_home):
+    from vae_passive.store import install_zip, read_manifest
+
+    mid = 7
+    train(config(mid, steps=2, batch=4), DATA, tmp_path / "out", zip_dir=tmp_path / "zips", progress=False)
+    install_zip(tmp_path / "zips" / f"{mid}.zip", mid, "test")
+    manifest = read_manifest(isolated_home / "models" / str(mid))
+    assert manifest["source"] == "test" and "model/tfhub/saved_model.pb" in manifest["files"]
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(tmp_path):
+    """The README's main job, shortened: train, mirror, fetch, analyze, report, all as commands."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "vae_passive", "demo", "--out", str(out), "--steps", "3", "--num-samples", "300"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = (out / "report" / "report.md").read_text()
+    assert "Demo run: models trained here for 3 steps" in report
+    assert "procedural" in report.lower()
+    assert (out / "report" / "index.html").is_file()
+    assert sorted(p.name for p in (out / "mirror" / "trained").glob("*.zip")) == [
+        "0.zip",
+        "1.zip",
+        "250.zip",
+        "251.zip",
+    ]
+    assert sorted(p.parent.name for p in (out / "results").glob("*/analysis.json")) == ["0", "1", "250", "251"]
+    assert "open " in result.stdout and "index.html" in result.stdout

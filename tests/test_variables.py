@@ -33,7 +33,8 @@ def test_thresholds_are_parameters():
 def test_mean_variance_rule():
     s = stats([1, 1, 1], [0, 0, 0], vm=[0.01, 0.5, 0.0999])
     assert classify(s, Rule("mean-variance", 0.1)).tolist() == ["passive", "active", "passive"]
-    assert Rule("mean-variance", 0.1).as_dict() == {"name": "mean-variance", "var_threshold": 0.1, "mean_tolerance": None}
+    expected = {"name": "mean-variance", "var_threshold": 0.1, "mean_tolerance": None}
+    assert Rule("mean-variance", 0.1).as_dict() == expected
 
 
 def test_latent_statistics_use_population_variance():

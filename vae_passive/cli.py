@@ -11,7 +11,7 @@ import click
 import numpy as np
 
 from vae_passive import __version__, home
-from vae_passive.cli_options import select_records, selection_options
+from vae_passive.cli_options import model_selection_options, select_records, selection_options
 from vae_passive.errors import VaePassiveError
 
 
@@ -149,39 +149,66 @@ def _load_npy(path: Path) -> np.ndarray:
 
 
 @main.command()
-@click.option("--model-id", type=int, help="A model of the zoo, read from the cache.")
-@click.option("--model-dir", type=click.Path(path_type=Path), help="A model folder (<id>/ with model/tfhub/).")
+@click.option("--model-id", type=int, help="One model of the zoo (from the cache).")
+@click.option("--model-dir", type=click.Path(path_type=Path), help="One model folder (<id>/ with model/tfhub/).")
+@model_selection_options
+@click.option("--all-cached", is_flag=True, help="Every model in the cache.")
 @click.option("--num-samples", default=10_000, show_default=True, type=int, help="Inputs N to encode.")
 @click.option("--seed", default=2051556033, show_default=True, type=int, help="Seed of the data draw and noise.")
 @click.option("--rule", type=click.Choice(["variance", "mean-variance"]), default="variance", show_default=True)
 @click.option("--var-threshold", default=0.1, show_default=True, type=float)
 @click.option("--mean-tolerance", default=0.1, show_default=True, type=float, help="Variance rule only.")
-@click.option("--dataset", help="Data to encode (default: the model's own; procedural_dsprites is a stand-in).")
+@click.option(
+    "--dataset", "data_name", help="Data to encode (default: the model's own; procedural_dsprites is a stand-in)."
+)
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), help="Results folder [home/results].")
-@click.option("--json", "as_json", is_flag=True, help="Print the result document on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result document on stdout (one model).")
 @click.option("--save-codes", is_flag=True, help="Also write codes.npz: mean, logvar, sampled, factors.")
+@click.option("--jobs", default=1, show_default=True, type=int, help="Worker processes (local executor).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--scheduler", help="Dask scheduler address [$VAE_PASSIVE_SCHEDULER].")
+@click.option("--mirror", "mirrors", multiple=True, help="Where to fetch missing models from (see fetch).")
+@click.option("--force", is_flag=True, help="Redo models already analysed with the same settings.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 def analyze(
     model_id,
     model_dir,
+    ids_spec,
+    dataset,
+    method,
+    hyperparameter_index,
+    value,
+    model_seed,
+    all_cached,
     num_samples,
     seed,
     rule,
     var_threshold,
     mean_tolerance,
-    dataset,
+    data_name,
     results_dir,
     as_json,
     save_codes,
+    jobs,
+    executor,
+    scheduler,
+    mirrors,
+    force,
+    quiet,
 ) -> None:
-    """Classify a model's latents and compare mean vs sampled codes.
+    """Classify latents and compare mean vs sampled codes, for one model or a selection.
 
-    Writes <results>/<key>/analysis.json (key: the model id or the folder name).
+    Writes <results>/<key>/analysis.json (key: the model id or the folder name). With a selection
+    (--ids, the catalogue filters, --all-cached) models already analysed with the same settings
+    are skipped, missing ones are fetched (unless VAE_PASSIVE_OFFLINE=1), failures are recorded in
+    <key>/error.json and the run goes on; Ctrl-C stops cleanly and a rerun continues.
 
     \b
     Examples:
       vae-passive analyze --model-id 299
       vae-passive analyze --model-dir ./my_model --dataset procedural_dsprites --save-codes
-      vae-passive analyze --model-id 0 --rule mean-variance --num-samples 2000 --json
+      vae-passive analyze --ids 0-299 --jobs 2
+      vae-passive analyze --model-dataset cars3d --method beta_vae --executor dask --scheduler tcp://head:8786
     """
     from vae_passive.analysis import Settings, analyze_model, locate_model, write_results
     from vae_passive.variables import Rule
@@ -190,17 +217,63 @@ def analyze(
         rule_obj = Rule(rule, var_threshold, mean_tolerance)
     except ValueError as error:
         raise VaePassiveError(str(error)) from None
-    settings = Settings(num_samples=num_samples, seed=seed, rule=rule_obj, dataset=dataset)
+    settings = Settings(num_samples=num_samples, seed=seed, rule=rule_obj, dataset=data_name)
+    results = results_dir or home.results_dir()
+    filters = (ids_spec, dataset, method, hyperparameter_index, value, model_seed)
+    selecting = all_cached or any(f is not None for f in filters)
+    if selecting:
+        if model_id is not None or model_dir is not None:
+            raise VaePassiveError("give either --model-id/--model-dir or a selection (--ids, filters, --all-cached)")
+        _analyze_selection(
+            filters, all_cached, settings, results, jobs, executor, scheduler, mirrors, force, quiet, save_codes
+        )
+        return
     source = locate_model(model_id, model_dir)
     result = analyze_model(source, settings)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    path = write_results(results_dir or home.results_dir(), result, save_codes)
+    path = write_results(results, result, save_codes)
     if as_json:
         click.echo(json.dumps(result.document, indent=1))
     else:
         click.echo(format_summary(result.document))
         click.echo(f"\nwrote {path}")
+
+
+def _analyze_selection(
+    filters, all_cached, settings, results, jobs, executor, scheduler, mirrors, force, quiet, save_codes
+) -> None:
+    """The batch path of ``analyze``: plan, run, summarise; exit 1 if any model failed."""
+    from vae_passive.runner import run, tasks_for_ids
+
+    ids = {r.id for r in select_records(*filters)} if any(f is not None for f in filters) else None
+    if all_cached:
+        from vae_passive.store import cached_ids
+
+        cached = set(cached_ids())
+        ids = cached if ids is None else ids & cached
+    if not ids:
+        raise VaePassiveError("no model matches this selection")
+    summary = run(
+        tasks_for_ids(sorted(ids)),
+        settings,
+        results,
+        jobs=jobs,
+        executor=executor,
+        scheduler=scheduler,
+        sources=list(mirrors) or None,
+        force=force,
+        save_codes=save_codes,
+        progress=not quiet and sys.stderr.isatty(),
+    )
+    click.echo(
+        f"analysed {len(summary.done)}, already done {len(summary.skipped)}, failed {len(summary.failed)} "
+        f"in {summary.elapsed_s:.1f} s; results in {results}"
+    )
+    for key, error in sorted(summary.failed.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0):
+        click.echo(f"  failed {key}: {error}", err=True)
+    if summary.failed:
+        sys.exit(1)
 
 
 def format_summary(document: dict) -> str:
@@ -240,3 +313,19 @@ def format_summary(document: dict) -> str:
     if not by_subset:
         lines.append("(no subset has 2 or more latents)")
     return "\n".join(lines)
+
+
+from vae_passive.store_cli import cache, fetch, import_models  # noqa: E402
+
+main.add_command(fetch)
+main.add_command(import_models)
+main.add_command(cache)
+
+from vae_passive.train_cli import demo, train  # noqa: E402
+
+main.add_command(train)
+main.add_command(demo)
+
+from vae_passive.report_cli import report  # noqa: E402
+
+main.add_command(report)

@@ -7,21 +7,33 @@ import click
 from vae_passive import catalogue
 
 
-def selection_options(func):
-    """The catalogue selection shared by ``list`` and later selection commands."""
-    options = [
-        click.option("--ids", "ids_spec", metavar="SPEC", help="Id ranges, e.g. 0-99,300,1800-1805."),
-        click.option("--dataset", type=click.Choice(catalogue.DATASETS), help="Only this data set."),
-        click.option("--method", type=click.Choice(catalogue.METHOD_NAMES), help="Only this method."),
-        click.option(
-            "--hyperparameter-index", type=click.IntRange(0, catalogue.LEVELS - 1), help="Only this level (0-5)."
-        ),
-        click.option("--value", type=float, help="Only this hyperparameter value, e.g. 16 for beta = 16."),
-        click.option("--seed", "model_seed", type=click.IntRange(0, catalogue.SEEDS - 1), help="Only this seed."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+def _selection(dataset_flag: str, seed_flag: str):
+    """Catalogue selection options; the data-set and seed flags are names that commands may need."""
+
+    def decorate(func):
+        options = [
+            click.option("--ids", "ids_spec", metavar="SPEC", help="Id ranges, e.g. 0-99,300,1800-1805."),
+            click.option(
+                dataset_flag, "dataset", type=click.Choice(catalogue.DATASETS), help="Only models of this data set."
+            ),
+            click.option("--method", type=click.Choice(catalogue.METHOD_NAMES), help="Only this method."),
+            click.option(
+                "--hyperparameter-index", type=click.IntRange(0, catalogue.LEVELS - 1), help="Only this level (0-5)."
+            ),
+            click.option("--value", type=float, help="Only this hyperparameter value, e.g. 16 for beta = 16."),
+            click.option(seed_flag, "model_seed", type=click.IntRange(0, catalogue.SEEDS - 1), help="Only this seed."),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+#: The selection of ``list``, ``fetch`` and ``cache``.
+selection_options = _selection("--dataset", "--seed")
+#: The same for ``analyze``, whose ``--dataset`` and ``--seed`` mean the analysed data and its seed.
+model_selection_options = _selection("--model-dataset", "--model-seed")
 
 
 def select_records(ids_spec, dataset, method, hyperparameter_index, value, model_seed) -> list[catalogue.ModelRecord]:

@@ -122,10 +122,8 @@ def train_gin(bindings: Mapping[str, object]) -> str:
     lines = []
     for key in sorted(bindings):
         value = bindings[key]
-        if isinstance(value, str):
-            text = value if value.startswith("@") else f"'{value}'"  # @references are not strings
-        else:
-            text = repr(value)
+        quoted = isinstance(value, str) and not value.startswith("@")  # @references are not strings
+        text = f"'{value}'" if quoted else str(value) if isinstance(value, str) else repr(value)
         lines.append(f"{key} = {text}")
     return "\n".join(lines) + "\n"
 

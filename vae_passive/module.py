@@ -217,3 +217,33 @@ class Module:
         for name, value in zip(names, values, strict=True):
             self._variables[name].assign(value)
         self.path = source
+
+
+class ModulePool:
+    """One loaded module per graph fingerprint, reused across models by swapping weights in.
+
+    Modules of one architecture share a graph, so a worker that analyses thousands of models
+    keeps at most one loaded module per graph (1- and 3-channel), and memory stays flat.
+    """
+
+    def __init__(self) -> None:
+        self._by_fingerprint: dict[str, Module] = {}
+        self.loads = 0
+        self.swaps = 0
+
+    def get(self, path: str | Path) -> Module:
+        """A module holding the weights of ``path``."""
+        resolved = resolve_module_path(path)
+        try:
+            fingerprint = graph_fingerprint(resolved)
+        except Exception:  # an unreadable graph or checkpoint: let a fresh load report it
+            return Module(resolved)
+        module = self._by_fingerprint.get(fingerprint)
+        if module is None:
+            module = Module(resolved)
+            self._by_fingerprint[fingerprint] = module
+            self.loads += 1
+        else:
+            module.swap_weights(resolved)
+            self.swaps += 1
+        return module

@@ -64,3 +64,23 @@ def train(model_id, steps, batch_size, dataset, out, make_zip, checkpoint_every,
         click.echo(f"interrupted; checkpoint kept, rerun the same command to resume model {model_id}", err=True)
         sys.exit(130)
     click.echo(f"wrote {result}" + (f" and {zip_dir / f'{model_id}.zip'}" if zip_dir else ""))
+
+
+@click.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("vae-passive-demo"), show_default=True)
+@click.option("--steps", default=300, show_default=True, type=click.IntRange(1), help="Training steps per model.")
+@click.option("--num-samples", default=10_000, show_default=True, type=click.IntRange(2))
+def demo(out: Path, steps: int, num_samples: int) -> None:
+    """Offline demo: train 4 beta-VAEs, serve them from a local mirror, fetch, analyse, report.
+
+    Needs no data and no network; takes a few minutes on a laptop CPU. Rerunning reuses the
+    trained models.
+
+    \b
+    Examples:
+      vae-passive demo
+      vae-passive demo --out /tmp/demo --steps 1000
+    """
+    from vae_passive.demo import run_demo
+
+    run_demo(out, steps, num_samples, click.echo)

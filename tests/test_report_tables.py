@@ -1,0 +1,201 @@
+"""The report's pure layer: documents -> tidy tables, summary over seeds, findings, strength scale."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from report_docs import make_document
+
+from vae_passive.report import tables
+from vae_passive.report.tables import DocumentError, NewerSchemaError, TableBuilder
+
+CATALOGUE = ["dataset", "method", "hyperparameter", "value", "seed"]
+
+
+def edge_documents() -> list[dict]:
+    """One level missing (beta 2), a 3-latent model, a model without passive latents, a pre-metrics-key
+    document and a model outside the catalogue."""
+    return [
+        make_document(0),
+        make_document(1),
+        make_document(2, metric_keys=False, upstream=False),
+        make_document(100),  # beta = 4; beta = 2 (ids 50-99) is absent
+        make_document(150, kinds=["active", "passive", "passive"]),
+        make_document(300, kinds=["active"] * 10),  # factor_vae, no passive latent
+        make_document(
+            None,
+            key="custom",
+            catalogue_fields={
+                "dataset": "dsprites_full",
+                "method": "beta_vae",
+                "hyperparameter": "vae.beta",
+                "value": 3.0,
+                "seed": 7,
+            },
+        ),
+    ]
+
+
+def build(documents: list[dict]) -> tables.Tables:
+    builder = TableBuilder()
+    for doc in documents:
+        builder.add(doc)
+    return builder.build()
+
+
+def test_rows_and_columns_of_every_table():
+    docs = edge_documents()
+    t = build(docs)
+    assert list(t.models["key"].astype(str)) == [d["model"]["key"] for d in docs]
+    assert len(t.latents) == sum(len(d["latents"]) for d in docs) == 63
+    assert len(t.scores) == 5 * sum(len(d["scores"]) for d in docs)
+    assert len(t.metrics) == sum(len(d["metrics"]) for d in docs)
+    assert len(t.upstream_metrics) == 6 * 4  # 6 documents with upstream metrics, 2 representations x 2 keys
+    for frame in (t.latents, t.scores, t.metrics, t.upstream_metrics):
+        assert set(tables.MODEL_KEY_COLUMNS) <= set(frame.columns)
+    assert {"representation", "subset", "score", "result", "num_latents"} <= set(t.scores.columns)
+    assert {"representation", "subset", "metric", "key", "result"} <= set(t.metrics.columns)
+    three = t.latents[t.latents["key"] == "150"]
+    assert list(three["kind"]) == ["active", "passive", "passive"]
+    assert list(three["latent"]) == [0, 1, 2]
+    # Missing level: no model at beta = 2.
+    assert 2.0 not in set(t.models["value"])
+    # No passive latents: its counts say so, and it has no passive subset scores.
+    factor = t.models[t.models["key"] == "300"].iloc[0]
+    assert (factor["active"], factor["passive"], factor["mixed"]) == (10, 0, 0)
+    assert not ((t.scores["key"] == "300") & (t.scores["subset"] == "passive")).any()
+    # Documents from before the metrics issue have no key: the metric name stands in.
+    old = t.metrics[t.metrics["key"] == "2"]
+    assert (old["key"].astype(str) == old["metric"].astype(str)).all()
+
+
+def test_catalogue_fields_come_from_the_catalogue_when_the_model_has_an_id():
+    doc = make_document(1805)
+    doc["model"].update(dataset="cars3d", method="annealed_vae", value=99.0, seed=40)
+    t = build([doc, edge_documents()[-1]])
+    row = t.models.iloc[0]
+    assert (row["dataset"], row["method"], row["hyperparameter"], row["value"], row["level"], row["seed"]) == (
+        "color_dsprites",
+        "beta_vae",
+        "vae.beta",
+        1.0,
+        0,
+        5,
+    )
+    custom = t.models.iloc[1]
+    assert pd.isna(custom["id"]) and pd.isna(custom["level"])
+    assert (custom["dataset"], custom["value"], custom["seed"]) == ("dsprites_full", 3.0, 7)
+
+
+def test_summary_is_mean_std_count_over_seeds():
+    docs = edge_documents()
+    t = build(docs)
+    summary = tables.summarize(t)
+    passive = summary[
+        (summary["method"] == "beta_vae")
+        & (summary["value"] == 1.0)
+        & (summary["table"] == "counts")
+        & (summary["quantity"] == "passive")
+    ]
+    expected = [d["counts"]["passive"] for d in docs[:3]]
+    assert len(passive) == 1
+    assert passive["count"].iloc[0] == 3
+    assert passive["mean"].iloc[0] == pytest.approx(np.mean(expected))
+    assert passive["std"].iloc[0] == pytest.approx(np.std(expected, ddof=1))
+    tc = summary[
+        (summary["method"] == "beta_vae")
+        & (summary["value"] == 1.0)
+        & (summary["quantity"] == tables.TC)
+        & (summary["representation"] == "sampled")
+        & (summary["subset"] == "full")
+    ]
+    values = [s["gaussian_total_correlation"] for d in docs[:3] for s in d["scores"] if s["subset"] == "full"][1::2]
+    assert tc["mean"].iloc[0] == pytest.approx(np.mean(values))
+    # One point per present level: beta 1, 3 (custom), 4, 6; never beta 2.
+    beta = summary[(summary["method"] == "beta_vae") & (summary["table"] == "counts")]
+    assert sorted(beta["value"].unique()) == [1.0, 3.0, 4.0, 6.0]
+    assert set(summary.columns) >= {*tables.GROUP_COLUMNS, *tables.SUMMARY_ITEM_COLUMNS, "mean", "std", "count"}
+    assert set(summary["table"]) == {"counts", "scores", "metrics", "upstream_metrics"}
+
+
+def test_prevalence_and_findings_state_numbers():
+    t = build(edge_documents())
+    prevalence = tables.prevalence(t.models)
+    factor = prevalence[prevalence["method"] == "factor_vae"].iloc[0]
+    assert (factor["models"], factor["with_passive"]) == (1, 0)
+    found = {f.title: f.text for f in tables.findings(t)}
+    with_passive = int((t.models["passive"] > 0).sum())
+    assert found["Models with passive latents"].startswith(f"{with_passive:,} of 7 models")
+    assert "factor_vae 0/1" in found["Models with passive latents"]
+    assert "Passive latents: mean vs sampled TC" in found
+    assert "Removing passive latents: TC gap" in found
+    assert re.search(r"averages [0-9.e+-]+ on the full code", found["Removing passive latents: TC gap"])
+
+
+def test_findings_without_passive_latents_say_so():
+    t = build([make_document(300, kinds=["active"] * 10), make_document(301, kinds=["active"] * 4)])
+    found = {f.title: f.text for f in tables.findings(t)}
+    assert found["Models with passive latents"].startswith("0 of 2 models (0%)")
+    assert "cannot be compared" in found["Passive latents: mean vs sampled TC"]
+    assert "Removing passive latents: TC gap" not in found
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.pop("latents"), "missing document.latents"),
+        (lambda d: d["latents"][0].update(kind="sleepy"), "latents[0].kind is 'sleepy'"),
+        (lambda d: d["counts"].update(passive=9), "disagrees with the latents"),
+        (lambda d: d["scores"][0].update(gaussian_total_correlation="high"), "not a number"),
+        (lambda d: d["model"].update(id=99999), "outside unsupervised_study_v1"),
+        (lambda d: d.update(schema="something/else/1"), "not a vae-passive analysis document"),
+        (lambda d: d.update(rule=[]), "rule is not an object"),
+    ],
+)
+def test_bad_documents_add_nothing(mutate, message):
+    builder = TableBuilder()
+    builder.add(make_document(0))
+    doc = make_document(1)
+    mutate(doc)
+    with pytest.raises(DocumentError, match=re.escape(message)):
+        builder.add(doc)
+    t = builder.build()
+    assert len(t.models) == 1 and set(t.scores["key"]) == {"0"} and set(t.latents["key"]) == {"0"}
+
+
+def test_newer_schema_is_its_own_error():
+    with pytest.raises(NewerSchemaError, match="upgrade vae-passive"):
+        TableBuilder().add(make_document(0, schema="vae-passive/analysis/2"))
+    tables.check_schema(make_document(0))
+
+
+def test_mixed_rules_stay_apart():
+    t = build([make_document(0), make_document(1, rule="mean-variance"), make_document(2)])
+    ranked = tables.rules(t.models)
+    assert list(ranked["label"]) == ["variance-v0.1-t0.1", "mean-variance-v0.1"]
+    assert list(ranked["models"]) == [2, 1]
+    split = tables.by_rule(t)
+    assert [label for label, _ in split] == list(ranked["label"])
+    assert [len(part.models) for _, part in split] == [2, 1]
+    assert set(split[1][1].scores["key"]) == {"1"}
+    summary = tables.summarize(t)
+    counts = summary[(summary["table"] == "counts") & (summary["quantity"] == "passive")]
+    assert sorted(counts["count"]) == [1, 2]  # one group per rule, not one mixed group
+
+
+def test_strength_is_normalised_per_method():
+    rows = pd.DataFrame(
+        {
+            "method": ["beta_vae", "beta_vae", "annealed_vae", "annealed_vae", "my_vae", "my_vae", "my_vae"],
+            "value": [1.0, 16.0, 5.0, 100.0, 0.5, 1.0, 2.5],
+            "level": pd.array([0, 5, 0, 5, None, None, None], dtype="Int64"),
+        }
+    )
+    strength = tables.with_strength(rows)["strength"].tolist()
+    assert strength[:4] == [0.0, 1.0, 1.0, 0.0]  # annealed_vae: a larger c_max regularises less
+    assert strength[4:] == pytest.approx([0.0, 0.25, 1.0])
+    assert not any(math.isnan(s) for s in strength)

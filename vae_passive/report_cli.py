@@ -1,0 +1,63 @@
+"""The ``vae-passive report`` command: tables, figures, report.md and index.html from analysis documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from vae_passive import home
+from vae_passive.errors import VaePassiveError
+
+
+@click.command()
+@click.option(
+    "--results",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of <model>/analysis.json documents.  [default: <home>/results]",
+)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder to write the report into.")
+@click.option(
+    "--format",
+    "formats",
+    default="png",
+    show_default=True,
+    metavar="LIST",
+    help="Figure formats, comma-separated: png, pdf, svg.",
+)
+@click.option(
+    "--model-id",
+    "model_ids",
+    multiple=True,
+    metavar="ID",
+    help="Also draw per-model figures (histograms, correlations, traversals) for this model id or results "
+    "folder name; repeatable.",
+)
+@click.option("--note", help="A sentence shown at the top of report.md and index.html (e.g. what the run was).")
+def report(results: Path | None, out: Path, formats: str, model_ids: tuple[str, ...], note: str | None) -> None:
+    """Summarise analysis documents: tidy tables, figures, report.md and a self-contained index.html.
+
+    Works on whatever results exist (one model or thousands, any latent count, missing levels).
+    Documents that cannot be read are listed in the report, not fatal.
+
+    \b
+    Examples:
+      vae-passive report --out report/
+      vae-passive report --results ~/results --out report/ --format png,svg
+      vae-passive report --out report/ --model-id 0 --model-id 1800
+      vae-passive report --out report/ --note "Pilot run on 300 cached models"
+    """
+    from vae_passive.report.render import build_report
+
+    chosen = tuple(dict.fromkeys(f.strip().lower() for f in formats.split(",") if f.strip()))
+    if not chosen:
+        raise VaePassiveError("--format is empty; give one or more of png, pdf, svg")
+    path = build_report(
+        results if results is not None else home.results_dir(),
+        out,
+        chosen,
+        tuple(str(m).strip() for m in model_ids),
+        progress=lambda message: click.echo(message, err=True),
+        note=note,
+    )
+    click.echo(f"report: {path}")

@@ -1,0 +1,289 @@
+"""Analyse many models: skip finished ones, record failures, run on local processes or Dask.
+
+Workers compute and return results; the client alone writes them (atomically), whichever
+executor ran the task. So a Dask cluster needs no file system shared with the client, a killed
+run never leaves a half-written document, and the documents are identical across executors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from vae_passive import catalogue
+from vae_passive.analysis import (
+    AnalysisResult,
+    ModelSource,
+    Settings,
+    analyze_model,
+    locate_model,
+    settings_hash,
+    write_results,
+)
+from vae_passive.atomic import write_text
+from vae_passive.data import resolve_dataset
+from vae_passive.errors import VaePassiveError
+
+ERROR_SCHEMA = "vae-passive/error/1"
+SCHEDULER_ENV = "VAE_PASSIVE_SCHEDULER"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One model to analyse: a zoo id (cached or fetched on demand) or a model folder."""
+
+    key: str
+    model_id: int | None = None
+    model_dir: str | None = None
+
+
+@dataclass
+class TaskOutcome:
+    """What a worker sends back: a finished analysis or an error message."""
+
+    key: str
+    result: AnalysisResult | None = None
+    error: str | None = None
+    worker: dict = field(default_factory=dict)
+
+
+def tasks_for_ids(ids: Iterable[int]) -> list[Task]:
+    return [Task(str(i), model_id=i) for i in ids]
+
+
+def expected_hash(task: Task, settings: Settings) -> str | None:
+    """The settings hash the task's document will have, or None when it cannot be known yet."""
+    try:
+        source = _source(task, fetch=False)
+    except VaePassiveError:
+        if task.model_id is None:
+            return None
+        record = catalogue.record(task.model_id)
+        source = ModelSource(task.key, Path(), task.model_id, record.dataset)
+    channels = catalogue.record(source.id).channels if source.id is not None else 1
+    try:
+        data, _ = resolve_dataset(source.dataset, settings.dataset or source.trained_on, channels)
+    except VaePassiveError:
+        return None
+    return settings_hash(settings, data.name)
+
+
+def is_done(results_dir: Path, task: Task, settings: Settings) -> bool:
+    """True when ``<results>/<key>/analysis.json`` exists with the settings hash of this run."""
+    path = results_dir / task.key / "analysis.json"
+    if not path.is_file():
+        return False
+    try:
+        stored = json.loads(path.read_text())["provenance"]["settings_hash"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return stored == expected_hash(task, settings)
+
+
+def _source(task: Task, fetch: bool, sources: list[str] | None = None) -> ModelSource:
+    if task.model_dir is not None:
+        return locate_model(model_dir=task.model_dir)
+    if fetch:
+        from vae_passive.store import ensure_model
+
+        ensure_model(task.model_id, sources)
+    return locate_model(model_id=task.model_id)
+
+
+# ---- the per-model task, run in a worker process --------------------------------------------
+
+_POOL = None
+
+
+def run_task(task: Task, settings: Settings, sources: list[str] | None = None) -> TaskOutcome:
+    """Analyse one model in this process, reusing its loaded modules; never raises for a bad model."""
+    global _POOL
+    from vae_passive.module import ModulePool
+
+    if _POOL is None:
+        _POOL = ModulePool()
+    try:
+        source = _source(task, fetch=True, sources=sources)
+        module = _POOL.get(source.path)
+        result = analyze_model(source, settings, module=module)
+    except VaePassiveError as error:
+        return TaskOutcome(task.key, error=str(error))
+    except Exception as error:  # a bug or an unexpected TensorFlow error: keep going, say what it was
+        return TaskOutcome(task.key, error=f"{type(error).__name__}: {error}")
+    return TaskOutcome(task.key, result=result, worker={"pid": os.getpid(), "loads": _POOL.loads, "swaps": _POOL.swaps})
+
+
+def _init_worker(threads: int) -> None:
+    """Worker start-up: share the cores fairly between workers, ignore Ctrl-C (the client handles it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from vae_passive.tf_runtime import tensorflow
+
+    tf = tensorflow()
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+# ---- executors ------------------------------------------------------------------------------
+
+
+def _local_outcomes(tasks: list[Task], settings: Settings, sources, jobs: int) -> Iterator[TaskOutcome]:
+    import multiprocessing
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
+        pending: set[Future] = set()
+        queue = iter(tasks)
+        try:
+            for task in queue:  # keep a bounded window of work in flight
+                pending.add(pool.submit(run_task, task, settings, sources))
+                if len(pending) >= 2 * jobs:
+                    break
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending.add(pool.submit(run_task, nxt, settings, sources))
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            raise
+
+
+def _dask_outcomes(tasks: list[Task], settings: Settings, sources, scheduler: str) -> Iterator[TaskOutcome]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise VaePassiveError(
+            "--executor dask needs the distributed package: pip install 'vae-passive[dask]'"
+        ) from None
+    try:
+        client = Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as error:
+        raise VaePassiveError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+    try:
+        futures = [
+            client.submit(run_task, task, settings, sources, key=f"vae-passive-{task.key}-{i}", pure=False)
+            for i, task in enumerate(tasks)
+        ]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        client.close()
+
+
+# ---- the client -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunSummary:
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
+def write_error(results_dir: Path, key: str, model_id: int | None, message: str, settings_hash_: str | None) -> None:
+    """Record a failed model as ``<results>/<key>/error.json`` (the report ignores these)."""
+    record = {
+        "schema": ERROR_SCHEMA,
+        "key": key,
+        "model_id": model_id,
+        "error": message,
+        "settings_hash": settings_hash_,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    write_text(results_dir / key / "error.json", json.dumps(record, indent=1) + "\n")
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C so that a batch job stopped by its scheduler stops cleanly."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(
+    tasks: list[Task],
+    settings: Settings,
+    results_dir: Path,
+    *,
+    jobs: int = 1,
+    executor: str = "local",
+    scheduler: str | None = None,
+    sources: list[str] | None = None,
+    force: bool = False,
+    save_codes: bool = False,
+    progress: bool = True,
+    on_result: Callable[[TaskOutcome], None] | None = None,
+) -> RunSummary:
+    """Analyse ``tasks``, skipping those already done with these settings unless ``force``."""
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    summary = RunSummary()
+    todo = []
+    for task in tasks:
+        if not force and is_done(results_dir, task, settings):
+            summary.skipped.append(task.key)
+        else:
+            todo.append(task)
+    if executor == "dask":
+        address = scheduler or os.environ.get(SCHEDULER_ENV)
+        if not address:
+            raise VaePassiveError(f"--executor dask needs --scheduler ADDRESS or {SCHEDULER_ENV}")
+        outcomes = _dask_outcomes(todo, settings, sources, address)
+    elif executor == "local":
+        if jobs < 1:
+            raise VaePassiveError(f"--jobs must be at least 1, not {jobs}")
+        outcomes = _local_outcomes(todo, settings, sources, jobs) if todo else iter(())
+    else:
+        raise VaePassiveError(f"unknown executor {executor!r}; choose local or dask")
+    by_key = {task.key: task for task in todo}
+    bar = tqdm(total=len(todo), unit="model", desc="analyze", disable=not progress)
+    with sigterm_as_interrupt():
+        try:
+            for outcome in outcomes:
+                task = by_key[outcome.key]
+                if outcome.result is not None:
+                    write_results(results_dir, outcome.result, save_codes)
+                    (results_dir / task.key / "error.json").unlink(missing_ok=True)
+                    summary.done.append(task.key)
+                else:
+                    write_error(results_dir, task.key, task.model_id, outcome.error, expected_hash(task, settings))
+                    summary.failed[task.key] = outcome.error
+                bar.update(1)
+                bar.set_postfix(failed=len(summary.failed), refresh=False)
+                if on_result:
+                    on_result(outcome)
+        finally:
+            bar.close()
+            summary.elapsed_s = time.perf_counter() - started
+    return summary

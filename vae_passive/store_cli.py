@@ -1,0 +1,260 @@
+"""The commands ``fetch``, ``import`` and ``cache ls | verify | rm``: a thin layer over ``vae_passive.store``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from vae_passive import home, store
+from vae_passive.cli_options import select_records, selection_options
+from vae_passive.errors import VaePassiveError
+
+
+class _Bars(store.Progress):
+    """tqdm bars for models and bytes on stderr; silent off a terminal or with ``--quiet``."""
+
+    def __init__(self, total: int, enabled: bool, with_bytes: bool):
+        from tqdm import tqdm
+
+        self._lock = threading.Lock()
+        self.models = tqdm(total=total, desc="models", unit="model", disable=not enabled, position=0)
+        self.bytes = tqdm(
+            desc="received",
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1000,
+            disable=not (enabled and with_bytes),
+            position=1,
+        )
+
+    def __enter__(self) -> _Bars:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bytes.close()
+        self.models.close()
+
+    def add_bytes(self, count: int) -> None:
+        with self._lock:
+            self.bytes.update(count)
+
+    def model_done(self, outcome: store.Outcome) -> None:
+        with self._lock:
+            self.models.update(1)
+
+
+def _bars(total: int, quiet: bool, with_bytes: bool = False) -> _Bars:
+    return _Bars(total, enabled=not quiet and sys.stderr.isatty(), with_bytes=with_bytes)
+
+
+def _selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed) -> list[int] | None:
+    """Ids chosen by the selection options, or ``None`` when no option was given."""
+    given = (ids_spec, dataset, method, hyperparameter_index, value, model_seed)
+    if all(option is None for option in given):
+        return None
+    return [r.id for r in select_records(*given)]
+
+
+def _report(outcomes: list[store.Outcome], quiet: bool) -> None:
+    """The closing summary; exit code 1 when any model failed (finished models stay cached)."""
+    counts, problems = store.summarize(outcomes)
+    if not quiet:
+        for line in counts:
+            click.echo(line)
+    for line in problems:
+        click.echo(line, err=True)
+    if any(o.status == "failed" for o in outcomes):
+        sys.exit(1)
+
+
+def _offline_note(quiet: bool) -> None:
+    if store.offline() and not quiet:
+        click.echo(f"offline ({store.OFFLINE_ENV}=1): only the cache and folder mirrors are used", err=True)
+
+
+@click.command()
+@selection_options
+@click.option(
+    "--mirror",
+    "mirrors",
+    multiple=True,
+    metavar="SRC",
+    help="http(s):// base URL, file:// URL, folder, or gs://bucket/prefix; repeat to try several in order. "
+    "Default: VAE_PASSIVE_MIRROR (separated by spaces). The upstream bucket is always tried last.",
+)
+@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64), help="Parallel downloads.")
+@click.option("--dry-run", is_flag=True, help="Print what would be fetched from where, with sizes; change nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; failures are still reported.")
+def fetch(ids_spec, dataset, method, hyperparameter_index, value, model_seed, mirrors, workers, dry_run, quiet) -> None:
+    """Download, verify and cache models.
+
+    Models go to models/<id>/ under the home folder. Sources are tried in order: each --mirror,
+    then the upstream bucket (closed since 2026). Interrupted downloads resume; models already
+    cached are skipped. Exit code 1 if any failed.
+
+    \b
+    Examples:
+      vae-passive fetch --ids 0-9 --mirror https://lab.example.org/dlib_zoo
+      vae-passive fetch --dataset dsprites_full --seed 0 --mirror /shared/zoo --workers 4
+      VAE_PASSIVE_MIRROR=gs://my-bucket/zoo vae-passive fetch --ids 300-349 --dry-run
+    """
+    ids = _selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
+    if ids is None:
+        raise VaePassiveError("choose the models to fetch with --ids or a filter, e.g. --ids 0-9 or --seed 0")
+    if not ids:
+        raise VaePassiveError("no model matches this selection; check it with `vae-passive list` and the same options")
+    sources = store.resolve_sources(mirrors or None)
+    _offline_note(quiet)
+    if dry_run:
+        with store.Fetcher(sources, workers=workers) as fetcher:
+            _print_probes(fetcher.probe(ids))
+        return
+    bars = _bars(len(ids), quiet, with_bytes=True)
+    with bars, store.Fetcher(sources, workers=workers, progress=bars) as fetcher:
+        outcomes = fetcher.fetch(ids)
+    _report(outcomes, quiet)
+
+
+def _print_probes(probes: list[store.Outcome]) -> None:
+    """The dry-run table and its totals; exit code 1 when a model is in no source."""
+    for probe in probes:
+        where = probe.source if probe.status != "missing" else probe.reason
+        click.echo(f"{probe.model_id:<6} {probe.status:<9} {store.format_bytes(probe.size):>9}  {where}")
+    available = [p for p in probes if p.status == "available"]
+    missing = [p for p in probes if p.status == "missing"]
+    sized = [p.size for p in available if p.size is not None]
+    known = f", {store.format_bytes(sum(sized))}" + ("" if len(sized) == len(available) else " known") if sized else ""
+    click.echo(
+        f"would fetch {len(available)}{known}; already cached {sum(p.status == 'cached' for p in probes)}; "
+        f"in no source {len(missing)}"
+    )
+    if any(p.upstream_closed for p in missing):
+        click.echo(store.CLOSED_BUCKET_HELP, err=True)
+    if missing:
+        sys.exit(1)
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; failures are still reported.")
+def import_models(paths: tuple[Path, ...], quiet: bool) -> None:
+    """Add zips or model folders you already have to the cache.
+
+    PATH is an <id>.zip, an extracted <id>/ folder, or a folder holding either. They are checked
+    like downloads and copied (a colleague's copy, say); the originals are left alone. Exit code 1 if any failed.
+
+    \b
+    Examples:
+      vae-passive import ~/Downloads/0.zip ~/Downloads/1.zip
+      vae-passive import /mnt/shared/unsupervised_study_v1
+      vae-passive import ~/old_project/models/300
+    """
+    items = store.plan_import(paths)
+    with _bars(len(items), quiet) as bars:
+        outcomes = store.import_models(items, bars)
+    _report(outcomes, quiet)
+
+
+@click.group()
+def cache() -> None:
+    """Show, verify and remove cached models.
+
+    The cache is models/<id>/ under the home folder (VAE_PASSIVE_HOME).
+
+    \b
+    Examples:
+      vae-passive cache ls
+      vae-passive cache verify --ids 0-99
+      vae-passive cache rm --ids 5
+    """
+
+
+@cache.command("ls")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def cache_ls(fmt: str) -> None:
+    """List cached models with size, status, time fetched and source.
+
+    Status: ok (installed by this tool), unmanaged (a module placed by hand, no manifest),
+    incomplete (neither). `cache verify` re-checks every file.
+
+    \b
+    Examples:
+      vae-passive cache ls
+      vae-passive cache ls --format json
+    """
+    entries = [store.cache_entry(model_id) for model_id in store.cached_ids()]
+    partial_files, partial_bytes = store.staging_usage()
+    if fmt == "json":
+        rows = [
+            {
+                "id": e.model_id,
+                "status": e.status,
+                "size": e.size,
+                "fetched_at": e.fetched_at,
+                "source": e.source,
+                "path": str(e.path),
+            }
+            for e in entries
+        ]
+        click.echo(json.dumps({"models": rows, "staging_bytes": partial_bytes}, indent=1))
+        return
+    for e in entries:
+        click.echo(
+            f"{e.model_id:<6} {e.status:<10} {store.format_bytes(e.size):>9}  {e.fetched_at or '-':<25}  {e.source}"
+        )
+    total = sum(e.size for e in entries)
+    click.echo(f"{len(entries)} models, {store.format_bytes(total)} in {home.models_dir()}")
+    if partial_files:
+        click.echo(f"partial downloads: {partial_files} files, {store.format_bytes(partial_bytes)} (resumed by fetch)")
+
+
+@cache.command("verify")
+@selection_options
+def cache_verify(ids_spec, dataset, method, hyperparameter_index, value, model_seed) -> None:
+    """Re-check cached models against their manifests: every file present, same size and CRC-32.
+
+    Without a selection, every cached model is checked. Exit code 1 if any is damaged.
+
+    \b
+    Examples:
+      vae-passive cache verify
+      vae-passive cache verify --ids 0-99
+    """
+    selected = _selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
+    cached = store.cached_ids()
+    ids = cached if selected is None else sorted(set(cached) & set(selected))
+    entries = [store.cache_entry(model_id, deep=True) for model_id in ids]
+    for e in entries:
+        if e.status != "ok":
+            note = e.problem or "no manifest (placed by hand), not checked"
+            click.echo(f"{e.model_id:<6} {e.status:<10} {note}", err=e.status in ("damaged", "incomplete"))
+    bad = [e.model_id for e in entries if e.status in ("damaged", "incomplete")]
+    click.echo(f"verified {len(entries)}: {len(entries) - len(bad)} fine, {len(bad)} damaged or incomplete")
+    if bad:
+        click.echo(
+            f"remove them with `vae-passive cache rm --ids {store.format_ids(bad)}` and fetch or import them again",
+            err=True,
+        )
+        sys.exit(1)
+
+
+@cache.command("rm")
+@selection_options
+def cache_rm(ids_spec, dataset, method, hyperparameter_index, value, model_seed) -> None:
+    """Delete cached models (and their partial downloads).
+
+    \b
+    Examples:
+      vae-passive cache rm --ids 5
+      vae-passive cache rm --dataset cars3d
+    """
+    selected = _selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
+    if selected is None:
+        raise VaePassiveError("choose the models to remove with --ids or a filter, e.g. --ids 0-9")
+    removed = store.remove_cached(selected)
+    freed = sum(size for _, size in removed)
+    click.echo(f"removed {len(removed)} models, freed {store.format_bytes(freed)}")
