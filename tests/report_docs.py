@@ -13,15 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from vae_passive import catalogue
+from vae_passive.scores import SCORE_NAMES
+from vae_passive.variables import SUBSETS as VARIABLE_SUBSETS
 
-SCORES = (
-    "gaussian_total_correlation",
-    "gaussian_wasserstein_correlation",
-    "gaussian_wasserstein_correlation_norm",
-    "mutual_info_score",
-    "effective_rank",
-)
-SUBSETS = ("full", "active", "passive", "mixed", "active+mixed", "active+passive", "mixed+passive")
+SCORES = SCORE_NAMES
+SUBSETS = tuple(VARIABLE_SUBSETS)
 METRICS = (("mig", "discrete_mig"), ("dci", "disentanglement"), ("dci", "completeness"))
 RULES = {
     "variance": {"name": "variance", "var_threshold": 0.1, "mean_tolerance": 0.1},

@@ -11,7 +11,7 @@ import click
 import numpy as np
 
 from vae_passive import __version__, home
-from vae_passive.cli_options import model_selection_options, select_records, selection_options
+from vae_passive.cli_options import model_selection_options, select_records, selected_ids, selection_options
 from vae_passive.errors import VaePassiveError
 
 
@@ -246,7 +246,8 @@ def _analyze_selection(
     """The batch path of ``analyze``: plan, run, summarise; exit 1 if any model failed."""
     from vae_passive.runner import run, tasks_for_ids
 
-    ids = {r.id for r in select_records(*filters)} if any(f is not None for f in filters) else None
+    chosen = selected_ids(*filters)
+    ids = None if chosen is None else set(chosen)
     if all_cached:
         from vae_passive.store import cached_ids
 

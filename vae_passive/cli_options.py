@@ -49,3 +49,11 @@ def select_records(ids_spec, dataset, method, hyperparameter_index, value, model
             seed=model_seed,
         )
     )
+
+
+def selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed) -> list[int] | None:
+    """Ids chosen by the selection options, or ``None`` when no option was given."""
+    given = (ids_spec, dataset, method, hyperparameter_index, value, model_seed)
+    if all(option is None for option in given):
+        return None
+    return [r.id for r in select_records(*given)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from vae_passive import home, store
-from vae_passive.cli_options import select_records, selection_options
+from vae_passive.cli_options import selected_ids, selection_options
 from vae_passive.errors import VaePassiveError
 
 
@@ -49,14 +49,6 @@ class _Bars(store.Progress):
 
 def _bars(total: int, quiet: bool, with_bytes: bool = False) -> _Bars:
     return _Bars(total, enabled=not quiet and sys.stderr.isatty(), with_bytes=with_bytes)
-
-
-def _selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed) -> list[int] | None:
-    """Ids chosen by the selection options, or ``None`` when no option was given."""
-    given = (ids_spec, dataset, method, hyperparameter_index, value, model_seed)
-    if all(option is None for option in given):
-        return None
-    return [r.id for r in select_records(*given)]
 
 
 def _report(outcomes: list[store.Outcome], quiet: bool) -> None:
@@ -102,7 +94,7 @@ def fetch(ids_spec, dataset, method, hyperparameter_index, value, model_seed, mi
       vae-passive fetch --dataset dsprites_full --seed 0 --mirror /shared/zoo --workers 4
       VAE_PASSIVE_MIRROR=gs://my-bucket/zoo vae-passive fetch --ids 300-349 --dry-run
     """
-    ids = _selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
+    ids = selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
     if ids is None:
         raise VaePassiveError("choose the models to fetch with --ids or a filter, e.g. --ids 0-9 or --seed 0")
     if not ids:
@@ -224,7 +216,7 @@ def cache_verify(ids_spec, dataset, method, hyperparameter_index, value, model_s
       vae-passive cache verify
       vae-passive cache verify --ids 0-99
     """
-    selected = _selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
+    selected = selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
     cached = store.cached_ids()
     ids = cached if selected is None else sorted(set(cached) & set(selected))
     entries = [store.cache_entry(model_id, deep=True) for model_id in ids]
@@ -252,7 +244,7 @@ def cache_rm(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
       vae-passive cache rm --ids 5
       vae-passive cache rm --dataset cars3d
     """
-    selected = _selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
+    selected = selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
     if selected is None:
         raise VaePassiveError("choose the models to remove with --ids or a filter, e.g. --ids 0-9")
     removed = store.remove_cached(selected)

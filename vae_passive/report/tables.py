@@ -14,21 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from vae_passive import catalogue
+from vae_passive import catalogue, variables
 from vae_passive.errors import VaePassiveError
+from vae_passive.scores import SCORE_NAMES
 
 SCHEMA_PREFIX = "vae-passive/analysis/"
 SCHEMA_VERSION = 1
 KINDS = ("active", "mixed", "passive")
 REPRESENTATIONS = ("mean", "sampled")
-SUBSETS = ("full", "active", "passive", "mixed", "active+mixed", "active+passive", "mixed+passive")
-SCORES = (
-    "gaussian_total_correlation",
-    "gaussian_wasserstein_correlation",
-    "gaussian_wasserstein_correlation_norm",
-    "mutual_info_score",
-    "effective_rank",
-)
+SUBSETS = tuple(variables.SUBSETS)
+SCORES = SCORE_NAMES
 TC, MI = "gaussian_total_correlation", "mutual_info_score"
 RULE_COLUMNS = ("rule", "var_threshold", "mean_tolerance")
 # Columns every row table carries: which model, its catalogue fields, and the rule behind its kinds.
