@@ -79,7 +79,7 @@ def main() -> None:
             )
             install_folder(folder, i, "benchmark")
 
-        settings = Settings(num_samples=10_000)
+        settings = Settings(num_samples=10_000, dataset="procedural_dsprites")
         started = time.perf_counter()
         summary = run(tasks_for_ids(ids), settings, Path(tmp) / "results", jobs=args.jobs, progress=False)
         ours_s = time.perf_counter() - started
@@ -93,7 +93,7 @@ def main() -> None:
         naive_per_model = (time.perf_counter() - started) / args.naive
         naive_per_hour = 3600 / naive_per_model
 
-        memory_settings = Settings(num_samples=args.memory_samples)
+        memory_settings = Settings(num_samples=args.memory_samples, dataset="procedural_dsprites")
         tasks = tasks_for_ids(ids)
         rss = {}
         for n in range(1, args.memory_models + 1):

@@ -11,13 +11,21 @@ from vae_passive.exporter import write_model_folder
 from vae_passive.variables import Rule
 
 N = 2000
+#: Models written here say they were trained on the stand-in, so they need no published data.
+STAND_IN = {"vae_passive.training_data": "procedural_dsprites"}
 
 
 @pytest.fixture(scope="module")
 def designed_model(tmp_path_factory):
     """Model 299 (beta_vae, beta 16) with known kinds and an upstream result beside it."""
     folder = write_model_folder(
-        tmp_path_factory.mktemp("zoo"), 299, designed_weights(), dataset="dsprites_full", channels=1, num_latents=10
+        tmp_path_factory.mktemp("zoo"),
+        299,
+        designed_weights(),
+        dataset="dsprites_full",
+        channels=1,
+        num_latents=10,
+        gin_bindings=STAND_IN,
     )
     result = folder / "metrics" / "mean" / "mig" / "results" / "json"
     result.mkdir(parents=True)
@@ -133,7 +141,9 @@ def test_cli_errors(cli, tmp_path, designed_model):
 def test_nan_model_leaves_no_files(cli, tmp_path):
     weights = random_weights(1, 10)
     weights["encoder/log_var/bias"][:] = np.nan
-    folder = write_model_folder(tmp_path / "zoo", 3, weights, dataset="dsprites_full", channels=1, num_latents=10)
+    folder = write_model_folder(
+        tmp_path / "zoo", 3, weights, dataset="dsprites_full", channels=1, num_latents=10, gin_bindings=STAND_IN
+    )
     results = tmp_path / "results"
     assert "NaN" in one_line_error(cli("analyze", "--model-dir", folder, "--results", results, "--num-samples", 50))
     assert not results.exists()
@@ -145,6 +155,6 @@ def test_folder_named_like_an_id_of_another_dataset(tmp_path):
     )
     source = locate_model(model_dir=folder)
     assert source.id is None and source.dataset == "cars3d"
-    result = analyze_model(source, Settings(num_samples=100))
+    result = analyze_model(source, Settings(num_samples=100, dataset="procedural_dsprites"))
     assert result.document["model"]["method"] is None
     assert result.document["model"]["num_latents"] == 4

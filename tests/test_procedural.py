@@ -73,8 +73,10 @@ def test_render_rejects_bad_factors():
 
 
 def test_resolve_dataset():
-    data, note = resolve_dataset("dsprites_full", None, 1)
-    assert data.name == "procedural_dsprites" and "stand-in" in note
+    with pytest.raises(VaePassiveError, match=r"vae-passive data fetch dsprites_full.*--dataset procedural_dsprites"):
+        resolve_dataset("dsprites_full", None, 1)  # the published file is missing: no silent stand-in
+    data, note = resolve_dataset("dsprites_full", "procedural_dsprites", 1)
+    assert data.name == "procedural_dsprites" and "stand-in for dsprites_full" in note
     data, note = resolve_dataset(None, "procedural_dsprites", 3)
     assert data.observation_shape == (64, 64, 3) and note == ""
     with pytest.raises(VaePassiveError, match="unknown data set"):

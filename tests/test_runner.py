@@ -16,6 +16,8 @@ from vae_passive.store import install_folder
 
 GOOD = [0, 1, 2, 250, 1800]  # 1800 is a 3-channel model: a second graph in the same workers
 CORRUPT = 3
+#: Writer-made models say they were trained on the stand-in, so they need no published data.
+STAND_IN = {"vae_passive.training_data": "procedural_dsprites"}
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +28,17 @@ def zoo(tmp_path_factory):
         channels = 3 if i >= 1800 else 1
         dataset = "color_dsprites" if i >= 1800 else "dsprites_full"
         write_model_folder(
-            root, i, random_weights(channels, 10, seed=i), dataset=dataset, channels=channels, num_latents=10
+            root,
+            i,
+            random_weights(channels, 10, seed=i),
+            dataset=dataset,
+            channels=channels,
+            num_latents=10,
+            gin_bindings=STAND_IN,
         )
-    bad = write_model_folder(root, CORRUPT, random_weights(1, 10), dataset="dsprites_full", channels=1, num_latents=10)
+    bad = write_model_folder(
+        root, CORRUPT, random_weights(1, 10), dataset="dsprites_full", channels=1, num_latents=10, gin_bindings=STAND_IN
+    )
     (bad / "model" / "tfhub" / "saved_model.pb").write_bytes(b"\x00 not a graph")
     return root
 

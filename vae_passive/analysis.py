@@ -41,10 +41,19 @@ class Settings:
     seed: int = DEFAULT_SEED
     rule: Rule = field(default_factory=Rule)
     dataset: str | None = None  # None: the model's own data set, or the stand-in
+    metrics: tuple[str, ...] = ()  # disentanglement metrics to add (vae_passive.metrics.registry names)
+    preset: str = "full"  # the metrics' settings: "full" (unsupervised_study_v1) or "fast"
 
     def __post_init__(self) -> None:
         if self.num_samples < 2:
             raise VaePassiveError(f"--num-samples must be at least 2 (got {self.num_samples}); the study uses 10000")
+        from vae_passive.metrics.registry import PRESETS, REGISTRY
+
+        unknown = [name for name in self.metrics if name not in REGISTRY]
+        if unknown:
+            raise VaePassiveError(f"unknown metric {', '.join(unknown)}; choose from {', '.join(REGISTRY)}")
+        if self.preset not in PRESETS:
+            raise VaePassiveError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,8 @@ def settings_hash(settings: Settings, data_source: str) -> str:
         "rule": settings.rule.as_dict(),
         "sampled_noise": "numpy.random.default_rng(seed).standard_normal",
     }
+    if settings.metrics:  # only then, so that hashes of analyses without metrics stay valid
+        payload["metrics"] = {"names": list(settings.metrics), "preset": settings.preset}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -232,8 +243,9 @@ class AnalysisResult:
     notes: list[str]
 
 
-def analyze_model(source: ModelSource, settings: Settings, module=None) -> AnalysisResult:
-    """Load (or reuse) the module, draw data, encode, classify and score one model."""
+def analyze_model(source: ModelSource, settings: Settings, module=None, jobs: int = 1) -> AnalysisResult:
+    """Load (or reuse) the module, draw data, encode, classify and score one model; with
+    ``settings.metrics``, also the disentanglement metrics (``jobs`` processes for boosted trees)."""
     from vae_passive.module import Module
 
     started = time.perf_counter()
@@ -264,6 +276,18 @@ def analyze_model(source: ModelSource, settings: Settings, module=None) -> Analy
         upstream_metrics=read_upstream_metrics(source.path),
     )
     timings["classify_and_score"] = time.perf_counter() - tick
+    if settings.metrics:
+        from vae_passive.metrics.suite import metric_rows
+
+        tick = time.perf_counter()
+        kinds = np.array([latent["kind"] for latent in document["latents"]])
+
+        def encode(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            codes = module.encode(batch, batch_size=ENCODE_BATCH_SIZE)
+            return codes.mean, codes.logvar
+
+        document["metrics"] = metric_rows(data, encode, kinds, settings.metrics, settings.preset, jobs)
+        timings["metrics"] = time.perf_counter() - tick
     document["provenance"] = {
         "versions": versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

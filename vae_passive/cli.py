@@ -164,7 +164,13 @@ def _load_npy(path: Path) -> np.ndarray:
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), help="Results folder [home/results].")
 @click.option("--json", "as_json", is_flag=True, help="Print the result document on stdout (one model).")
 @click.option("--save-codes", is_flag=True, help="Also write codes.npz: mean, logvar, sampled, factors.")
-@click.option("--jobs", default=1, show_default=True, type=int, help="Worker processes (local executor).")
+@click.option(
+    "--metrics", "metrics_spec", help="Disentanglement metrics too: 'all' or a comma list (see docs/metrics.md)."
+)
+@click.option("--preset", type=click.Choice(["full", "fast"]), default="full", show_default=True, help="Metric sizes.")
+@click.option(
+    "--jobs", default=1, show_default=True, type=int, help="Worker processes (local executor); one model: metric jobs."
+)
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)
 @click.option("--scheduler", help="Dask scheduler address [$VAE_PASSIVE_SCHEDULER].")
 @click.option("--mirror", "mirrors", multiple=True, help="Where to fetch missing models from (see fetch).")
@@ -189,6 +195,8 @@ def analyze(
     results_dir,
     as_json,
     save_codes,
+    metrics_spec,
+    preset,
     jobs,
     executor,
     scheduler,
@@ -208,6 +216,8 @@ def analyze(
       vae-passive analyze --model-id 299
       vae-passive analyze --model-dir ./my_model --dataset procedural_dsprites --save-codes
       vae-passive analyze --ids 0-299 --jobs 2
+      vae-passive analyze --model-id 299 --metrics all --jobs 2
+      vae-passive analyze --model-dir ./my_model --metrics mig,dci --preset fast
       vae-passive analyze --model-dataset cars3d --method beta_vae --executor dask --scheduler tcp://head:8786
     """
     from vae_passive.analysis import Settings, analyze_model, locate_model, write_results
@@ -217,7 +227,10 @@ def analyze(
         rule_obj = Rule(rule, var_threshold, mean_tolerance)
     except ValueError as error:
         raise VaePassiveError(str(error)) from None
-    settings = Settings(num_samples=num_samples, seed=seed, rule=rule_obj, dataset=data_name)
+    metrics = _parse_metrics(metrics_spec) if metrics_spec else ()
+    settings = Settings(
+        num_samples=num_samples, seed=seed, rule=rule_obj, dataset=data_name, metrics=metrics, preset=preset
+    )
     results = results_dir or home.results_dir()
     filters = (ids_spec, dataset, method, hyperparameter_index, value, model_seed)
     selecting = all_cached or any(f is not None for f in filters)
@@ -229,7 +242,7 @@ def analyze(
         )
         return
     source = locate_model(model_id, model_dir)
-    result = analyze_model(source, settings)
+    result = analyze_model(source, settings, jobs=jobs)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     path = write_results(results, result, save_codes)
@@ -238,6 +251,16 @@ def analyze(
     else:
         click.echo(format_summary(result.document))
         click.echo(f"\nwrote {path}")
+
+
+def _parse_metrics(spec: str) -> tuple[str, ...]:
+    """``--metrics``: 'all' or a comma list of metric names."""
+    from vae_passive.metrics.registry import parse_metrics
+
+    try:
+        return parse_metrics(spec)
+    except ValueError as error:
+        raise VaePassiveError(str(error)) from None
 
 
 def _analyze_selection(
@@ -330,3 +353,11 @@ main.add_command(demo)
 from vae_passive.report_cli import report  # noqa: E402
 
 main.add_command(report)
+
+from vae_passive.data_cli import data  # noqa: E402
+
+main.add_command(data)
+
+from vae_passive.metrics_cli import score  # noqa: E402
+
+main.add_command(score)

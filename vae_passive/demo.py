@@ -29,7 +29,10 @@ def demo_commands(out: Path, steps: int, num_samples: int) -> list[list[str]]:
     """The user-level commands of the demo, in order (without the ``vae-passive`` prefix)."""
     mirror, ids = out / "mirror", ",".join(map(str, DEMO_IDS))
     commands = [
-        ["train", "--model-id", str(i), "--steps", str(steps), "--out", str(mirror / "trained"), "--zip", "--quiet"]
+        [
+            *("train", "--model-id", str(i), "--steps", str(steps), "--dataset", "procedural_dsprites"),
+            *("--out", str(mirror / "trained"), "--zip", "--quiet"),
+        ]
         for i in DEMO_IDS
         if not (mirror / "trained" / f"{i}.zip").exists()
     ]

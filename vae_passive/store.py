@@ -1070,3 +1070,15 @@ def ensure_model(model_id: int, sources: list[str] | None = None) -> Path:
         )
         raise VaePassiveError(f"cannot fetch model {model_id} ({outcome.reason}); {hint}")
     return home.model_dir(model_id)
+
+
+def download_file(url: str, part: Path, progress: Progress | None = None) -> str:
+    """Download one file (not a model) to ``part`` with the fetcher's machinery: Range resume of an earlier
+    partial ``part``, retries with backoff, free-space check. Returns its sha256; ``VaePassiveError`` on failure."""
+    if offline():
+        raise VaePassiveError(f"{OFFLINE_ENV}=1 allows no download of {url}; unset it or copy the file by hand")
+    with Fetcher([], workers=1, progress=progress) as fetcher:
+        try:
+            return fetcher._download_http(url, part)
+        except SourceFailed as error:
+            raise VaePassiveError(f"cannot download {url}: {error}") from None

@@ -15,7 +15,7 @@ from vae_passive.errors import VaePassiveError
 @click.option("--model-id", required=True, type=int, help="The model of unsupervised_study_v1 to train.")
 @click.option("--steps", default=300_000, show_default=True, type=int, help="Training steps (the spec: 300,000).")
 @click.option("--batch-size", default=64, show_default=True, type=int)
-@click.option("--dataset", help="Training data (default: the model's own, or the procedural stand-in).")
+@click.option("--dataset", help="Training data (default: the model's own; procedural_dsprites is a stand-in).")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder to write <id>/ into [home/models].")
 @click.option("--zip", "make_zip", is_flag=True, help="Also write <id>.zip (next to <id>/, or in home/zips).")
 @click.option("--checkpoint-every", default=1000, show_default=True, type=click.IntRange(1))
@@ -32,6 +32,7 @@ def train(model_id, steps, batch_size, dataset, out, make_zip, checkpoint_every,
     \b
     Examples:
       vae-passive train --model-id 299 --steps 2000
+      vae-passive train --model-id 0 --steps 500 --dataset procedural_dsprites
       vae-passive train --model-id 5 --steps 500 --out ./mirror --zip
       vae-passive train --model-id 300 --restart --quiet
     """

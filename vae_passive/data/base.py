@@ -41,6 +41,72 @@ class GroundTruthData(ABC):
         return factors, self.sample_observations_from_factors(factors, random_state)
 
 
+def mixed_radix_index(factors: np.ndarray, sizes: tuple[int, ...]) -> np.ndarray:
+    """The index of each factor row in a C-ordered grid of ``sizes`` (last factor fastest), as
+    upstream's ``np.dot(factors, prod(sizes) / cumprod(sizes))``; raises ValueError when out of range."""
+    factors = np.asarray(factors)
+    if factors.ndim != 2 or factors.shape[1] != len(sizes):
+        raise ValueError(f"factors must have shape (N, {len(sizes)}), not {factors.shape}")
+    if np.any(factors < 0) or np.any(factors >= np.asarray(sizes)):
+        raise ValueError(f"factor classes out of range for the grid {tuple(sizes)}")
+    index = np.zeros(len(factors), np.int64)
+    for column, size in enumerate(sizes):
+        index = index * size + factors[:, column]
+    return index
+
+
+def complete_factors(
+    latent: np.ndarray, sizes: tuple[int, ...], latent_columns: tuple[int, ...], random_state: np.random.RandomState
+) -> np.ndarray:
+    """All factors (N, len(sizes)) from the latent ones: every other column drawn with one ``randint(size)``
+    in column order, as upstream's ``SplitDiscreteStateSpace.sample_all_factors`` (a size-1 column draws
+    nothing from the random state, but the call is made all the same)."""
+    num = len(latent)
+    full = np.zeros((num, len(sizes)), np.int64)
+    full[:, list(latent_columns)] = latent
+    for column, size in enumerate(sizes):
+        if column not in latent_columns:
+            full[:, column] = random_state.randint(size, size=num)
+    return full
+
+
+class FixedImageData(GroundTruthData):
+    """A data set of stored images, one per tuple of all its factors (latent and nuisance).
+
+    ``sample_indices`` turns latent factors into image indices, drawing any nuisance factor from the
+    random state as upstream does; ``images_at`` reads images by index. Codes can therefore be computed
+    once per image (``images_at(range(num_images))``) and gathered with ``sample_indices``.
+    """
+
+    #: Sizes of all factors, in the order of the stored grid; the latent ones are ``latent_columns``.
+    all_factor_sizes: tuple[int, ...]
+    latent_columns: tuple[int, ...]
+
+    @property
+    def num_images(self) -> int:
+        return int(np.prod(self.all_factor_sizes))
+
+    @property
+    def deterministic_observations(self) -> bool:  # type: ignore[override]
+        """Nuisance factors of size > 1 are drawn from the random state, so images then depend on it."""
+        return all(size == 1 for c, size in enumerate(self.all_factor_sizes) if c not in self.latent_columns)
+
+    def index_of(self, all_factors: np.ndarray) -> np.ndarray:
+        """The image index of each row of all factors (mixed radix, last factor fastest)."""
+        return mixed_radix_index(all_factors, self.all_factor_sizes)
+
+    def sample_indices(self, factors: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
+        """Image indices for latent ``factors``, consuming ``random_state`` exactly as upstream."""
+        return self.index_of(complete_factors(factors, self.all_factor_sizes, self.latent_columns, random_state))
+
+    @abstractmethod
+    def images_at(self, indices: np.ndarray) -> np.ndarray:
+        """Float32 images in [0, 1], shape (len(indices), *observation_shape)."""
+
+    def sample_observations_from_factors(self, factors: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
+        return self.images_at(self.sample_indices(factors, random_state))
+
+
 def draw_batches(
     data: GroundTruthData, num: int, random_state: np.random.RandomState, batch_size: int = 16
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,134 @@
+"""All metrics on one model, this project vs disentanglement_lib's metric code, same encoder.
+
+    # the reference environment (once): see tests/reference/metrics_golden.py
+    python3 -m venv /tmp/refenv
+    /tmp/refenv/bin/pip install disentanglement-lib==1.5 --no-deps
+    /tmp/refenv/bin/pip install numpy scipy scikit-learn gin-config six absl-py
+    .venv/bin/python benchmarks/metrics_vs_reference.py [--preset full] [--jobs 2] [--metrics all]
+
+The model is written by the project's exporter (random weights, 1 channel, 10 latents); data are
+procedural dSprites. Both sides get a representation function that calls ``Module.encode``
+(the reference: per batch, as upstream; sampled codes draw numpy noise per call). The reference
+modules are imported from ``--refenv``'s site-packages behind the golden script's stubs. Ours
+encodes each needed image once for all metrics and both representations (``EncodedData``), so
+the first metric to need an image pays for it. Each (representation, metric) uses the study's seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from vae_passive.architecture import random_weights
+from vae_passive.data import get_dataset
+from vae_passive.exporter import write_model_folder
+from vae_passive.metrics import registry
+from vae_passive.metrics.encoded import EncodedData
+from vae_passive.module import Module
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class UpstreamView:
+    """A vae_passive data set with the extra names disentanglement_lib's metrics call."""
+
+    def __init__(self, data):
+        self.data = data
+        self.num_factors = len(data.factor_sizes)
+        self.factors_num_values = list(data.factor_sizes)
+
+    def __getattr__(self, name):
+        return getattr(self.data, name)
+
+    def sample_observations(self, num, random_state):
+        return self.data.sample(num, random_state)[1]
+
+
+def reference_represent(module: Module, representation: str):
+    def represent(images: np.ndarray) -> np.ndarray:
+        codes = module.encode(images, batch_size=len(images))
+        if representation == "mean":
+            return codes.mean
+        return codes.mean + np.exp(codes.logvar / 2) * np.random.normal(size=codes.mean.shape)
+
+    return represent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="full", choices=registry.PRESETS)
+    parser.add_argument("--jobs", type=int, default=2, help="processes for the per-factor models (ours)")
+    parser.add_argument("--metrics", default="all")
+    parser.add_argument("--refenv", default="/tmp/refenv")
+    parser.add_argument("--skip-reference", action="store_true")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    names = registry.parse_metrics(args.metrics)
+    folder = write_model_folder(
+        tempfile.mkdtemp(), 0, random_weights(1, 10, seed=0), dataset="dsprites_full", channels=1, num_latents=10
+    )
+    module = Module(folder)
+    data = get_dataset("procedural_dsprites", 1)
+
+    def encode(images):
+        codes = module.encode(images, batch_size=1024)
+        return codes.mean, codes.logvar
+
+    ours: dict[tuple[str, str], float] = {}
+    started = time.perf_counter()
+    cached = EncodedData(data, encode)
+    for representation in ("mean", "sampled"):
+        for name in names:
+            seed = registry.seed_for(representation, name)
+            represent = cached.represent(representation, np.random.default_rng(seed))
+            tick = time.perf_counter()
+            registry.evaluate(name, cached, represent, np.random.RandomState(seed), args.preset, args.jobs)
+            ours[representation, name] = time.perf_counter() - tick
+            print(f"ours       {representation:<8} {name:<36} {ours[representation, name]:8.2f} s", flush=True)
+    ours_total = time.perf_counter() - started
+    print(f"ours: {ours_total:.1f} s in all, {cached.encoded} images encoded", flush=True)
+    if args.skip_reference:
+        return
+
+    sys.path.append(str(ROOT / "tests" / "reference"))
+    sys.path.extend(glob.glob(f"{args.refenv}/lib/python*/site-packages"))
+    import metrics_golden
+
+    ref = metrics_golden._import_reference()
+    theirs: dict[tuple[str, str], float] = {}
+    started = time.perf_counter()
+    for representation in ("mean", "sampled"):
+        for name in names:
+            params = registry.params(name, args.preset)
+            if name.startswith("downstream_task"):
+                params["predictor"] = name.removeprefix("downstream_task_")
+                params["num_train"] = list(params["num_train"])
+            seed = registry.seed_for(representation, name)
+            np.random.seed(seed)
+            tick = time.perf_counter()
+            represent = reference_represent(module, representation)
+            metrics_golden.run_reference(ref, name, UpstreamView(data), represent, seed, params)
+            theirs[representation, name] = time.perf_counter() - tick
+            print(
+                f"reference  {representation:<8} {name:<36} {theirs[representation, name]:8.2f} s"
+                f"   ratio {theirs[representation, name] / ours[representation, name]:7.1f}x",
+                flush=True,
+            )
+    theirs_total = time.perf_counter() - started
+    print(f"\n{'metric':<36} {'ours s':>8} {'reference s':>12} {'ratio':>7}")
+    for name in names:
+        a = sum(ours[r, name] for r in ("mean", "sampled"))
+        b = sum(theirs[r, name] for r in ("mean", "sampled"))
+        print(f"{name:<36} {a:8.2f} {b:12.2f} {b / a:7.1f}")
+    print(f"{'suite':<36} {ours_total:8.2f} {theirs_total:12.2f} {theirs_total / ours_total:7.1f}")
+
+
+if __name__ == "__main__":
+    main()

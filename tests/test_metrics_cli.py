@@ -1,0 +1,127 @@
+"""Metrics in the analysis document (analyze --metrics) and the ``score`` command."""
+
+import json
+
+import numpy as np
+import pytest
+from designed import designed_weights
+from helpers import one_line_error
+
+from vae_passive.analysis import Settings, analyze_model, locate_model, settings_hash
+from vae_passive.exporter import write_model_folder
+from vae_passive.metrics.suite import METRIC_SUBSETS
+
+QUICK = ("mig", "irs", "unsupervised", "factor_vae_metric", "beta_vae_sklearn")
+
+
+@pytest.fixture(scope="module")
+def designed_model(tmp_path_factory):
+    return write_model_folder(
+        tmp_path_factory.mktemp("zoo"), 299, designed_weights(), dataset="dsprites_full", channels=1, num_latents=10
+    )
+
+
+@pytest.mark.slow
+def test_analysis_document_gets_metric_rows(designed_model):
+    settings = Settings(num_samples=500, dataset="procedural_dsprites", metrics=QUICK, preset="fast")
+    document = analyze_model(locate_model(model_dir=designed_model), settings).document
+    rows = document["metrics"]
+    assert {tuple(sorted(r)) for r in rows} == {("key", "metric", "representation", "subset", "value")}
+    seen = {(r["representation"], r["subset"], r["metric"]) for r in rows}
+    assert seen == {(rep, sub, m) for rep in ("mean", "sampled") for sub in METRIC_SUBSETS for m in QUICK}
+    value = {(r["representation"], r["subset"], r["metric"], r["key"]): r["value"] for r in rows}
+    # FactorVAE keeps latents with standard deviation >= 0.05: passive means are tiny, passive samples are not
+    assert value[("mean", "full", "factor_vae_metric", "num_active_dims")] == 6
+    assert value[("sampled", "full", "factor_vae_metric", "num_active_dims")] == 10
+    assert value[("mean", "active", "factor_vae_metric", "num_active_dims")] == 3
+    assert "metrics" in document["provenance"]["timings_s"]
+    assert {"scores", "latents", "counts"} <= set(document)
+
+
+def test_settings_hash_changes_only_when_metrics_are_requested():
+    plain = settings_hash(Settings(), "procedural_dsprites")
+    assert plain == settings_hash(Settings(preset="fast"), "procedural_dsprites")
+    with_metrics = settings_hash(Settings(metrics=("mig",)), "procedural_dsprites")
+    assert with_metrics != plain
+    assert with_metrics != settings_hash(Settings(metrics=("mig",), preset="fast"), "procedural_dsprites")
+
+
+def test_analyze_cli_metrics_option(cli, designed_model, tmp_path):
+    result = cli(
+        "analyze", "--model-dir", designed_model, "--dataset", "procedural_dsprites", "--num-samples", "300",
+        "--metrics", "mig,unsupervised", "--preset", "fast", "--results", tmp_path, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout[result.stdout.index("{") :])
+    assert {r["metric"] for r in document["metrics"]} == {"mig", "unsupervised"}
+    bad = cli("analyze", "--model-dir", designed_model, "--metrics", "mig,nope", "--results", tmp_path)
+    assert "unknown metric nope" in one_line_error(bad)
+
+
+def _write(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.fixture
+def codes_file(tmp_path):
+    rng = np.random.RandomState(0)
+    factors = rng.randint(0, [3, 4], size=(600, 2))
+    codes = np.concatenate([factors + 0.1 * rng.normal(size=factors.shape), rng.normal(size=(600, 1))], axis=1)
+    return _write(tmp_path / "codes.npz", codes=codes, factors=factors)
+
+
+def test_score_json(cli, codes_file):
+    result = cli(
+        "score", "--codes", codes_file, "--metrics", "mig,sap_score,irs,unsupervised,modularity_explicitness", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert set(scores) == {"mig", "sap_score", "irs", "unsupervised", "modularity_explicitness"}
+    assert scores["mig"]["discrete_mig"] > 0.5
+    text = cli("score", "--codes", codes_file, "--metrics", "mig")
+    assert "discrete_mig" in text.stdout
+
+
+def test_score_with_test_arrays_and_all(cli, tmp_path):
+    rng = np.random.RandomState(1)
+    factors, test_factors = rng.randint(0, 3, size=(150, 2)), rng.randint(0, 3, size=(60, 2))
+    path = _write(
+        tmp_path / "c.npz",
+        codes=factors + 0.0,
+        factors=factors,
+        test_codes=test_factors + 0.0,
+        test_factors=test_factors,
+    )
+    result = cli("score", "--codes", path, "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert "beta_vae_sklearn" not in scores and "downstream_task_boosted_trees" in scores
+    assert scores["dci"]["informativeness_test"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"codes": np.zeros((10, 2))}, "lacks factors"),
+        ({"codes": np.ones((10, 2)), "factors": np.ones((9, 1), int)}, "9 rows but the codes have 10"),
+        ({"codes": np.ones((10, 2)), "factors": np.full((10, 1), 0.5)}, "integer class labels"),
+        ({"codes": np.full((10, 2), np.nan), "factors": np.ones((10, 1), int)}, "NaN or infinite"),
+        (
+            {"codes": np.ones((10, 2)), "factors": np.ones((10, 1), int), "test_codes": np.ones((3, 2))},
+            "both or neither",
+        ),
+    ],
+)
+def test_score_bad_input_is_one_line(cli, tmp_path, arrays, message):
+    path = _write(tmp_path / "bad.npz", **arrays)
+    assert message in one_line_error(cli("score", "--codes", path))
+
+
+def test_score_rejects_missing_files_and_intervention_metrics(cli, tmp_path, codes_file):
+    assert "does not exist" in one_line_error(cli("score", "--codes", tmp_path / "none.npz"))
+    (tmp_path / "junk.npz").write_text("not a zip")
+    assert "cannot read" in one_line_error(cli("score", "--codes", tmp_path / "junk.npz"))
+    assert "need `analyze --metrics`" in one_line_error(
+        cli("score", "--codes", codes_file, "--metrics", "beta_vae_sklearn")
+    )

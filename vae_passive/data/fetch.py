@@ -1,0 +1,259 @@
+"""``vae-passive data fetch``: download the published data files to upstream's relative paths.
+
+Downloads go through ``store.download_file`` (the model fetcher's resumable, retrying machinery) into
+``<data>/.staging/``, are unpacked there when needed (smallNORB's .gz, Cars3D's tar), and are renamed into
+place only when complete. Each file's source URL, sha256, size and time are recorded in
+``<data>/<folder>/.vae-passive.json``. A mirror (``--url`` or ``VAE_PASSIVE_DATA_MIRROR``) is a base URL
+holding the files under their published names.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlparse
+
+import filelock
+import numpy as np
+
+from vae_passive import __version__, store
+from vae_passive.atomic import atomic_path, write_text
+from vae_passive.data import files
+from vae_passive.errors import VaePassiveError
+
+MIRROR_ENV = "VAE_PASSIVE_DATA_MIRROR"
+MANIFEST = ".vae-passive.json"
+_MPI3D = "https://storage.googleapis.com/disentanglement_dataset/data_npz"
+_NORB = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small"
+
+
+@dataclass(frozen=True)
+class Remote:
+    """One published file: its URL, the path it becomes under the data folder, how to unpack it."""
+
+    url: str
+    target: str
+    unpack: str = ""  # "", "gunzip", or "tar:<folder in the archive>"
+
+    @property
+    def file_name(self) -> str:
+        return Path(urlparse(self.url).path).name
+
+
+DSPRITES = Remote(
+    "https://github.com/deepmind/dsprites-dataset/raw/master/dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz",
+    files.DSPRITES,
+)
+SCREAM = Remote("https://upload.wikimedia.org/wikipedia/commons/f/f4/The_Scream.jpg", files.SCREAM)
+PUBLISHED: dict[str, tuple[Remote, ...]] = {
+    "dsprites_full": (DSPRITES,),
+    "color_dsprites": (DSPRITES,),
+    "noisy_dsprites": (DSPRITES,),
+    "scream_dsprites": (DSPRITES, SCREAM),
+    "smallnorb": tuple(Remote(f"{_NORB}/{Path(p).name}.gz", p, "gunzip") for p in files.SMALLNORB),
+    "cars3d": (Remote("http://www.scottreed.info/files/nips2015-analogy-data.tar.gz", files.CARS, "tar:data/cars"),),
+    "shapes3d": (Remote("https://storage.googleapis.com/3d-shapes/3dshapes.h5", files.SHAPES3D[0]),),
+    "mpi3d_toy": (Remote(f"{_MPI3D}/sim_toy_64x_ordered_without_heldout_factors.npz", "mpi3d_toy/mpi3d_toy.npz"),),
+    "mpi3d_realistic": (
+        Remote(
+            f"{_MPI3D}/sim_realistic_64x_ordered_without_heldout_factors.npz", "mpi3d_realistic/mpi3d_realistic.npz"
+        ),
+    ),
+    "mpi3d_real": (Remote(f"{_MPI3D}/real3d_complicated_shapes_ordered.npz", "mpi3d_real/mpi3d_real.npz"),),
+}
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What happened to one published file: ``status`` is fetched or present."""
+
+    target: Path
+    status: str
+    url: str = ""
+    size: int = 0
+
+
+def source_url(remote: Remote, mirror: str | None) -> str:
+    """The URL to read ``remote`` from: the mirror's ``<base>/<file name>``, else the published URL."""
+    base = (mirror or os.environ.get(MIRROR_ENV, "")).strip().rstrip("/")
+    return f"{base}/{remote.file_name}" if base else remote.url
+
+
+def _gunzip(source: Path, target: Path) -> None:
+    try:
+        with gzip.open(source, "rb") as packed, atomic_path(target) as temp, open(temp, "wb") as out:
+            shutil.copyfileobj(packed, out, store.CHUNK)
+    except (OSError, EOFError) as error:
+        raise VaePassiveError(f"cannot decompress {source.name}: {error}") from None
+
+
+def _untar_folder(source: Path, folder: str, target: Path, staging: Path) -> None:
+    """Extract ``folder/*`` of the tar ``source`` (plain files only) and rename it to ``target``."""
+    prefix = folder.rstrip("/") + "/"
+    outer = Path(tempfile.mkdtemp(prefix="untar.", dir=staging))
+    try:
+        extracted = outer / "folder"
+        extracted.mkdir()
+        count = 0
+        with tarfile.open(source, "r:*") as archive:
+            for member in archive:
+                name = member.name.removeprefix("./")
+                if not name.startswith(prefix) or not member.isfile():
+                    continue
+                relative = name[len(prefix) :]
+                if not relative or "/" in relative or relative.startswith(".") or relative == MANIFEST:
+                    continue
+                with archive.extractfile(member) as src, open(extracted / relative, "wb") as out:
+                    shutil.copyfileobj(src, out, store.CHUNK)
+                count += 1
+        if not count:
+            raise VaePassiveError(f"{source.name} holds no files under {prefix}; is it the right archive?")
+        manifest = target / MANIFEST
+        if manifest.is_file():
+            shutil.copy2(manifest, extracted / MANIFEST)
+        if target.exists():
+            os.replace(target, outer / "replaced")
+        os.replace(extracted, target)
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise VaePassiveError(f"cannot extract {source.name}: {error}") from None
+    finally:
+        shutil.rmtree(outer, ignore_errors=True)
+
+
+def _record(root: Path, remote: Remote, url: str, sha256: str, size: int) -> None:
+    """Add the file to the manifest of its top folder (``<data>/<folder>/.vae-passive.json``)."""
+    manifest = root / Path(remote.target).parts[0] / MANIFEST
+    try:
+        entries = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        entries = {}
+    if not isinstance(entries, dict) or not isinstance(entries.get("files"), dict):
+        entries = {"files": {}}
+    entries["files"][remote.target] = {
+        "url": url,
+        "sha256": sha256,
+        "size": size,
+        "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "vae_passive": __version__,
+    }
+    write_text(manifest, json.dumps(entries, indent=1) + "\n")
+
+
+def fetch_remote(remote: Remote, root: Path, mirror: str | None, force: bool, progress=None) -> Fetched:
+    """Download and install one published file under ``root`` unless it is there already."""
+    target = root / remote.target
+    (root / ".locks").mkdir(parents=True, exist_ok=True)
+    with filelock.FileLock(root / ".locks" / f"{remote.file_name}.lock"):
+        present = files.find((remote.target,))
+        if present is not None and not force:
+            return Fetched(present, "present")
+        url = source_url(remote, mirror)
+        staging = root / ".staging"
+        part = staging / f"{remote.file_name}.part"
+        sha256 = store.download_file(url, part, progress)
+        size = part.stat().st_size
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if remote.unpack == "gunzip":
+                _gunzip(part, target)
+            elif remote.unpack.startswith("tar:"):
+                _untar_folder(part, remote.unpack.removeprefix("tar:"), target, staging)
+            else:
+                os.replace(part, target)
+        finally:
+            part.unlink(missing_ok=True)
+            part.with_name(part.name + ".json").unlink(missing_ok=True)
+        _record(root, remote, url, sha256, size)
+        return Fetched(target, "fetched", url, size)
+
+
+def fetch(name: str, mirror: str | None = None, force: bool = False, progress=None) -> list[Fetched]:
+    """Fetch every file of data set ``name`` into the first data folder, then check it opens."""
+    if name not in PUBLISHED:
+        raise VaePassiveError(f"no published files for {name!r}; choose one of {', '.join(PUBLISHED)}")
+    root = files.write_root()
+    done = [fetch_remote(remote, root, mirror, force, progress) for remote in PUBLISHED[name]]
+    problem = check(name)
+    if problem:
+        raise VaePassiveError(f"{name} was downloaded but does not check out: {problem}")
+    return done
+
+
+# ---- cheap checks of files on disk ------------------------------------------------------------------
+
+
+def _check_npz(key: str, expected: tuple[int, ...]) -> Callable[[list[Path]], None]:
+    def check_file(paths: list[Path]) -> None:
+        from vae_passive.data.images import check_shape, npz_header, npz_stored
+
+        shape, dtype = npz_header(paths[0], key)
+        check_shape(paths[0], key, shape, dtype, expected)
+        npz_stored(paths[0], key)  # stored members: checks the file is long enough
+
+    return check_file
+
+
+def _check_scream(paths: list[Path]) -> None:
+    from vae_passive.data.dsprites import load_scream
+
+    _check_npz("imgs", (737_280, 64, 64))(paths)
+    load_scream(paths[1])
+
+
+def _check_smallnorb(paths: list[Path]) -> None:
+    from vae_passive.data.smallnorb import read_norb_matrix
+
+    for path in paths:
+        read_norb_matrix(path)
+
+
+def _check_cars(paths: list[Path]) -> None:
+    from vae_passive.data.cars3d import NUM_OBJECTS, load_car
+
+    mats = sorted(paths[0].glob("*.mat"))
+    if len(mats) != NUM_OBJECTS:
+        raise VaePassiveError(f"{paths[0]} holds {len(mats)} .mat files, Cars3D has {NUM_OBJECTS}")
+    load_car(mats[0])
+
+
+def _check_shapes3d(paths: list[Path]) -> None:
+    from vae_passive.data.shapes3d import Shapes3D
+
+    Shapes3D(paths[0]).images  # noqa: B018  (opening checks keys, shape and length)
+
+
+def _mpi3d_check(name: str) -> Callable[[list[Path]], None]:
+    from vae_passive.data.mpi3d import GRIDS
+
+    return _check_npz("images", (int(np.prod(GRIDS[name])), 64, 64, 3))
+
+
+CHECKS: dict[str, Callable[[list[Path]], None]] = {
+    "dsprites_full": _check_npz("imgs", (737_280, 64, 64)),
+    "color_dsprites": _check_npz("imgs", (737_280, 64, 64)),
+    "noisy_dsprites": _check_npz("imgs", (737_280, 64, 64)),
+    "scream_dsprites": _check_scream,
+    "smallnorb": _check_smallnorb,
+    "cars3d": _check_cars,
+    "shapes3d": _check_shapes3d,
+    **{name: _mpi3d_check(name) for name in ("mpi3d_toy", "mpi3d_realistic", "mpi3d_real")},
+}
+
+
+def check(name: str) -> str:
+    """Why data set ``name``'s files would not load (missing, truncated, wrong keys or shapes), or ``""``.
+
+    Reads headers only (Cars3D: one file), so it is quick even for the multi-GB files."""
+    try:
+        CHECKS[name](files.locate(name))
+    except VaePassiveError as error:
+        return str(error)
+    return ""

@@ -1,0 +1,151 @@
+"""``vae-passive data``: list, fetch and sample the ground-truth data sets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from vae_passive.errors import VaePassiveError
+
+
+@click.group()
+def data() -> None:
+    """The ground-truth data sets: what is here, fetching them, drawing samples.
+
+    Files are looked up under $DISENTANGLEMENT_LIB_DATA with upstream's relative paths, then
+    under the home folder's data/.
+
+    \b
+    Examples:
+      vae-passive data ls
+      vae-passive data fetch dsprites_full
+      vae-passive data sample dsprites_full --num 1000 --seed 0 --out sample.npz
+    """
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+    return path.stat().st_size
+
+
+@data.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+def data_ls(as_json: bool) -> None:
+    """Show each data set: ok, missing or damaged, its size on disk, and where its files are.
+
+    Checks read file headers only, so this is quick even for multi-GB files.
+
+    \b
+    Examples:
+      vae-passive data ls
+      DISENTANGLEMENT_LIB_DATA=/data/dlib vae-passive data ls --json
+    """
+    from vae_passive.data import files
+    from vae_passive.data.fetch import check
+    from vae_passive.store import format_bytes
+
+    rows = []
+    for name, requirements in files.REQUIREMENTS.items():
+        found = [files.find(alternatives) for alternatives in requirements]
+        present = [p for p in found if p is not None]
+        if len(present) < len(found):
+            missing = files.write_root() / requirements[found.index(None)][0]
+            status, where = "missing", f"needs {missing}"
+        else:
+            problem = check(name)
+            status, where = ("damaged", problem) if problem else ("ok", ", ".join(map(str, present)))
+        rows.append({"name": name, "status": status, "size": sum(map(_size, present)), "where": where})
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    click.echo(f"data folders: {', '.join(map(str, files.roots()))}")
+    for row in rows:
+        click.echo(f"{row['name']:<16} {row['status']:<8} {format_bytes(row['size'] or None):>9}  {row['where']}")
+
+
+class _ByteBar:
+    """A tqdm bar of bytes received (``store.Progress``'s interface), quiet off a terminal."""
+
+    def __init__(self, enabled: bool):
+        from tqdm import tqdm
+
+        self.bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, disable=not enabled, desc="download")
+
+    def add_bytes(self, count: int) -> None:
+        self.bar.update(count)
+
+    def model_done(self, outcome) -> None:
+        """Not used for data files."""
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@data.command("fetch")
+@click.argument("names", nargs=-1, required=True)
+@click.option(
+    "--url", "mirror", help="Mirror: a base URL with the files under their published names [$VAE_PASSIVE_DATA_MIRROR]."
+)
+@click.option("--force", is_flag=True, help="Download again even when the files are present.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def data_fetch(names: tuple[str, ...], mirror: str | None, force: bool, quiet: bool) -> None:
+    """Download data sets from where they are published, to upstream's relative paths.
+
+    Writes into $DISENTANGLEMENT_LIB_DATA when set, else the home folder's data/. Downloads resume
+    after an interruption, retry transient failures, and record each file's sha256 and source in
+    <folder>/.vae-passive.json. smallNORB is decompressed and Cars3D extracted after download.
+
+    \b
+    Examples:
+      vae-passive data fetch dsprites_full
+      vae-passive data fetch smallnorb cars3d shapes3d
+      vae-passive data fetch mpi3d_toy --url https://mirror.example.org/dlib-data
+    """
+    import sys
+
+    from vae_passive.data.fetch import PUBLISHED, fetch
+    from vae_passive.store import format_bytes
+
+    unknown = [name for name in names if name not in PUBLISHED]
+    if unknown:
+        raise VaePassiveError(f"unknown data set {unknown[0]!r}; choose from {', '.join(PUBLISHED)}")
+    bar = _ByteBar(not quiet and sys.stderr.isatty())
+    try:
+        for name in names:
+            for done in fetch(name, mirror, force, bar):
+                detail = f" ({format_bytes(done.size)} from {done.url})" if done.status == "fetched" else ""
+                click.echo(f"{name}: {done.status} {done.target}{detail}")
+    finally:
+        bar.close()
+
+
+@data.command("sample")
+@click.argument("name")
+@click.option("--num", default=10_000, show_default=True, type=click.IntRange(1), help="Samples to draw.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of numpy's RandomState.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output .npz: factors, images.")
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1), help="Draw batch (upstream: 16).")
+def data_sample(name: str, num: int, seed: int, out: Path, batch_size: int) -> None:
+    """Draw factors and images for a seed, in disentanglement_lib's call order, into an .npz.
+
+    The file holds factors (int64, N x factors) and images (float32 in [0, 1], N x 64 x 64 x C),
+    drawn batch by batch as upstream's metrics draw them: the analysis' sample for the same seed.
+
+    \b
+    Examples:
+      vae-passive data sample dsprites_full --num 10000 --seed 2051556033 --out dsprites.npz
+      vae-passive data sample procedural_dsprites --num 64 --out stand_in.npz
+    """
+    import numpy as np
+
+    from vae_passive.atomic import save_npz
+    from vae_passive.data import draw_batches, get_dataset
+
+    dataset = get_dataset(name)
+    factors, images = draw_batches(dataset, num, np.random.RandomState(seed), batch_size)
+    save_npz(out, factors=factors, images=images)
+    label = "" if dataset.real else " (a procedural stand-in, not published data)"
+    click.echo(f"wrote {out}: {num} samples of {name}{label}, factors {factors.shape}, images {images.shape}")

@@ -1,0 +1,111 @@
+"""What every metric shares: input checks, discretisation, discrete mutual information, the pinned
+classifiers, and upstream-ordered sampling of (codes, factors).
+
+Codes are (N, latents) float arrays and factors (N, factors) integer class arrays, one row per
+input (disentanglement_lib stores them transposed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from vae_passive.data.base import draw_batches
+from vae_passive.scores import histogram_discretize
+
+#: Maps observations (whatever the data set returns: images, or image indices) to codes (n, latents).
+Represent = Callable[[np.ndarray], np.ndarray]
+
+#: Observations represented per call by the sampling wrappers: large calls, bounded memory.
+REPRESENT_CHUNK = 8192
+
+# scikit-learn's defaults changed since disentanglement_lib was written (LogisticRegression's solver
+# in 0.22, LinearSVC's ``dual`` in 1.5). The values the reference code gets on scikit-learn 1.9 are
+# pinned here, so a future default cannot change a metric silently.
+LOGISTIC_REGRESSION = {"C": 1.0, "solver": "lbfgs", "max_iter": 100, "tol": 1e-4}
+LOGISTIC_REGRESSION_CV = {"Cs": 10, "folds": 5, "solver": "lbfgs", "max_iter": 100, "tol": 1e-4}
+LINEAR_SVC = {"C": 0.01, "class_weight": "balanced", "dual": False, "loss": "squared_hinge", "tol": 1e-4}
+
+
+def check_codes(codes: np.ndarray, name: str = "codes") -> np.ndarray:
+    """``codes`` as a float64 (N, latents) array; ValueError on a wrong shape or NaN/infinity."""
+    array = np.asarray(codes, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] < 1:
+        raise ValueError(f"{name} must be a 2-D array (N, latents), not shape {np.shape(codes)}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contain NaN or infinite values")
+    return array
+
+
+def check_factors(factors: np.ndarray, num: int, name: str = "factors") -> np.ndarray:
+    """``factors`` as an int64 (N, factors) array of class labels with ``num`` rows."""
+    array = np.asarray(factors)
+    if array.ndim != 2 or array.shape[1] < 1:
+        raise ValueError(f"{name} must be a 2-D array (N, factors), not shape {array.shape}")
+    if len(array) != num:
+        raise ValueError(f"{name} have {len(array)} rows but the codes have {num}")
+    integral = np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array)) and not np.any(array % 1)
+    if not np.issubdtype(array.dtype, np.integer) and not integral:
+        raise ValueError(f"{name} must be integer class labels, not {array.dtype} values")
+    return array.astype(np.int64)
+
+
+def dense_labels(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Labels (N,) renumbered 0..k-1 in sorted order, and k."""
+    uniques, inverse = np.unique(values, return_inverse=True)
+    return inverse.reshape(-1), len(uniques)
+
+
+def discretize(codes: np.ndarray, num_bins: int) -> np.ndarray:
+    """Each column cut into ``num_bins`` equal-width bins (upstream's histogram discretizer)."""
+    return histogram_discretize(codes, num_bins)
+
+
+def _mutual_info(a: np.ndarray, size_a: int, b: np.ndarray, size_b: int) -> float:
+    """MI in nats of two dense label arrays, the formula of scikit-learn's ``mutual_info_score``."""
+    if size_a == 1 or size_b == 1:
+        return 0.0
+    joint = np.bincount(a * size_b + b, minlength=size_a * size_b).reshape(size_a, size_b)
+    total = float(len(a))
+    rows, cols = np.nonzero(joint)
+    counts = joint[rows, cols].astype(np.float64)
+    outer = joint.sum(axis=1)[rows].astype(np.float64) * joint.sum(axis=0)[cols].astype(np.float64)
+    terms = counts / total * (np.log(counts) - np.log(outer) + np.log(total))
+    terms[np.abs(terms) < np.finfo(np.float64).eps] = 0.0
+    return max(float(terms.sum()), 0.0)
+
+
+def mutual_info_matrix(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """MI (first columns, second columns) between the columns of two label arrays (N, ·)."""
+    left = [dense_labels(first[:, i]) for i in range(first.shape[1])]
+    right = [dense_labels(second[:, j]) for j in range(second.shape[1])]
+    out = np.zeros((len(left), len(right)))
+    for i, (a, size_a) in enumerate(left):
+        for j, (b, size_b) in enumerate(right):
+            out[i, j] = _mutual_info(a, size_a, b, size_b)
+    return out
+
+
+def entropies(labels: np.ndarray) -> np.ndarray:
+    """Entropy in nats (= MI with itself) of each column of a label array (N, k)."""
+    return np.array([_mutual_info(*dense_labels(col), *dense_labels(col)) for col in labels.T])
+
+
+def represent_all(represent: Represent, observations: list[np.ndarray]) -> np.ndarray:
+    """Codes (n, latents) of the concatenated observation batches, ``REPRESENT_CHUNK`` at a time."""
+    if not observations:
+        raise ValueError("nothing to represent")
+    joined = np.concatenate(observations)
+    parts = [represent(joined[i : i + REPRESENT_CHUNK]) for i in range(0, len(joined), REPRESENT_CHUNK)]
+    return np.concatenate([np.asarray(p, np.float64) for p in parts])
+
+
+def sample_codes(
+    data, represent: Represent, num: int, random_state: np.random.RandomState, batch_size: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (num, latents) and factors (num, factors) drawn as upstream's ``generate_batch_factor_code``
+    (``data.sample``, ``batch_size`` at a time, from ``random_state``), represented in large chunks:
+    the representation never touches ``random_state``, so the draws are the same."""
+    factors, observations = draw_batches(data, num, random_state, batch_size)
+    return represent_all(represent, [observations]), factors.astype(np.int64)

@@ -1,0 +1,66 @@
+"""Downstream classification (disentanglement_lib's ``downstream_task``): per factor, a classifier
+from the code, trained on several training-set sizes and tested on a fixed-size test set."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_codes
+from vae_passive.metrics.predictors import fit_per_factor
+
+
+def accuracy_keys(size: int, train: list[float], test: list[float]) -> dict[str, float]:
+    """Upstream's keys for one training size: ``<size>:mean_test_accuracy`` and the rest."""
+    prefix = str(size)
+    scores = {
+        f"{prefix}:mean_train_accuracy": float(np.mean(train)),
+        f"{prefix}:mean_test_accuracy": float(np.mean(test)),
+        f"{prefix}:min_train_accuracy": float(np.min(train)),
+        f"{prefix}:min_test_accuracy": float(np.min(test)),
+    }
+    for i, (a, b) in enumerate(zip(train, test, strict=True)):
+        scores[f"{prefix}:train_accuracy_factor_{i}"] = a
+        scores[f"{prefix}:test_accuracy_factor_{i}"] = b
+    return scores
+
+
+def compute_downstream(
+    codes: np.ndarray,
+    factors: np.ndarray,
+    test_codes: np.ndarray,
+    test_factors: np.ndarray,
+    predictor: str,
+    jobs: int = 1,
+    size: int | None = None,
+) -> dict[str, float]:
+    """Train/test accuracy per factor of ``predictor`` (``logistic_regression`` or ``boosted_trees``).
+
+    codes (N, latents), factors (N, factors); test_codes/test_factors (M, ·). Keys are prefixed
+    with ``size`` (default N), as upstream prefixes them with the training-set size.
+    """
+    codes, test_codes = check_codes(codes), check_codes(test_codes, "test codes")
+    factors = check_factors(factors, len(codes))
+    test_factors = check_factors(test_factors, len(test_codes), "test factors")
+    fits = fit_per_factor(predictor, codes, factors, test_codes, test_factors, jobs)
+    return accuracy_keys(
+        len(codes) if size is None else size, [f.train_accuracy for f in fits], [f.test_accuracy for f in fits]
+    )
+
+
+def evaluate(
+    data,
+    represent: Represent,
+    random_state: np.random.RandomState,
+    predictor: str = "logistic_regression",
+    num_train: tuple[int, ...] = (10, 100, 1_000, 10_000),
+    num_test: int = 5_000,
+    batch_size: int = 16,
+    jobs: int = 1,
+) -> dict[str, float]:
+    """For each training size in turn: draw train then test points (upstream's order), fit, score."""
+    scores: dict[str, float] = {}
+    for size in num_train:
+        codes, factors = sample_codes(data, represent, size, random_state, batch_size)
+        test_codes, test_factors = sample_codes(data, represent, num_test, random_state, batch_size)
+        scores.update(compute_downstream(codes, factors, test_codes, test_factors, predictor, jobs))
+    return scores

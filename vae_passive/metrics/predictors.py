@@ -1,0 +1,60 @@
+"""Per-factor predictors shared by DCI and the downstream tasks, fitted in parallel over factors.
+
+Each factor's model is independent of the others, so ``jobs`` > 1 spreads the factors over
+processes (joblib); the result does not depend on ``jobs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vae_passive.metrics.common import LOGISTIC_REGRESSION_CV
+
+BOOSTED_TREES_SEED = 0  # upstream leaves GradientBoostingClassifier unseeded; fixed here for repeatability
+
+
+def make_predictor(kind: str):
+    """A fresh scikit-learn classifier: ``boosted_trees`` or ``logistic_regression`` (upstream's)."""
+    if kind == "boosted_trees":
+        from sklearn.ensemble import GradientBoostingClassifier
+
+        return GradientBoostingClassifier(random_state=BOOSTED_TREES_SEED)
+    if kind == "logistic_regression":
+        from sklearn.linear_model import LogisticRegressionCV
+        from sklearn.model_selection import KFold
+
+        settings = dict(LOGISTIC_REGRESSION_CV)
+        return LogisticRegressionCV(cv=KFold(n_splits=settings.pop("folds")), **settings)
+    raise ValueError(f"unknown predictor {kind!r}")
+
+
+@dataclass(frozen=True)
+class FactorFit:
+    """One factor's model: train and test accuracy, and feature importances (boosted trees only)."""
+
+    train_accuracy: float
+    test_accuracy: float
+    importances: np.ndarray | None
+
+
+def _fit_one(kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> FactorFit:
+    model = make_predictor(kind)
+    model.fit(x_train, y_train)
+    importances = np.abs(model.feature_importances_) if hasattr(model, "feature_importances_") else None
+    return FactorFit(
+        float(np.mean(model.predict(x_train) == y_train)), float(np.mean(model.predict(x_test) == y_test)), importances
+    )
+
+
+def fit_per_factor(
+    kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, jobs: int = 1
+) -> list[FactorFit]:
+    """One model per factor column of y (N, factors) from codes x (N, latents); ``jobs`` processes."""
+    args = [(kind, x_train, y_train[:, j], x_test, y_test[:, j]) for j in range(y_train.shape[1])]
+    if jobs <= 1 or len(args) == 1:
+        return [_fit_one(*a) for a in args]
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=min(jobs, len(args)))(delayed(_fit_one)(*a) for a in args)

@@ -1,0 +1,168 @@
+"""Every metric by name: how to compute it, unsupervised_study_v1's settings, a fast preset.
+
+``evaluate(data, represent, random_state, **params)`` draws its own inputs in upstream's order;
+``compute`` (fixed-sample metrics only) scores given arrays; ``FIXED_SAMPLE`` metrics take
+``(codes, factors, test_codes, test_factors)`` through ``compute_fixed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+
+from vae_passive.metrics import dci, downstream, interventions, irs, mig, modularity, sap, unsupervised
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric: its sampling wrapper, its settings, and how it uses codes."""
+
+    evaluate: Callable[..., dict]
+    defaults: dict
+    fast: dict
+    #: Scores a fixed sample of (codes, factors): usable by ``score``; the others intervene on factors.
+    fixed_sample: bool = True
+    #: Needs a held-out test sample (``num_test``) beside the training one.
+    needs_test: bool = False
+    #: Fewest latents the metric is defined on.
+    min_latents: int = 1
+    #: Fits per-factor models that ``jobs`` spreads over processes.
+    parallel: bool = False
+    compute: Callable[..., dict] | None = field(default=None, compare=False)
+
+
+def _lr(codes, factors, test_codes, test_factors, **params):
+    return downstream.compute_downstream(codes, factors, test_codes, test_factors, "logistic_regression", **params)
+
+
+def _gbt(codes, factors, test_codes, test_factors, **params):
+    return downstream.compute_downstream(codes, factors, test_codes, test_factors, "boosted_trees", **params)
+
+
+_SIZES_FAST = (10, 100)
+REGISTRY: dict[str, MetricSpec] = {
+    "beta_vae_sklearn": MetricSpec(
+        interventions.evaluate_beta_vae,
+        {"batch_size": 64, "num_train": 10_000, "num_eval": 5_000},
+        {"batch_size": 16, "num_train": 300, "num_eval": 150},
+        fixed_sample=False,
+    ),
+    "factor_vae_metric": MetricSpec(
+        interventions.evaluate_factor_vae,
+        {"batch_size": 64, "num_train": 10_000, "num_eval": 5_000, "num_variance_estimate": 10_000,
+         "prune_threshold": 0.05},
+        {"batch_size": 16, "num_train": 300, "num_eval": 150, "num_variance_estimate": 1_000, "prune_threshold": 0.05},
+        fixed_sample=False,
+    ),
+    "mig": MetricSpec(
+        mig.evaluate, {"num_train": 10_000, "num_bins": 20}, {"num_train": 1_000, "num_bins": 20},
+        min_latents=2, compute=lambda c, f, tc, tf, **p: mig.compute_mig(c, f, **p),
+    ),
+    "dci": MetricSpec(
+        dci.evaluate, {"num_train": 10_000, "num_test": 5_000}, {"num_train": 500, "num_test": 250},
+        needs_test=True, parallel=True, compute=dci.compute_dci,
+    ),
+    "sap_score": MetricSpec(
+        sap.evaluate,
+        {"num_train": 10_000, "num_test": 5_000, "continuous_factors": False},
+        {"num_train": 1_000, "num_test": 500, "continuous_factors": False},
+        needs_test=True, min_latents=2, compute=sap.compute_sap,
+    ),
+    "modularity_explicitness": MetricSpec(
+        modularity.evaluate,
+        {"num_train": 10_000, "num_test": 5_000, "num_bins": 20},
+        {"num_train": 1_000, "num_test": 500, "num_bins": 20},
+        needs_test=True, compute=modularity.compute_modularity_explicitness,
+    ),
+    "irs": MetricSpec(
+        irs.evaluate,
+        {"num_train": 10_000, "batch_size": 16, "diff_quantile": 0.99, "num_bins": 20},
+        {"num_train": 1_000, "batch_size": 16, "diff_quantile": 0.99, "num_bins": 20},
+        compute=lambda c, f, tc, tf, **p: irs.compute_irs(c, f, **p),
+    ),
+    "unsupervised": MetricSpec(
+        unsupervised.evaluate, {"num_train": 10_000, "num_bins": 20}, {"num_train": 1_000, "num_bins": 20},
+        min_latents=2, compute=lambda c, f, tc, tf, **p: unsupervised.compute_unsupervised(c, **p),
+    ),
+    "downstream_task_logistic_regression": MetricSpec(
+        partial(downstream.evaluate, predictor="logistic_regression"),
+        {"num_train": (10, 100, 1_000, 10_000), "num_test": 5_000},
+        {"num_train": _SIZES_FAST, "num_test": 250},
+        needs_test=True, parallel=True, compute=_lr,
+    ),
+    "downstream_task_boosted_trees": MetricSpec(
+        partial(downstream.evaluate, predictor="boosted_trees"),
+        {"num_train": (10, 100, 1_000, 10_000), "num_test": 5_000},
+        {"num_train": _SIZES_FAST, "num_test": 250},
+        needs_test=True, parallel=True, compute=_gbt,
+    ),
+}  # fmt: skip
+PRESETS = ("full", "fast")
+
+#: unsupervised_study_v1's evaluation seeds: dlib_reproduce's master RandomState(0) draws one
+#: randint(2**32) per postprocess config, then one per (representation, metric config), sorted.
+STUDY_SEEDS: dict[tuple[str, str], int] = {
+    ("mean", "beta_vae_sklearn"): 3071714933,
+    ("mean", "dci"): 3626093760,
+    ("mean", "downstream_task_boosted_trees"): 2588848963,
+    ("mean", "downstream_task_logistic_regression"): 3684848379,
+    ("mean", "factor_vae_metric"): 2340255427,
+    ("mean", "mig"): 3638918503,
+    ("mean", "modularity_explicitness"): 1819583497,
+    ("mean", "sap_score"): 2678185683,
+    ("mean", "unsupervised"): 2774094101,
+    ("sampled", "beta_vae_sklearn"): 1650906866,
+    ("sampled", "dci"): 1879422756,
+    ("sampled", "downstream_task_boosted_trees"): 1277901399,
+    ("sampled", "downstream_task_logistic_regression"): 3830135878,
+    ("sampled", "factor_vae_metric"): 243580376,
+    ("sampled", "mig"): 4138900056,
+    ("sampled", "modularity_explicitness"): 1171049868,
+    ("sampled", "sap_score"): 1646868794,
+    ("sampled", "unsupervised"): 2051556033,
+}
+IRS_SEED = 0  # irs is not part of the study; evaluate.random_seed's default
+
+
+def seed_for(representation: str, metric: str) -> int:
+    """The study's evaluation seed of (representation, metric); ``IRS_SEED`` for irs."""
+    return STUDY_SEEDS.get((representation, metric), IRS_SEED)
+
+
+def parse_metrics(text: str, fixed_sample_only: bool = False) -> tuple[str, ...]:
+    """``all`` or a comma list of names -> names in registry order; ValueError names the unknown."""
+    names = [name for name, spec in REGISTRY.items() if spec.fixed_sample or not fixed_sample_only]
+    if text.strip() == "all":
+        return tuple(names)
+    wanted = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in wanted if name not in names]
+    if unknown or not wanted:
+        raise ValueError(f"unknown metric {', '.join(unknown) or repr(text)}; choose 'all' or from {', '.join(names)}")
+    return tuple(name for name in names if name in wanted)
+
+
+def params(name: str, preset: str = "full", jobs: int = 1) -> dict:
+    """The settings of metric ``name`` under ``preset``, plus ``jobs`` for the parallel metrics."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose full or fast")
+    spec = REGISTRY[name]
+    settings = dict(spec.defaults if preset == "full" else spec.fast)
+    if spec.parallel:
+        settings["jobs"] = jobs
+    return settings
+
+
+_SAMPLING = ("num_train", "num_test", "num_eval", "batch_size", "num_variance_estimate")
+
+
+def compute_params(name: str, jobs: int = 1) -> dict:
+    """The settings of fixed-sample metric ``name`` that apply to given arrays (no sample sizes)."""
+    return {key: value for key, value in params(name, "full", jobs).items() if key not in _SAMPLING}
+
+
+def evaluate(name: str, data, represent, random_state: np.random.RandomState, preset: str = "full", jobs: int = 1):
+    """Run metric ``name``'s sampling wrapper with ``preset``'s settings."""
+    return REGISTRY[name].evaluate(data, represent, random_state, **params(name, preset, jobs))
