@@ -250,12 +250,15 @@ def analyze_model(source: ModelSource, settings: Settings, module=None, jobs: in
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    requested = settings.dataset or source.trained_on
+    if module is None:
+        resolve_dataset(source.dataset, requested, None)  # missing data: fail before paying for TensorFlow
     tick = started
     module = module or Module(source.path)
     timings["load"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    data, note = resolve_dataset(source.dataset, settings.dataset or source.trained_on, module.channels)
+    data, note = resolve_dataset(source.dataset, requested, module.channels)
     factors, images = draw_batches(data, settings.num_samples, np.random.RandomState(settings.seed), DATA_BATCH_SIZE)
     timings["data"] = time.perf_counter() - tick
 

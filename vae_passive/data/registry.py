@@ -109,12 +109,15 @@ def get_dataset(name: str, channels: int | None = None) -> GroundTruthData:
     return data
 
 
-def resolve_dataset(model_dataset: str | None, requested: str | None, channels: int) -> tuple[GroundTruthData, str]:
+def resolve_dataset(
+    model_dataset: str | None, requested: str | None, channels: int | None
+) -> tuple[GroundTruthData, str]:
     """The data set to analyse a model with, and a note for the user (empty when none is due).
 
     ``requested`` (``--dataset``, or what a model trained here was trained on) wins; otherwise the
     model's own data set, whose files must be present (the error says how to fetch them, and names the
-    stand-in). A model of unknown data set gets the stand-in, with a note.
+    stand-in). A model of unknown data set gets the stand-in, with a note. ``channels`` None skips
+    the channel check (to look for missing files before a module is loaded).
     """
     name = requested or model_dataset
     if name is None:
