@@ -125,3 +125,42 @@ def test_score_rejects_missing_files_and_intervention_metrics(cli, tmp_path, cod
     assert "need `analyze --metrics`" in one_line_error(
         cli("score", "--codes", codes_file, "--metrics", "beta_vae_sklearn")
     )
+
+
+@pytest.mark.slow
+def test_every_registered_metric_in_one_analysis(designed_model):
+    from vae_passive.metrics.registry import REGISTRY
+
+    settings = Settings(num_samples=300, dataset="procedural_dsprites", metrics=tuple(REGISTRY), preset="fast")
+    document = analyze_model(locate_model(model_dir=designed_model), settings, jobs=2).document
+    assert {r["metric"] for r in document["metrics"]} == set(REGISTRY)
+    assert all(isinstance(r["value"], float) or r["value"] is None for r in document["metrics"])
+
+
+@pytest.mark.slow
+def test_batch_run_with_metrics_skips_only_identical_settings(designed_model, isolated_home, tmp_path):
+    """Metrics through the runner's worker processes; the settings hash covers the metric list."""
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(designed_model, isolated_home / "models" / "299")
+
+    def analyze(*extra):
+        return subprocess.run(
+            [
+                *(sys.executable, "-m", "vae_passive", "analyze", "--ids", "299", "--dataset", "procedural_dsprites"),
+                *("--num-samples", "300", "--preset", "fast", "--results", str(tmp_path), "--quiet", *extra),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    first = analyze("--metrics", "mig")
+    assert first.returncode == 0, first.stderr
+    assert "analysed 1, already done 0" in first.stdout
+    document = json.loads((tmp_path / "299" / "analysis.json").read_text())
+    assert {r["metric"] for r in document["metrics"]} == {"mig"}
+    assert "analysed 0, already done 1" in analyze("--metrics", "mig").stdout
+    assert "analysed 1, already done 0" in analyze("--metrics", "mig,irs").stdout
