@@ -6,6 +6,7 @@ processes (joblib); the result does not depend on ``jobs``.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,10 @@ def make_predictor(kind: str):
         from sklearn.model_selection import KFold
 
         settings = dict(LOGISTIC_REGRESSION_CV)
+        settings["scoring"] = "accuracy"  # the old default, stated: scikit-learn 1.11 changes it
+        if "use_legacy_attributes" in inspect.signature(LogisticRegressionCV).parameters:
+            # scikit-learn >= 1.9 asks for these to be explicit; both keep today's behaviour (pure L2)
+            settings.update(l1_ratios=(0.0,), use_legacy_attributes=False)
         return LogisticRegressionCV(cv=KFold(n_splits=settings.pop("folds")), **settings)
     raise ValueError(f"unknown predictor {kind!r}")
 
