@@ -123,3 +123,13 @@ def test_demo_end_to_end(tmp_path):
     ]
     assert sorted(p.parent.name for p in (out / "results").glob("*/analysis.json")) == ["0", "1", "250", "251"]
     assert "open " in result.stdout and "index.html" in result.stdout
+
+
+def test_demo_stops_at_a_failing_step(monkeypatch, tmp_path):
+    from vae_passive import demo
+
+    monkeypatch.setattr(demo, "demo_commands", lambda out, steps, num_samples: [["list", "--ids", "nope"]])
+    lines: list[str] = []
+    with pytest.raises(VaePassiveError, match=r"demo step `vae-passive list` failed \(exit code 1\)"):
+        demo.run_demo(tmp_path, 3, 10, lines.append)
+    assert any("$ vae-passive list --ids nope" in line for line in lines)
