@@ -19,7 +19,7 @@ import numpy as np
 
 from vae_passive import __version__, catalogue, home
 from vae_passive.atomic import save_npz, write_text
-from vae_passive.data import draw_batches, resolve_dataset
+from vae_passive.data import GroundTruthData, draw_batches, resolve_dataset
 from vae_passive.errors import VaePassiveError
 from vae_passive.representations import sampled_representation
 from vae_passive.scores import SCORE_NAMES, covariance, mutual_info_matrix, score_subset
@@ -65,6 +65,12 @@ class ModelSource:
     id: int | None
     dataset: str | None  # from model/results/gin/train.gin, else the catalogue
     trained_on: str | None = None  # ``vae_passive.training_data`` of models this tool trained
+
+
+def data_for(source: ModelSource, settings: Settings, channels: int | None) -> tuple[GroundTruthData, str]:
+    """The data set (and a note) for analysing ``source``: ``--dataset``, else what the model was
+    trained on here, else its own data set (``resolve_dataset``)."""
+    return resolve_dataset(source.dataset, settings.dataset or source.trained_on, channels)
 
 
 def settings_hash(settings: Settings, data_source: str) -> str:
@@ -250,15 +256,14 @@ def analyze_model(source: ModelSource, settings: Settings, module=None, jobs: in
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    requested = settings.dataset or source.trained_on
     if module is None:
-        resolve_dataset(source.dataset, requested, None)  # missing data: fail before paying for TensorFlow
+        data_for(source, settings, None)  # missing data: fail before paying for TensorFlow
     tick = started
     module = module or Module(source.path)
     timings["load"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    data, note = resolve_dataset(source.dataset, requested, module.channels)
+    data, note = data_for(source, settings, module.channels)
     factors, images = draw_batches(data, settings.num_samples, np.random.RandomState(settings.seed), DATA_BATCH_SIZE)
     timings["data"] = time.perf_counter() - tick
 

@@ -24,12 +24,12 @@ from vae_passive.analysis import (
     ModelSource,
     Settings,
     analyze_model,
+    data_for,
     locate_model,
     settings_hash,
     write_results,
 )
 from vae_passive.atomic import write_text
-from vae_passive.data import resolve_dataset
 from vae_passive.errors import VaePassiveError
 
 ERROR_SCHEMA = "vae-passive/error/1"
@@ -70,7 +70,7 @@ def expected_hash(task: Task, settings: Settings) -> str | None:
         source = ModelSource(task.key, Path(), task.model_id, record.dataset)
     channels = catalogue.record(source.id).channels if source.id is not None else 1
     try:
-        data, _ = resolve_dataset(source.dataset, settings.dataset or source.trained_on, channels)
+        data, _ = data_for(source, settings, channels)
     except VaePassiveError:
         return None
     return settings_hash(settings, data.name)

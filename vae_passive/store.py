@@ -779,8 +779,7 @@ class Fetcher:
         try:
             return location, install_zip(part, model_id, location, digest)
         finally:
-            part.unlink(missing_ok=True)
-            _sidecar(part).unlink(missing_ok=True)
+            discard_partial(part)
 
     def _restart(self, failures: int, why: str) -> int:
         """Count a restart from byte 0; give up when they keep coming."""
@@ -955,6 +954,12 @@ def _sidecar(part: Path) -> Path:
     return part.with_name(part.name + ".json")
 
 
+def discard_partial(part: Path) -> None:
+    """Remove a partial download and the sidecar that would let it resume."""
+    part.unlink(missing_ok=True)
+    _sidecar(part).unlink(missing_ok=True)
+
+
 def _strong_validator(headers) -> str | None:
     """A validator for ``If-Range``: a strong ETag, else Last-Modified (weak ETags are not allowed there)."""
     etag = headers.get("ETag")
@@ -970,8 +975,7 @@ def _resume_validator(part: Path, url: str) -> str | None:
     except (OSError, ValueError):
         meta = None
     if not part.exists() or not isinstance(meta, dict) or meta.get("url") != url:
-        part.unlink(missing_ok=True)
-        _sidecar(part).unlink(missing_ok=True)
+        discard_partial(part)
         return None
     return str(meta.get("validator") or "")
 

@@ -169,8 +169,7 @@ def fetch_remote(remote: Remote, root: Path, mirror: str | None, force: bool, pr
             else:
                 os.replace(part, target)
         finally:
-            part.unlink(missing_ok=True)
-            part.with_name(part.name + ".json").unlink(missing_ok=True)
+            store.discard_partial(part)
         _record(root, remote, url, sha256, size)
         return Fetched(target, "fetched", url, size)
 
