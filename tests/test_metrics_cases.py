@@ -3,7 +3,7 @@ duplicated latents, bounds; plus the registry, the presets and the encode-once c
 
 import numpy as np
 import pytest
-from sklearn.metrics import mutual_info_score
+from sklearn.metrics import mutual_info_score, roc_auc_score
 
 from vae_passive.metrics import registry
 from vae_passive.metrics.common import check_factors, mutual_info_matrix
@@ -12,7 +12,7 @@ from vae_passive.metrics.encoded import EncodedData
 from vae_passive.metrics.interventions import evaluate_beta_vae, evaluate_factor_vae
 from vae_passive.metrics.irs import compute_irs
 from vae_passive.metrics.mig import compute_mig
-from vae_passive.metrics.modularity import compute_modularity_explicitness, modularity
+from vae_passive.metrics.modularity import compute_modularity_explicitness, macro_roc_auc, modularity
 from vae_passive.metrics.sap import compute_sap
 from vae_passive.metrics.unsupervised import compute_unsupervised
 
@@ -81,6 +81,18 @@ def test_modularity_cases():
     assert perfect["modularity_score"] == pytest.approx(1.0, abs=1e-3)
     noise = compute_modularity_explicitness(_noise(2), factors, _noise(3), test)
     assert 0.4 < noise["explicitness_score_test"] < 0.6
+
+
+@pytest.mark.parametrize("classes", [2, 3, 17])
+def test_macro_roc_auc_equals_scikit_learn(classes):
+    """The rank formula gives scikit-learn's ROC area, ties included (scores rounded to force them)."""
+    rng = np.random.RandomState(classes)
+    labels = rng.randint(0, classes, size=3000) * 7 + 2  # sparse label values, sorted order matters
+    scores = np.round(rng.dirichlet(np.ones(classes), size=3000), 2)
+    binarised = (labels[:, None] == np.unique(labels)[None, :]).astype(int)
+    assert macro_roc_auc(labels, scores) == pytest.approx(roc_auc_score(binarised, scores), abs=1e-12)
+    with pytest.raises(ValueError, match="missing from the test sample"):
+        macro_roc_auc(labels[labels != labels[0]], scores[labels != labels[0]])
 
 
 def test_irs_cases():

@@ -56,8 +56,9 @@ def test_sampling_wrappers_match_reference(case):
     if case["data"] == "fixed":  # through the encode-once cache: same draws, same codes
         source = EncodedData(data, lambda obs: (represent(obs), np.zeros((len(obs), 7))))
         represent_fn = source.represent("mean")
+    jobs = {"jobs": 2} if registry.REGISTRY[metric].parallel and case["data"] == "fixed" else {}  # both paths
     ours = registry.REGISTRY[metric].evaluate(
-        source, represent_fn, np.random.RandomState(case["seed"]), **_params(case)
+        source, represent_fn, np.random.RandomState(case["seed"]), **_params(case), **jobs
     )
     runs = [_corrected(metric, run, ours) for run in case["runs"]]
     _assert_agrees({k: v for k, v in ours.items() if k in runs[0]}, runs)

@@ -7,12 +7,17 @@ input (disentanglement_lib stores them transposed).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
 import numpy as np
 
 from vae_passive.data.base import draw_batches
 from vae_passive.scores import histogram_discretize
+
+T = TypeVar("T")
 
 #: Maps observations (whatever the data set returns: images, or image indices) to codes (n, latents).
 Represent = Callable[[np.ndarray], np.ndarray]
@@ -26,6 +31,33 @@ REPRESENT_CHUNK = 8192
 LOGISTIC_REGRESSION = {"C": 1.0, "solver": "lbfgs", "max_iter": 100, "tol": 1e-4}
 LOGISTIC_REGRESSION_CV = {"Cs": 10, "folds": 5, "solver": "lbfgs", "max_iter": 100, "tol": 1e-4}
 LINEAR_SVC = {"C": 0.01, "class_weight": "balanced", "dual": False, "loss": "squared_hinge", "tol": 1e-4}
+
+
+@contextmanager
+def classifier_fit() -> Iterator[None]:
+    """The context of every classifier fit: one BLAS/OpenMP thread, since on 10,000 x 10 codes the
+    thread hand-offs cost more than they save (LogisticRegression fits several times faster, with
+    the same result; ``jobs`` processes give the parallelism), and scikit-learn's
+    ConvergenceWarning silenced: upstream's settings stop lbfgs at 100 iterations, so the reference
+    warns in exactly the same fits and its values are what these settings give."""
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def map_jobs(func: Callable[..., T], calls: list[tuple], jobs: int = 1) -> list[T]:
+    """``[func(*args) for args in calls]``, spread over ``jobs`` processes (joblib) when jobs > 1.
+
+    For independent model fits (per factor, per latent): the results do not depend on ``jobs``.
+    """
+    if jobs <= 1 or len(calls) <= 1:
+        return [func(*args) for args in calls]
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=min(jobs, len(calls)))(delayed(func)(*args) for args in calls)
 
 
 def check_codes(codes: np.ndarray, name: str = "codes") -> np.ndarray:

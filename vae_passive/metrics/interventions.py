@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vae_passive.metrics.common import LOGISTIC_REGRESSION, REPRESENT_CHUNK, Represent, represent_all
+from vae_passive.metrics.common import LOGISTIC_REGRESSION, REPRESENT_CHUNK, Represent, classifier_fit, represent_all
 
 # ---- BetaVAE ----------------------------------------------------------------------------------
 
@@ -56,8 +56,9 @@ def evaluate_beta_vae(
     from sklearn.linear_model import LogisticRegression
 
     train, train_labels = _beta_vae_points(data, represent, batch_size, num_train, random_state)
-    model = LogisticRegression(**LOGISTIC_REGRESSION, random_state=random_state).fit(train, train_labels)
-    train_accuracy = float(np.mean(model.predict(train) == train_labels))
+    with classifier_fit():
+        model = LogisticRegression(**LOGISTIC_REGRESSION, random_state=random_state).fit(train, train_labels)
+        train_accuracy = float(np.mean(model.predict(train) == train_labels))
     evaluation, eval_labels = _beta_vae_points(data, represent, batch_size, num_eval, random_state)
     return {"train_accuracy": train_accuracy, "eval_accuracy": float(model.score(evaluation, eval_labels))}
 

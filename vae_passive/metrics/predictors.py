@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vae_passive.metrics.common import LOGISTIC_REGRESSION_CV
+from vae_passive.metrics.common import LOGISTIC_REGRESSION_CV, classifier_fit, map_jobs
 
 BOOSTED_TREES_SEED = 0  # upstream leaves GradientBoostingClassifier unseeded; fixed here for repeatability
 
@@ -46,20 +46,16 @@ class FactorFit:
 
 def _fit_one(kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> FactorFit:
     model = make_predictor(kind)
-    model.fit(x_train, y_train)
+    with classifier_fit():
+        model.fit(x_train, y_train)
+        accuracies = float(np.mean(model.predict(x_train) == y_train)), float(np.mean(model.predict(x_test) == y_test))
     importances = np.abs(model.feature_importances_) if hasattr(model, "feature_importances_") else None
-    return FactorFit(
-        float(np.mean(model.predict(x_train) == y_train)), float(np.mean(model.predict(x_test) == y_test)), importances
-    )
+    return FactorFit(*accuracies, importances)
 
 
 def fit_per_factor(
     kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, jobs: int = 1
 ) -> list[FactorFit]:
     """One model per factor column of y (N, factors) from codes x (N, latents); ``jobs`` processes."""
-    args = [(kind, x_train, y_train[:, j], x_test, y_test[:, j]) for j in range(y_train.shape[1])]
-    if jobs <= 1 or len(args) == 1:
-        return [_fit_one(*a) for a in args]
-    from joblib import Parallel, delayed
-
-    return Parallel(n_jobs=min(jobs, len(args)))(delayed(_fit_one)(*a) for a in args)
+    calls = [(kind, x_train, y_train[:, j], x_test, y_test[:, j]) for j in range(y_train.shape[1])]
+    return map_jobs(_fit_one, calls, jobs)

@@ -29,7 +29,7 @@ class MetricSpec:
     needs_test: bool = False
     #: Fewest latents the metric is defined on.
     min_latents: int = 1
-    #: Fits per-factor models that ``jobs`` spreads over processes.
+    #: Fits independent models that ``jobs`` spreads over workers (processes).
     parallel: bool = False
     compute: Callable[..., dict] | None = field(default=None, compare=False)
 
@@ -69,13 +69,13 @@ REGISTRY: dict[str, MetricSpec] = {
         sap.evaluate,
         {"num_train": 10_000, "num_test": 5_000, "continuous_factors": False},
         {"num_train": 1_000, "num_test": 500, "continuous_factors": False},
-        needs_test=True, min_latents=2, compute=sap.compute_sap,
+        needs_test=True, min_latents=2, parallel=True, compute=sap.compute_sap,
     ),
     "modularity_explicitness": MetricSpec(
         modularity.evaluate,
         {"num_train": 10_000, "num_test": 5_000, "num_bins": 20},
         {"num_train": 1_000, "num_test": 500, "num_bins": 20},
-        needs_test=True, compute=modularity.compute_modularity_explicitness,
+        needs_test=True, parallel=True, compute=modularity.compute_modularity_explicitness,
     ),
     "irs": MetricSpec(
         irs.evaluate,

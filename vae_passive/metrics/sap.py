@@ -4,17 +4,46 @@ from __future__ import annotations
 
 import numpy as np
 
-from vae_passive.metrics.common import LINEAR_SVC, Represent, check_codes, check_factors, sample_codes
+from vae_passive.metrics.common import (
+    LINEAR_SVC,
+    Represent,
+    check_codes,
+    check_factors,
+    classifier_fit,
+    map_jobs,
+    sample_codes,
+)
+
+
+def _svm_accuracy(train: np.ndarray, labels: np.ndarray, test: np.ndarray, test_labels: np.ndarray) -> float:
+    """Test accuracy of upstream's linear SVM from one latent (N,) to one factor's labels (N,)."""
+    from sklearn.svm import LinearSVC
+
+    classifier = LinearSVC(**LINEAR_SVC, random_state=0).fit(train[:, None], labels)
+    return float(np.mean(classifier.predict(test[:, None]) == test_labels))
+
+
+def _latent_accuracies(
+    latent: np.ndarray, factors: np.ndarray, test_latent: np.ndarray, test_factors: np.ndarray
+) -> list[float]:
+    """Test accuracy of one latent (N,) for each factor of factors (N, factors)."""
+    with classifier_fit():  # entered once per latent: setting the thread limit costs milliseconds
+        return [_svm_accuracy(latent, factors[:, j], test_latent, test_factors[:, j]) for j in range(factors.shape[1])]
 
 
 def score_matrix(
-    codes: np.ndarray, factors: np.ndarray, test_codes: np.ndarray, test_factors: np.ndarray, continuous: bool
+    codes: np.ndarray,
+    factors: np.ndarray,
+    test_codes: np.ndarray,
+    test_factors: np.ndarray,
+    continuous: bool,
+    jobs: int = 1,
 ) -> np.ndarray:
     """(latents, factors): test accuracy of a 1-D linear SVM per pair (discrete factors), or the
-    squared correlation of latent and factor on the training codes (continuous factors)."""
-    from sklearn.svm import LinearSVC
+    squared correlation of latent and factor on the training codes (continuous factors).
 
-    out = np.zeros((codes.shape[1], factors.shape[1]))
+    The SVMs are independent: ``jobs`` processes fit them, one latent at a time.
+    """
     if continuous:
         centred_codes = codes - codes.mean(axis=0)
         centred_factors = factors - factors.mean(axis=0)
@@ -25,12 +54,8 @@ def score_matrix(
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = cov**2 / (var_codes[:, None] * var_factors[None, :])
         return np.where(var_codes[:, None] > 1e-12, ratio, 0.0)
-    for i in range(codes.shape[1]):
-        for j in range(factors.shape[1]):
-            classifier = LinearSVC(**LINEAR_SVC, random_state=0)
-            classifier.fit(codes[:, i : i + 1], factors[:, j])
-            out[i, j] = np.mean(classifier.predict(test_codes[:, i : i + 1]) == test_factors[:, j])
-    return out
+    calls = [(codes[:, i], factors, test_codes[:, i], test_factors) for i in range(codes.shape[1])]
+    return np.array(map_jobs(_latent_accuracies, calls, jobs))
 
 
 def compute_sap(
@@ -39,17 +64,19 @@ def compute_sap(
     test_codes: np.ndarray,
     test_factors: np.ndarray,
     continuous_factors: bool = False,
+    jobs: int = 1,
 ) -> dict[str, float]:
     """Mean over factors of the gap between the two latents that predict it best.
 
-    codes (N, latents >= 2), factors (N, factors); test_codes/test_factors (M, ·) score the SVMs.
+    codes (N, latents >= 2), factors (N, factors); test_codes/test_factors (M, ·) score the SVMs,
+    ``jobs`` processes fit them.
     """
     codes, test_codes = check_codes(codes), check_codes(test_codes, "test codes")
     factors = check_factors(factors, len(codes))
     test_factors = check_factors(test_factors, len(test_codes), "test factors")
     if codes.shape[1] < 2:
         raise ValueError("SAP needs at least 2 latents")
-    ordered = np.sort(score_matrix(codes, factors, test_codes, test_factors, continuous_factors), axis=0)
+    ordered = np.sort(score_matrix(codes, factors, test_codes, test_factors, continuous_factors, jobs), axis=0)
     return {"SAP_score": float(np.mean(ordered[-1] - ordered[-2]))}
 
 
@@ -61,8 +88,9 @@ def evaluate(
     num_test: int = 5_000,
     batch_size: int = 16,
     continuous_factors: bool = False,
+    jobs: int = 1,
 ) -> dict[str, float]:
     """Train then test points drawn as upstream's ``compute_sap``, then ``compute_sap``."""
     codes, factors = sample_codes(data, represent, num_train, random_state, batch_size)
     test_codes, test_factors = sample_codes(data, represent, num_test, random_state, batch_size)
-    return compute_sap(codes, factors, test_codes, test_factors, continuous_factors)
+    return compute_sap(codes, factors, test_codes, test_factors, continuous_factors, jobs)
