@@ -1,18 +1,21 @@
 """The cases of disentanglement_lib's own metric tests, restated: perfect codes, noise codes,
 duplicated latents, bounds; plus the registry, the presets and the encode-once cache."""
 
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import mutual_info_score, roc_auc_score
 
 from vae_passive.metrics import registry
-from vae_passive.metrics.common import check_factors, mutual_info_matrix
+from vae_passive.metrics.common import LOGISTIC_REGRESSION, check_factors, classifier_fit, mutual_info_matrix
 from vae_passive.metrics.dci import compute_dci
 from vae_passive.metrics.encoded import EncodedData
 from vae_passive.metrics.interventions import evaluate_beta_vae, evaluate_factor_vae
 from vae_passive.metrics.irs import compute_irs
 from vae_passive.metrics.mig import compute_mig
-from vae_passive.metrics.modularity import compute_modularity_explicitness, macro_roc_auc, modularity
+from vae_passive.metrics.modularity import compute_modularity_explicitness, explicitness, macro_roc_auc, modularity
 from vae_passive.metrics.sap import compute_sap
 from vae_passive.metrics.unsupervised import compute_unsupervised
 
@@ -184,6 +187,24 @@ def test_registry_names_presets_and_parsing():
         registry.parse_metrics("mig,nope")
     assert registry.seed_for("sampled", "unsupervised") == 2051556033
     assert registry.seed_for("mean", "dci") == 3626093760
+
+
+def test_classifier_fit_uses_one_thread_and_keeps_convergence_warnings_quiet():
+    """Inside ``classifier_fit`` BLAS has one thread; an lbfgs fit stopped at max_iter does not warn
+    (the reference stops in the same place), and outside the context it warns again."""
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_info
+
+    factors = _factors(5, sizes=(10, 10))
+    codes = np.hstack([factors * 1e3, _noise(6, latents=2) * 1e3])  # badly scaled: lbfgs needs > 100 steps
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with classifier_fit():
+            assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+            explicitness(codes, factors[:, 0], codes, factors[:, 0])
+        assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+        LogisticRegression(**LOGISTIC_REGRESSION).fit(codes, factors[:, 0])
+    assert [w for w in caught if issubclass(w.category, ConvergenceWarning)], "the fit did converge: no test"
 
 
 def test_factor_checks():

@@ -132,9 +132,17 @@ def test_every_registered_metric_in_one_analysis(designed_model):
     from vae_passive.metrics.registry import REGISTRY
 
     settings = Settings(num_samples=300, dataset="procedural_dsprites", metrics=tuple(REGISTRY), preset="fast")
-    document = analyze_model(locate_model(model_dir=designed_model), settings, jobs=2).document
+    steps = []
+    document = analyze_model(
+        locate_model(model_dir=designed_model), settings, jobs=2, metrics_progress=lambda *step: steps.append(step)
+    ).document
     assert {r["metric"] for r in document["metrics"]} == set(REGISTRY)
     assert all(isinstance(r["value"], float) or r["value"] is None for r in document["metrics"])
+    # progress: one call before each (representation, subset, metric) that ran, then a final one
+    ran = {(r["representation"], r["subset"], r["metric"]) for r in document["metrics"]}
+    assert [done for done, _, _ in steps] == list(range(len(ran) + 1))
+    assert {tuple(label.split("/")) for _, _, label in steps[:-1]} == ran
+    assert steps[-1] == (len(ran), len(ran), "done")
 
 
 @pytest.mark.slow

@@ -249,9 +249,12 @@ class AnalysisResult:
     notes: list[str]
 
 
-def analyze_model(source: ModelSource, settings: Settings, module=None, jobs: int = 1) -> AnalysisResult:
+def analyze_model(
+    source: ModelSource, settings: Settings, module=None, jobs: int = 1, metrics_progress=None
+) -> AnalysisResult:
     """Load (or reuse) the module, draw data, encode, classify and score one model; with
-    ``settings.metrics``, also the disentanglement metrics (``jobs`` processes for boosted trees)."""
+    ``settings.metrics``, also the disentanglement metrics (``jobs`` processes for the model fits;
+    ``metrics_progress`` is told of each step, see ``metrics.suite.Progress``)."""
     from vae_passive.module import Module
 
     started = time.perf_counter()
@@ -294,7 +297,9 @@ def analyze_model(source: ModelSource, settings: Settings, module=None, jobs: in
             codes = module.encode(batch, batch_size=ENCODE_BATCH_SIZE)
             return codes.mean, codes.logvar
 
-        document["metrics"] = metric_rows(data, encode, kinds, settings.metrics, settings.preset, jobs)
+        document["metrics"] = metric_rows(
+            data, encode, kinds, settings.metrics, settings.preset, jobs, metrics_progress
+        )
         timings["metrics"] = time.perf_counter() - tick
     document["provenance"] = {
         "versions": versions(),

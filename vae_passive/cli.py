@@ -242,7 +242,8 @@ def analyze(
         )
         return
     source = locate_model(model_id, model_dir)
-    result = analyze_model(source, settings, jobs=jobs)
+    with _MetricsBar(enabled=bool(metrics) and not quiet and sys.stderr.isatty()) as bar:
+        result = analyze_model(source, settings, jobs=jobs, metrics_progress=bar.update)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     path = write_results(results, result, save_codes)
@@ -251,6 +252,31 @@ def analyze(
     else:
         click.echo(format_summary(result.document))
         click.echo(f"\nwrote {path}")
+
+
+class _MetricsBar:
+    """A tqdm bar over one model's metric steps on stderr (a full run takes many minutes)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+
+    def __enter__(self) -> _MetricsBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def update(self, done: int, total: int, label: str) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="metrics", unit="step", file=sys.stderr)
+        self.bar.n = done
+        self.bar.set_postfix_str(label, refresh=True)
 
 
 def _parse_metrics(spec: str) -> tuple[str, ...]:

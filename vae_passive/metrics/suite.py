@@ -31,6 +31,21 @@ def _finite_or_none(value) -> float | None:
     return value if np.isfinite(value) else None
 
 
+#: Told of each step before it runs: (steps done, steps in all, "representation/subset/metric").
+Progress = Callable[[int, int, str], None]
+
+
+def metric_steps(kinds: np.ndarray, metrics: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(representation, subset, metric) in run order, without subsets too small for the metric."""
+    return [
+        (representation, subset, name)
+        for representation in REPRESENTATIONS
+        for subset in METRIC_SUBSETS
+        for name in metrics
+        if len(subset_indices(kinds, subset)) >= max(1, registry.REGISTRY[name].min_latents)
+    ]
+
+
 def metric_rows(
     data,
     encode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
@@ -38,30 +53,32 @@ def metric_rows(
     metrics: tuple[str, ...],
     preset: str = "full",
     jobs: int = 1,
+    progress: Progress | None = None,
 ) -> list[dict]:
     """Rows ``{representation, subset, metric, key, value}``; a metric that fails on a degenerate
     subset gives one row with ``key`` and ``value`` null and the ``error``."""
     source = EncodedData(data, encode) if supports_index_cache(data) else data
+    steps = metric_steps(kinds, metrics)
     rows: list[dict] = []
-    for representation in REPRESENTATIONS:
-        for subset in METRIC_SUBSETS:
-            indices = subset_indices(kinds, subset)
-            for name in metrics:
-                if len(indices) < max(1, registry.REGISTRY[name].min_latents):
-                    continue
-                seed = registry.seed_for(representation, name)
-                rng = np.random.default_rng(seed)
-                if isinstance(source, EncodedData):
-                    represent = source.represent(representation, rng)
-                else:
-                    represent = image_representation(encode, representation, rng)
-                base = {"representation": representation, "subset": subset, "metric": name}
-                try:
-                    result = registry.evaluate(
-                        name, source, _columns(represent, indices), np.random.RandomState(seed), preset, jobs
-                    )
-                except ValueError as error:
-                    rows.append({**base, "key": None, "value": None, "error": str(error).splitlines()[0]})
-                    continue
-                rows.extend({**base, "key": key, "value": _finite_or_none(value)} for key, value in result.items())
+    for done, (representation, subset, name) in enumerate(steps):
+        if progress is not None:
+            progress(done, len(steps), f"{representation}/{subset}/{name}")
+        seed = registry.seed_for(representation, name)
+        rng = np.random.default_rng(seed)
+        if isinstance(source, EncodedData):
+            represent = source.represent(representation, rng)
+        else:
+            represent = image_representation(encode, representation, rng)
+        indices = subset_indices(kinds, subset)
+        base = {"representation": representation, "subset": subset, "metric": name}
+        try:
+            result = registry.evaluate(
+                name, source, _columns(represent, indices), np.random.RandomState(seed), preset, jobs
+            )
+        except ValueError as error:
+            rows.append({**base, "key": None, "value": None, "error": str(error).splitlines()[0]})
+            continue
+        rows.extend({**base, "key": key, "value": _finite_or_none(value)} for key, value in result.items())
+    if progress is not None:
+        progress(len(steps), len(steps), "done")
     return rows
