@@ -11,6 +11,7 @@ import json
 import platform
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -250,7 +251,11 @@ class AnalysisResult:
 
 
 def analyze_model(
-    source: ModelSource, settings: Settings, module=None, jobs: int = 1, metrics_progress=None
+    source: ModelSource,
+    settings: Settings,
+    module=None,
+    jobs: int = 1,
+    metrics_progress: Callable[[int, int, str], None] | None = None,
 ) -> AnalysisResult:
     """Load (or reuse) the module, draw data, encode, classify and score one model; with
     ``settings.metrics``, also the disentanglement metrics (``jobs`` processes for the model fits;

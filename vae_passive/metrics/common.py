@@ -36,8 +36,8 @@ LINEAR_SVC = {"C": 0.01, "class_weight": "balanced", "dual": False, "loss": "squ
 @contextmanager
 def classifier_fit() -> Iterator[None]:
     """The context of every classifier fit: one BLAS/OpenMP thread, since on 10,000 x 10 codes the
-    thread hand-offs cost more than they save (LogisticRegression fits several times faster, with
-    the same result; ``jobs`` processes give the parallelism), and scikit-learn's
+    thread hand-offs cost more than they save (LogisticRegression fits about twice as fast with
+    the same result, benchmarks/classifier_threads.py; ``jobs`` processes give the parallelism), and scikit-learn's
     ConvergenceWarning silenced: upstream's settings stop lbfgs at 100 iterations, so the reference
     warns in exactly the same fits and its values are what these settings give."""
     from sklearn.exceptions import ConvergenceWarning
@@ -141,3 +141,18 @@ def sample_codes(
     the representation never touches ``random_state``, so the draws are the same."""
     factors, observations = draw_batches(data, num, random_state, batch_size)
     return represent_all(represent, [observations]), factors.astype(np.int64)
+
+
+def sample_train_test(
+    data,
+    represent: Represent,
+    num_train: int,
+    num_test: int,
+    random_state: np.random.RandomState,
+    batch_size: int = 16,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Training then test (codes, factors), drawn in that order as upstream's metrics with a test
+    set draw them: ``(codes, factors, test_codes, test_factors)``, shapes as ``sample_codes``."""
+    codes, factors = sample_codes(data, represent, num_train, random_state, batch_size)
+    test_codes, test_factors = sample_codes(data, represent, num_test, random_state, batch_size)
+    return codes, factors, test_codes, test_factors

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.stats
 
-from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_codes
+from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_train_test
 from vae_passive.metrics.predictors import fit_per_factor
 
 _SMOOTHING = 1e-11  # added to the importances before taking entropies, as upstream
@@ -59,6 +59,7 @@ def evaluate(
     jobs: int = 1,
 ) -> dict[str, float]:
     """Train then test points drawn as upstream's ``compute_dci``, then ``compute_dci``."""
-    codes, factors = sample_codes(data, represent, num_train, random_state, batch_size)
-    test_codes, test_factors = sample_codes(data, represent, num_test, random_state, batch_size)
+    codes, factors, test_codes, test_factors = sample_train_test(
+        data, represent, num_train, num_test, random_state, batch_size
+    )
     return compute_dci(codes, factors, test_codes, test_factors, jobs)

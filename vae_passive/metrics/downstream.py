@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_codes
+from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_train_test
 from vae_passive.metrics.predictors import fit_per_factor
 
 
@@ -60,7 +60,8 @@ def evaluate(
     """For each training size in turn: draw train then test points (upstream's order), fit, score."""
     scores: dict[str, float] = {}
     for size in num_train:
-        codes, factors = sample_codes(data, represent, size, random_state, batch_size)
-        test_codes, test_factors = sample_codes(data, represent, num_test, random_state, batch_size)
+        codes, factors, test_codes, test_factors = sample_train_test(
+            data, represent, size, num_test, random_state, batch_size
+        )
         scores.update(compute_downstream(codes, factors, test_codes, test_factors, predictor, jobs))
     return scores

@@ -14,7 +14,7 @@ from vae_passive.metrics.common import (
     discretize,
     map_jobs,
     mutual_info_matrix,
-    sample_codes,
+    sample_train_test,
 )
 
 
@@ -103,6 +103,7 @@ def evaluate(
     jobs: int = 1,
 ) -> dict[str, float]:
     """Train then test points drawn as upstream's ``compute_modularity_explicitness``, then compute."""
-    codes, factors = sample_codes(data, represent, num_train, random_state, batch_size)
-    test_codes, test_factors = sample_codes(data, represent, num_test, random_state, batch_size)
+    codes, factors, test_codes, test_factors = sample_train_test(
+        data, represent, num_train, num_test, random_state, batch_size
+    )
     return compute_modularity_explicitness(codes, factors, test_codes, test_factors, num_bins, jobs)

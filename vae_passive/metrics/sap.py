@@ -11,7 +11,7 @@ from vae_passive.metrics.common import (
     check_factors,
     classifier_fit,
     map_jobs,
-    sample_codes,
+    sample_train_test,
 )
 
 
@@ -91,6 +91,7 @@ def evaluate(
     jobs: int = 1,
 ) -> dict[str, float]:
     """Train then test points drawn as upstream's ``compute_sap``, then ``compute_sap``."""
-    codes, factors = sample_codes(data, represent, num_train, random_state, batch_size)
-    test_codes, test_factors = sample_codes(data, represent, num_test, random_state, batch_size)
+    codes, factors, test_codes, test_factors = sample_train_test(
+        data, represent, num_train, num_test, random_state, batch_size
+    )
     return compute_sap(codes, factors, test_codes, test_factors, continuous_factors, jobs)
