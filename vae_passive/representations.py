@@ -5,6 +5,8 @@ All arrays are (N, latents).
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 
@@ -21,6 +23,18 @@ def sampled_representation(mean: np.ndarray, logvar: np.ndarray, rng: np.random.
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     noise = generator.standard_normal(mean.shape, dtype=np.float64)
     return (mean + np.exp(logvar / 2.0) * noise).astype(mean.dtype, copy=False)
+
+
+def noise_seed(seed: int, key: str) -> int:
+    """The seed of one model's sampling noise: independent across models, repeatable per model.
+
+    disentanglement_lib drew fresh noise for every model; one shared seed would give every model
+    the same noise matrix and correlate their sampled scores. Mixing the run's ``seed`` with the
+    CRC-32 of the model's ``key`` (``SeedSequence([seed, crc32(key)])``) keeps a model's codes the
+    same on every run. 63 bits, so it fits an int64 column.
+    """
+    sequence = np.random.SeedSequence([int(seed), zlib.crc32(key.encode("utf-8"))])
+    return int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 def variance_representation(logvar: np.ndarray) -> np.ndarray:

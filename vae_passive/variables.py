@@ -7,6 +7,8 @@ Over N inputs, per latent j: m_j = E[sigma_j^2], v_j = Var[sigma_j^2] (ddof 0), 
   active if v_j < var_threshold and m_j <= mean_tolerance (posterior always narrow);
   mixed otherwise.
 - ``mean-variance`` rule (their earlier rule): passive iff Var[mu_j] < var_threshold, else active.
+
+Every latent also gets a ``reason``: the condition that decided its kind (``REASONS``).
 """
 
 from __future__ import annotations
@@ -66,6 +68,20 @@ def latent_statistics(mean: np.ndarray, logvar: np.ndarray) -> LatentStatistics:
     )
 
 
+#: Why a latent got its kind: for the variance rule, a passive latent's posterior is the prior, an
+#: active one's is narrow for every input, and a mixed one's sigma^2 varies across inputs or stays
+#: outside both bands (between them, or above the prior's); for the mean-variance rule, whether mu varies.
+REASONS: dict[str, str] = {
+    "prior": "sigma^2 stays within mean_tolerance of 1 (the prior) for every input",
+    "narrow": "sigma^2 stays below mean_tolerance for every input",
+    "varies": "the variance of sigma^2 over inputs reaches var_threshold",
+    "between_bands": "sigma^2 is stable but between the active and the passive band",
+    "above_prior": "sigma^2 is stable but above the passive band (wider than the prior)",
+    "constant_mean": "the variance of mu over inputs is below var_threshold (mean-variance rule)",
+    "varying_mean": "the variance of mu over inputs reaches var_threshold (mean-variance rule)",
+}
+
+
 def classify(stats: LatentStatistics, rule: Rule = Rule()) -> np.ndarray:
     """The kind of each latent under ``rule``, an array of ``KINDS`` strings, shape (latents,)."""
     if rule.name == "mean-variance":
@@ -75,6 +91,16 @@ def classify(stats: LatentStatistics, rule: Rule = Rule()) -> np.ndarray:
     passive = stable & (m >= 1.0 - tol) & (m <= 1.0 + tol)
     active = stable & (m <= tol)
     return np.where(passive, PASSIVE, np.where(active, ACTIVE, MIXED))
+
+
+def reasons(stats: LatentStatistics, rule: Rule = Rule()) -> np.ndarray:
+    """The ``REASONS`` key that decided each latent's kind under ``rule``, shape (latents,)."""
+    if rule.name == "mean-variance":
+        return np.where(stats.variance_of_mean < rule.var_threshold, "constant_mean", "varying_mean")
+    m, v, tol = stats.mean_of_variance, stats.variance_of_variance, rule.mean_tolerance
+    kinds = classify(stats, rule)
+    mixed = np.where(v >= rule.var_threshold, "varies", np.where(m > 1.0 + tol, "above_prior", "between_bands"))
+    return np.where(kinds == PASSIVE, "prior", np.where(kinds == ACTIVE, "narrow", mixed))
 
 
 #: Latent subsets scored in the study, as the kinds they combine.
@@ -92,3 +118,21 @@ SUBSETS: dict[str, tuple[str, ...]] = {
 def subset_indices(kinds: np.ndarray, subset: str) -> np.ndarray:
     """Indices of the latents in ``subset`` (a key of ``SUBSETS``), ascending."""
     return np.flatnonzero(np.isin(kinds, SUBSETS[subset]))
+
+
+def study_subsets(kinds: np.ndarray, min_latents: int = 1) -> dict[str, np.ndarray]:
+    """The subsets the authors score, in ``SUBSETS`` order, with their indices (tc_study's rule).
+
+    ``full`` always; a single kind when it has latents; a pair only when **both** of its kinds
+    have latents (otherwise it equals one kind and would be counted twice); then any subset with
+    fewer than ``min_latents`` latents is left out (2 for the correlation scores).
+    """
+    present = {kind: bool(np.any(kinds == kind)) for kind in KINDS}
+    chosen = {}
+    for name, parts in SUBSETS.items():
+        if name != "full" and not all(present[kind] for kind in parts):
+            continue
+        indices = subset_indices(kinds, name)
+        if len(indices) >= min_latents:
+            chosen[name] = indices
+    return chosen

@@ -3,8 +3,10 @@
 
 One ``EncodedData`` (when the data set allows it) serves every metric, subset and both
 representations, so each needed image is encoded once per model. Each (representation, metric)
-draws with unsupervised_study_v1's seed, the same for every subset; sampled codes take fresh noise
-from a Generator seeded likewise.
+draws its inputs with unsupervised_study_v1's seed, the same for every subset; sampled codes take
+fresh noise from a Generator seeded with ``noise_seed(that seed, model key)``, so that, as upstream,
+no two models share their noise. A pair subset is scored only when both of its kinds have latents
+(``study_subsets``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 from vae_passive.metrics import registry
 from vae_passive.metrics.common import Represent
 from vae_passive.metrics.encoded import EncodedData, image_representation, supports_index_cache
-from vae_passive.variables import subset_indices
+from vae_passive.representations import noise_seed
+from vae_passive.variables import study_subsets
 
 METRIC_SUBSETS = ("full", "active", "active+mixed")
 REPRESENTATIONS = ("mean", "sampled")
@@ -37,12 +40,13 @@ Progress = Callable[[int, int, str], None]
 
 def metric_steps(kinds: np.ndarray, metrics: tuple[str, ...]) -> list[tuple[str, str, str]]:
     """(representation, subset, metric) in run order, without subsets too small for the metric."""
+    present = study_subsets(kinds)
     return [
         (representation, subset, name)
         for representation in REPRESENTATIONS
         for subset in METRIC_SUBSETS
         for name in metrics
-        if len(subset_indices(kinds, subset)) >= max(1, registry.REGISTRY[name].min_latents)
+        if subset in present and len(present[subset]) >= max(1, registry.REGISTRY[name].min_latents)
     ]
 
 
@@ -54,9 +58,11 @@ def metric_rows(
     preset: str = "full",
     jobs: int = 1,
     progress: Progress | None = None,
+    model_key: str = "",
 ) -> list[dict]:
     """Rows ``{representation, subset, metric, key, value}``; a metric that fails on a degenerate
-    subset gives one row with ``key`` and ``value`` null and the ``error``."""
+    subset gives one row with ``key`` and ``value`` null and the ``error``. ``model_key`` seeds
+    the sampled codes' noise (``noise_seed``)."""
     source = EncodedData(data, encode) if supports_index_cache(data) else data
     steps = metric_steps(kinds, metrics)
     rows: list[dict] = []
@@ -64,12 +70,12 @@ def metric_rows(
         if progress is not None:
             progress(done, len(steps), f"{representation}/{subset}/{name}")
         seed = registry.seed_for(representation, name)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(noise_seed(seed, model_key))
         if isinstance(source, EncodedData):
             represent = source.represent(representation, rng)
         else:
             represent = image_representation(encode, representation, rng)
-        indices = subset_indices(kinds, subset)
+        indices = study_subsets(kinds)[subset]
         base = {"representation": representation, "subset": subset, "metric": name}
         try:
             result = registry.evaluate(
