@@ -118,8 +118,14 @@ def model_id(dataset: str, method: str, hyperparameter_index: int, seed: int) ->
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
-def parse_ids(spec: str) -> list[int]:
-    """Parse an id selection such as ``0-99,300,1800-1805`` into sorted unique ids."""
+def parse_ids(spec: str, option: str = "id selection") -> list[int]:
+    """Parse an id selection such as ``0-99,300,1800-1805`` into sorted unique ids.
+
+    An empty spec is an error, not "no filter": ``--ids ""`` from a script's empty variable must not
+    select (or delete) all 12,600 models. ``option`` names the spec in that error.
+    """
+    if not spec.strip():
+        raise VaePassiveError(f"{option} {spec!r} selects nothing; give ids such as 0-99,300,1800-1805")
     ids: set[int] = set()
     for part in spec.split(","):
         match = _RANGE.match(part)

@@ -38,7 +38,7 @@ model_selection_options = _selection("--model-dataset", "--model-seed")
 
 def select_records(ids_spec, dataset, method, hyperparameter_index, value, model_seed) -> list[catalogue.ModelRecord]:
     """The catalogue records chosen by ``selection_options``."""
-    ids = catalogue.parse_ids(ids_spec) if ids_spec else None
+    ids = None if ids_spec is None else catalogue.parse_ids(ids_spec, option="--ids")
     return list(
         catalogue.select(
             ids,
@@ -52,7 +52,8 @@ def select_records(ids_spec, dataset, method, hyperparameter_index, value, model
 
 
 def selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed) -> list[int] | None:
-    """Ids chosen by the selection options, or ``None`` when no option was given."""
+    """Ids chosen by the selection options, or ``None`` when no option was given (an empty ``--ids`` is an error,
+    never "everything")."""
     given = (ids_spec, dataset, method, hyperparameter_index, value, model_seed)
     if all(option is None for option in given):
         return None

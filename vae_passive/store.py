@@ -10,6 +10,10 @@ Layout under ``models/`` (``vae_passive.home.models_dir``):
   and extraction folders. Only the holder of a model's lock writes its staging files, and it removes
   the extraction leftovers of killed runs before it starts.
 
+Zips and mirrors are strangers' data: member paths must stay inside the model folder, sizes and the
+compression ratio are capped (``Limits``), a mirror's ``SHA256SUMS`` is checked when it has one, and
+credentials in a mirror's URL are used for the request but never shown or stored (``redact_url``).
+
 Sources are tried in order: mirrors (``--mirror`` or ``VAE_PASSIVE_MIRROR``), then the upstream
 bucket, which has answered 403 AccessDenied since 2026.
 """
@@ -35,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
 import filelock
 import requests
@@ -48,6 +52,13 @@ MIRROR_ENV = "VAE_PASSIVE_MIRROR"
 OFFLINE_ENV = "VAE_PASSIVE_OFFLINE"
 UPSTREAM_ENV = "VAE_PASSIVE_UPSTREAM"
 RETRY_BASE_ENV = "VAE_PASSIVE_RETRY_BASE"
+MAX_DOWNLOAD_ENV = "VAE_PASSIVE_MAX_DOWNLOAD_BYTES"
+MAX_MODEL_ENV = "VAE_PASSIVE_MAX_MODEL_BYTES"
+MAX_RATIO_ENV = "VAE_PASSIVE_MAX_COMPRESSION_RATIO"
+DEADLINE_ENV = "VAE_PASSIVE_DOWNLOAD_DEADLINE"
+SUMS_FILE = "SHA256SUMS"  # optional, at a mirror's root: lines ``<sha256>  <id>.zip``
+SUMS_MAX_BYTES = 16 << 20
+RATIO_FLOOR = 1 << 20  # zips that inflate to less than this are not held to the compression ratio
 MANIFEST = ".vae-passive.json"
 REQUIRED_FILES = ("model/tfhub/saved_model.pb", "model/tfhub/tfhub_module.pb")
 REQUIRED_FOLDER = "model/tfhub/variables/"
@@ -85,7 +96,8 @@ class Source:
         return self.kind != "folder"
 
     def describe(self) -> str:
-        return "upstream" if self.upstream else self.location
+        """The source as messages name it: credentials redacted."""
+        return "upstream" if self.upstream else redact_url(self.location)
 
     def zip_location(self, model_id: int) -> str:
         """The URL or path of ``<id>.zip`` in this source."""
@@ -125,7 +137,7 @@ def parse_source(text: str) -> Source:
     scheme = parsed.scheme.lower()
     if scheme in ("http", "https"):
         if not parsed.netloc:
-            raise VaePassiveError(f"mirror {text!r} names no host; write e.g. https://example.org/zoo")
+            raise VaePassiveError(f"mirror {redact_url(text)!r} names no host; write e.g. https://example.org/zoo")
         return Source("http", text.rstrip("/"))
     if scheme == "gs":
         if not parsed.netloc:
@@ -136,7 +148,8 @@ def parse_source(text: str) -> Source:
         path = Path(unquote(parsed.path))
     elif len(scheme) > 1:  # one letter is a Windows drive
         raise VaePassiveError(
-            f"mirror {text!r} uses {scheme}://, which is not supported; use http(s)://, file://, gs:// or a folder"
+            f"mirror {redact_url(text)!r} uses {scheme}://, which is not supported; "
+            "use http(s)://, file://, gs:// or a folder"
         )
     else:
         path = Path(text).expanduser()
@@ -210,27 +223,135 @@ def retryable_status(status: int) -> bool:
     return status in (408, 429) or 500 <= status < 600
 
 
+# --- credentials and limits (pure) ------------------------------------------------------------------
+
+_SECRET_QUERY_KEYS = frozenset(
+    {"token", "access_token", "sig", "signature", "key", "password", "x-amz-signature", "x-goog-signature"}
+)
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit to show or store: ``user:pass@`` becomes ``***@``, a secret query value ``***``.
+
+    The request itself uses the URL as given; only what is printed or written to disk is redacted.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    pairs = parts.query.split("&") if parts.query else []
+    secret = [p.partition("=")[0].lower() in _SECRET_QUERY_KEYS for p in pairs]
+    if "@" not in parts.netloc and not any(secret):
+        return url
+    netloc = "***@" + parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
+    query = "&".join(p.partition("=")[0] + "=***" if s else p for p, s in zip(pairs, secret, strict=True))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL in it redacted (``redact_url``): for messages that may quote one."""
+    return _URL.sub(lambda match: redact_url(match.group(0)), text)
+
+
+def env_limit(name: str, default: float) -> float:
+    """A positive number from the environment variable ``name`` (``default`` when unset)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise VaePassiveError(f"{name}={text!r} is not a positive number; set e.g. {default:.0f} or unset it")
+    return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one download or zip from a stranger may cost; each can be raised with its environment variable.
+
+    ``download_bytes``: bytes one download may send; ``deadline``: seconds one download may take, all tries
+    together; ``model_bytes``: bytes a zip may inflate to; ``ratio``: how many times its own size.
+    """
+
+    download_bytes: int = 2 << 30
+    deadline: float = 3600.0
+    model_bytes: int = 4 << 30
+    ratio: float = 200.0
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """The limits, each replaced by its environment variable when set."""
+        return cls(
+            download_bytes=int(env_limit(MAX_DOWNLOAD_ENV, cls.download_bytes)),
+            deadline=env_limit(DEADLINE_ENV, cls.deadline),
+            model_bytes=int(env_limit(MAX_MODEL_ENV, cls.model_bytes)),
+            ratio=env_limit(MAX_RATIO_ENV, cls.ratio),
+        )
+
+    def check_inflation(self, model_id: int, zip_size: int, declared: int) -> None:
+        """Raise when a zip of ``zip_size`` bytes declares more content than allowed: a likely zip bomb."""
+        if declared > self.model_bytes:
+            raise VaePassiveError(
+                f"zip of model {model_id} would inflate to {format_bytes(declared)}, over the limit of "
+                f"{format_bytes(self.model_bytes)}; raise {MAX_MODEL_ENV} (bytes) if the zip is genuine"
+            )
+        ratio = declared / max(1, zip_size)
+        if declared > RATIO_FLOOR and ratio > self.ratio:
+            raise VaePassiveError(
+                f"zip of model {model_id} would inflate {ratio:.0f}-fold ({format_bytes(zip_size)} to "
+                f"{format_bytes(declared)}), over the limit of {self.ratio:g}; raise {MAX_RATIO_ENV} if it is genuine"
+            )
+
+
 # --- zip checks (pure) ------------------------------------------------------------------------------
+
+
+def path_problem(name: str) -> str | None:
+    """Why the relative path ``name`` (a zip member, a manifest entry) could land outside its folder, or ``None``.
+
+    ``a//b`` is refused too: joined to a folder, the empty step turns ``/b`` into an absolute path.
+    """
+    name = name.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return "has an absolute path"
+    parts = name.removesuffix("/").split("/")  # a directory entry ends with one slash
+    if ".." in parts:
+        return "climbs out of its folder with '..'"
+    if "" in parts or "." in parts:
+        return "has an empty or '.' path step"
+    return None
 
 
 def member_problem(info: zipfile.ZipInfo) -> str | None:
     """Why a zip member must not be extracted (zip-slip or a symlink), or ``None``."""
-    name = info.filename.replace("\\", "/")
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        return "has an absolute path"
-    if ".." in name.split("/"):
-        return "climbs out of its folder with '..'"
-    if stat.S_ISLNK(info.external_attr >> 16):
+    problem = path_problem(info.filename)
+    if problem is None and stat.S_ISLNK(info.external_attr >> 16):
         return "is a symlink"
-    return None
+    return problem
+
+
+def inside(root: Path, relative: str) -> Path:
+    """``root / relative`` after checking that it resolves inside ``root`` (which must be resolved already)."""
+    path = root / relative
+    if not path.resolve().is_relative_to(root):
+        raise VaePassiveError(f"{relative!r} would land outside {root}; refusing it")
+    return path
 
 
 def check_zip_members(infos: Sequence[zipfile.ZipInfo], model_id: int) -> None:
-    """Raise unless the members are safe, under one top folder ``<id>/``, and hold a TF1 Hub module."""
+    """Raise unless the members are safe, unique, under one top folder ``<id>/``, and hold a TF1 Hub module."""
+    seen: set[str] = set()
     for info in infos:
         problem = member_problem(info)
         if problem:
             raise VaePassiveError(f"zip member {info.filename!r} {problem}; refusing to extract this zip")
+        name = info.filename.replace("\\", "/").removesuffix("/")
+        if name in seen:
+            raise VaePassiveError(f"zip member {info.filename!r} appears twice; refusing to extract this zip")
+        seen.add(name)
     prefix = f"{model_id}/"
     tops = sorted({info.filename.split("/")[0] + "/" for info in infos if not info.filename.startswith(prefix)})
     if tops or not infos:
@@ -339,7 +460,8 @@ def read_manifest(folder: Path) -> dict | None:
         data = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else None
+    files = data.get("files") if isinstance(data, dict) else None
+    return data if isinstance(files, dict) and all(isinstance(f, dict) for f in files.values()) else None
 
 
 def is_cached(model_id: int) -> bool:
@@ -352,7 +474,7 @@ def _cached_outcome(model_id: int) -> Outcome | None:
     if not is_cached(model_id):
         return None
     manifest = read_manifest(home.model_dir(model_id)) or {}
-    return Outcome(model_id, "cached", manifest.get("source", "placed by hand"), manifest.get("size"))
+    return Outcome(model_id, "cached", redact_url(str(manifest.get("source", "placed by hand"))), manifest.get("size"))
 
 
 def check_free_space(folder: Path, needed: int) -> None:
@@ -391,13 +513,46 @@ def model_lock(model_id: int, cancel: threading.Event | None = None) -> Iterator
         lock.release()
 
 
-def _clean_staging(model_id: int) -> None:
-    """Remove extraction folders of ``model_id`` left by killed runs (the caller holds its lock)."""
+@contextmanager
+def _lock_if_free(model_id: int) -> Iterator[bool]:
+    """Try the model's lock without waiting: ``True`` while held here, ``False`` when a run holds it."""
+    locks = home.models_dir() / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(locks / f"{model_id}.lock", thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
+def _staging_of(model_id: int) -> list[Path]:
+    """Everything of ``model_id`` under ``.staging``: its partial download and its extraction folders."""
     staging = _staging_dir()
-    if staging.is_dir():
-        for path in staging.glob(f"{model_id}.*"):
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
+    return sorted(staging.glob(f"{model_id}.*")) if staging.is_dir() else []
+
+
+def _remove(paths: Iterable[Path]) -> int:
+    """Delete files and folders; return the bytes freed."""
+    freed = 0
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            freed += _folder_size(path)
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            freed += path.stat().st_size if path.exists() else 0
+            path.unlink(missing_ok=True)
+    return freed
+
+
+def _clean_staging(model_id: int, partial_too: bool = False) -> None:
+    """Remove extraction folders of ``model_id`` left by killed runs, and with ``partial_too`` its partial
+    download (useless once the model is cached). The caller holds the model's lock."""
+    _remove(p for p in _staging_of(model_id) if partial_too or p.is_dir())
 
 
 @contextmanager
@@ -422,6 +577,20 @@ def _place(target: Path, model_id: int, manifest: dict) -> None:
         old = target.parent / "replaced"
         os.replace(final, old)
     os.replace(target, final)
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:
+    """Write one member to ``dest``, stopping at once if it inflates past its declared size (which may lie)."""
+    written = 0
+    with archive.open(info) as src, open(dest, "wb") as out:
+        while chunk := src.read(CHUNK):
+            written += len(chunk)
+            if written > info.file_size:
+                raise VaePassiveError(
+                    f"zip member {info.filename!r} inflates past the {info.file_size} bytes it declares; "
+                    "refusing this zip"
+                )
+            out.write(chunk)
 
 
 def _manifest(model_id: int, source: str, sha256: str | None, size: int, files: dict[str, dict]) -> dict:
@@ -453,7 +622,8 @@ def install_zip(zip_path: Path, model_id: int, source: str, sha256: str | None =
     """Verify ``zip_path`` and install its ``<id>/`` folder as ``models/<id>/``; return the zip's size.
 
     The caller holds the model's lock; ``sha256`` is the zip's, when the download already hashed it.
-    CRCs are checked while extracting; any failure leaves ``models/`` as it was.
+    Member paths, the declared size and the compression ratio are checked before anything is written
+    (``Limits``); CRCs and sizes while extracting. Any failure leaves ``models/`` as it was.
     """
     size = zip_path.stat().st_size
     digest = sha256 or sha256_file(zip_path)
@@ -462,17 +632,19 @@ def install_zip(zip_path: Path, model_id: int, source: str, sha256: str | None =
         with zipfile.ZipFile(zip_path) as archive:
             infos = archive.infolist()
             check_zip_members(infos, model_id)
-            check_free_space(home.models_dir(), sum(info.file_size for info in infos))
+            declared = sum(info.file_size for info in infos)
+            Limits.from_env().check_inflation(model_id, size, declared)
+            check_free_space(home.models_dir(), declared)
             with _staging_folder(model_id) as target:
+                root = target.resolve()
                 files = {}
                 for info in infos:
                     relative = info.filename[len(prefix) :].rstrip("/")
                     if info.is_dir() or relative == MANIFEST:
                         continue
-                    dest = target / relative
+                    dest = inside(root, relative)
                     dest.parent.mkdir(parents=True, exist_ok=True)
-                    with archive.open(info) as src, open(dest, "wb") as out:
-                        shutil.copyfileobj(src, out, CHUNK)
+                    _extract(archive, info, dest)
                     files[relative] = {"size": info.file_size, "crc32": f"{info.CRC:08x}"}
                 _place(target, model_id, _manifest(model_id, source, digest, size, files))
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
@@ -513,6 +685,10 @@ def _install_once(model_id: int, work: Callable[[], Outcome], cancel: threading.
     """Run ``work`` under the model's lock unless the model is (or meanwhile becomes) cached."""
     cached = _cached_outcome(model_id)
     if cached:
+        if _staging_of(model_id):
+            with _lock_if_free(model_id) as free:
+                if free:
+                    _clean_staging(model_id, partial_too=True)
         return cached
     with model_lock(model_id, cancel):
         cached = _cached_outcome(model_id)
@@ -548,8 +724,15 @@ def _folder_size(folder: Path) -> int:
 
 
 def _manifest_problem(folder: Path, manifest: dict) -> str:
-    """The first file that differs from the manifest (missing, resized or another CRC-32), or ``""``."""
+    """The first file that differs from the manifest (missing, resized or another CRC-32), or ``""``.
+
+    A manifest is data on disk like any other: an entry that would lead outside ``folder`` is reported, not read.
+    """
+    root = folder.resolve()
     for relative, expected in sorted(manifest["files"].items()):
+        problem = path_problem(relative)
+        if problem or not (folder / relative).resolve().is_relative_to(root):
+            return f"the manifest names {relative!r}, which {problem or 'lies outside the model folder'}"
         path = folder / relative
         if not path.is_file():
             return f"{relative} is missing"
@@ -579,36 +762,75 @@ def cache_entry(model_id: int, deep: bool = False) -> CacheEntry:
         folder,
         "damaged" if problem else "ok",
         size,
-        str(manifest.get("source", "")),
+        redact_url(str(manifest.get("source", ""))),
         str(manifest.get("fetched_at", "")),
         problem,
     )
 
 
-def staging_usage() -> tuple[int, int]:
-    """Files and bytes under ``models/.staging`` (partial downloads kept for resuming)."""
+@dataclass(frozen=True)
+class StagingUsage:
+    """What ``models/.staging`` holds: partial downloads (kept for resuming) and extraction folders.
+
+    An extraction folder is ``stale`` when no run holds its model's lock (a killed fetch or import left it).
+    """
+
+    partial_files: int = 0
+    partial_bytes: int = 0
+    stale_folders: int = 0
+    stale_bytes: int = 0
+    busy_folders: int = 0
+
+
+def staging_usage() -> StagingUsage:
+    """Partial downloads and extraction folders under ``models/.staging``, the latter split by their lock."""
     staging = _staging_dir()
     if not staging.is_dir():
-        return 0, 0
-    files = [p for p in staging.rglob("*") if p.is_file()]
-    return len(files), sum(p.stat().st_size for p in files)
+        return StagingUsage()
+    partials = [p for p in staging.glob("*.zip.part*") if p.is_file()]
+    stale, busy = [], 0
+    for folder in (p for p in staging.iterdir() if p.is_dir() and p.name.split(".")[0].isdigit()):
+        with _lock_if_free(int(folder.name.split(".")[0])) as free:
+            if free:
+                stale.append(folder)
+            else:
+                busy += 1
+    return StagingUsage(
+        sum(p.name.endswith(".part") for p in partials),
+        sum(p.stat().st_size for p in partials),
+        len(stale),
+        sum(_folder_size(f) for f in stale),
+        busy,
+    )
+
+
+def remove_staging() -> tuple[int, int]:
+    """Delete the partial downloads and extraction folders of models no run holds; return (entries, bytes)."""
+    staging = _staging_dir()
+    ids = {p.name.split(".")[0] for p in staging.iterdir()} if staging.is_dir() else set()
+    count = freed = 0
+    for model_id in sorted(int(i) for i in ids if i.isdigit()):
+        with _lock_if_free(model_id) as free:
+            if free:
+                paths = _staging_of(model_id)
+                count += sum(not p.name.endswith(".json") for p in paths)
+                freed += _remove(paths)
+    return count, freed
 
 
 def remove_cached(ids: Iterable[int]) -> list[tuple[int, int]]:
-    """Delete ``models/<id>/`` (and partial downloads) of each id; return (id, bytes freed) of those removed."""
+    """Delete ``models/<id>/`` (and its partial download and extraction leftovers) of each id;
+    return (id, bytes freed) of those removed."""
     removed = []
     for model_id in ids:
         folder = home.model_dir(model_id)
-        staging = _staging_dir()
-        partials = list(staging.glob(f"{model_id}.zip.part*")) if staging.is_dir() else []
-        if not folder.exists() and not partials:
+        if not folder.exists() and not _staging_of(model_id):
             continue
         with model_lock(model_id):
-            size = sum(p.stat().st_size for p in partials)
-            for path in partials:
-                path.unlink(missing_ok=True)
+            size = _remove(_staging_of(model_id))
             if folder.exists():
                 size += _folder_size(folder)
+                staging = _staging_dir()
                 staging.mkdir(parents=True, exist_ok=True)
                 doomed = Path(tempfile.mkdtemp(prefix=f"{model_id}.", dir=staging))
                 os.replace(folder, doomed / "removed")  # gone from models/ at once, then deleted
@@ -654,6 +876,36 @@ def _content_range(header: str | None) -> tuple[int, int | None] | None:
     return int(match.group(1)), None if match.group(2) == "*" else int(match.group(2))
 
 
+@contextmanager
+def _cut_at(response: requests.Response, deadline: float) -> Iterator[None]:
+    """Shut the response's socket down at ``deadline`` (``time.monotonic``), waking a read that a server
+    trickling a byte now and then would keep blocked past any per-read timeout."""
+
+    def cut() -> None:
+        try:
+            response.raw.shutdown()  # urllib3 >= 2.3; else closing is the best there is
+        except (AttributeError, OSError, RuntimeError, ValueError):
+            response.close()
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def parse_sums(text: str) -> dict[str, str]:
+    """``{name: sha256}`` from ``sha256sum`` output (``<sha256>  <name>``, or ``*<name>`` in binary mode)."""
+    sums = {}
+    for line in text.splitlines():
+        match = re.match(r"^([0-9a-fA-F]{64}) [ *](?:\./)?(.+)$", line.strip())
+        if match:
+            sums[match.group(2)] = match.group(1).lower()
+    return sums
+
+
 class Fetcher:
     """Fetch models from ``sources`` in order, ``workers`` at a time, one ``requests.Session`` per worker."""
 
@@ -665,18 +917,22 @@ class Fetcher:
         policy: RetryPolicy | None = None,
         timeout: tuple[float, float] = TIMEOUT,
         progress: Progress | None = None,
+        limits: Limits | None = None,
     ):
         self.sources = list(sources)
         self.workers = workers
         self.policy = policy or RetryPolicy.from_env()
         self.timeout = timeout
         self.progress = progress or Progress()
+        self.limits = limits or Limits.from_env()
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._unreachable: set[str] = set()  # sources that never answered in this run
         self._gcs = None
+        self._sums: dict[str, dict[str, str] | SourceFailed | None] = {}  # SHA256SUMS per mirror, read once
+        self._sums_lock = threading.Lock()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -748,7 +1004,7 @@ class Fetcher:
                 continue
             try:
                 location, size = attempt(source, model_id)
-                return Outcome(model_id, found, location, size)
+                return Outcome(model_id, found, redact_url(location), size)
             except NoSpace:
                 raise
             except (SourceFailed, VaePassiveError) as error:
@@ -757,7 +1013,7 @@ class Fetcher:
                     failures.append(f"upstream: {UPSTREAM_CLOSED}")
                     closed = True
                 else:
-                    failures.append(f"{source.describe()}: {error}")
+                    failures.append(f"{source.describe()}: {redact_text(str(error))}")
                 if getattr(error, "unreachable", False):
                     self._unreachable.add(source.location)
         return Outcome(model_id, not_found, reason="; ".join(failures) or OFFLINE_MISSING, upstream_closed=closed)
@@ -767,19 +1023,87 @@ class Fetcher:
         if source.kind == "folder":
             zip_path = Path(source.zip_location(model_id))
             if zip_path.is_file():
-                return str(zip_path), install_zip(zip_path, model_id, str(zip_path))
+                digest = sha256_file(zip_path)
+                self._check_sum(source, model_id, digest)
+                return str(zip_path), install_zip(zip_path, model_id, str(zip_path), digest)
             folder = Path(source.location) / str(model_id)
             if folder.is_dir():
                 return str(folder), install_folder(folder, model_id, str(folder))
             raise SourceFailed(f"neither {model_id}.zip nor {model_id}/ is there", 404)
         location = source.zip_location(model_id)
+        self._published_sums(source)  # a mirror whose SHA256SUMS cannot be read fails before any download
         part = _staging_dir() / f"{model_id}.zip.part"
         download = self._download_gcs if source.kind == "gcs" else self._download_http
-        digest = download(location, part)
         try:
-            return location, install_zip(part, model_id, location, digest)
+            digest = download(location, part)
+            self._check_sum(source, model_id, digest)
+            return location, install_zip(part, model_id, redact_url(location), digest)
         finally:
             discard_partial(part)
+
+    def _check_sum(self, source: Source, model_id: int, digest: str) -> None:
+        """Refuse a zip whose sha256 differs from the one the mirror's ``SHA256SUMS`` lists for it."""
+        expected = (self._published_sums(source) or {}).get(f"{model_id}.zip")
+        if expected is not None and expected != digest:
+            raise SourceFailed(
+                f"{model_id}.zip has sha256 {digest}, but the mirror's {SUMS_FILE} says {expected}; "
+                "the zip is damaged or was replaced (or SHA256SUMS is stale)"
+            )
+
+    def _published_sums(self, source: Source) -> dict[str, str] | None:
+        """The mirror's ``SHA256SUMS`` as ``{"<id>.zip": sha256}``, read once per run; ``None`` when it has none."""
+        if source.upstream or source.kind == "gcs":
+            return None
+        with self._sums_lock:
+            if source.location not in self._sums:
+                try:
+                    self._sums[source.location] = self._read_sums(source)
+                except SourceFailed as error:
+                    self._sums[source.location] = error
+            sums = self._sums[source.location]
+        if isinstance(sums, SourceFailed):
+            raise sums
+        return sums
+
+    def _read_sums(self, source: Source) -> dict[str, str] | None:
+        """Read ``<mirror>/SHA256SUMS`` (at most ``SUMS_MAX_BYTES``); ``None`` when absent (404, 403, 410)."""
+        too_big = SourceFailed(f"its {SUMS_FILE} is larger than {format_bytes(SUMS_MAX_BYTES)}; refusing it")
+        if source.kind == "folder":
+            path = Path(source.location) / SUMS_FILE
+            if not path.is_file():
+                return None
+            if path.stat().st_size > SUMS_MAX_BYTES:
+                raise too_big
+            return parse_sums(path.read_text(errors="replace"))
+        url = f"{source.location}/{SUMS_FILE}"
+        failures = 0
+        while True:
+            retry_after = None
+            try:
+                with self._session().get(url, stream=True, timeout=self.timeout) as response:
+                    if response.status_code in (403, 404, 410):
+                        return None
+                    if response.status_code == 200:
+                        body = b""
+                        for chunk in response.iter_content(NETWORK_CHUNK):
+                            body += chunk
+                            if len(body) > SUMS_MAX_BYTES:
+                                raise too_big
+                        return parse_sums(body.decode(errors="replace"))
+                    if not retryable_status(response.status_code):
+                        raise SourceFailed(f"cannot read its {SUMS_FILE}: {_status_text(response.status_code, None)}")
+                    retry_after = response.headers.get("Retry-After")
+                    why, answered = f"HTTP {response.status_code}", True
+            except requests.RequestException as error:
+                why, answered = _short(error), False
+            failures += 1
+            if failures >= self.policy.attempts:
+                if answered:
+                    raise SourceFailed(f"{why} after {failures} tries (reading its {SUMS_FILE})")
+                raise SourceFailed(
+                    f"network error after {failures} tries: {why} (reading its {SUMS_FILE})", unreachable=True
+                )
+            self._sleep(self.policy.delay(failures, retry_after))
 
     def _restart(self, failures: int, why: str) -> int:
         """Count a restart from byte 0; give up when they keep coming."""
@@ -802,12 +1126,17 @@ class Fetcher:
     def _download_http(self, url: str, part: Path) -> str:
         """Download ``url`` to ``part``, resuming a partial file with Range and retrying transient failures.
 
-        Returns the sha256 of the whole file, hashed on the way in.
+        Returns the sha256 of the whole file, hashed on the way in. At most ``limits.download_bytes`` are
+        taken (a larger file is discarded) and all tries together end at ``limits.deadline``: a timer cuts
+        a read that a trickling server keeps alive.
         """
         part.parent.mkdir(parents=True, exist_ok=True)
-        validator = _resume_validator(part, url)
+        shown = redact_url(url)
+        validator = _resume_validator(part, shown)
+        deadline = time.monotonic() + self.limits.deadline
         failures = 0
         while True:
+            self._check_deadline(deadline, shown)
             offset = part.stat().st_size if validator is not None and part.exists() else 0
             headers = {"Range": f"bytes={offset}-"} if offset else {}
             if offset and validator:
@@ -815,7 +1144,10 @@ class Fetcher:
             received = 0
             retry_after = None
             try:
-                with self._session().get(url, headers=headers, stream=True, timeout=self.timeout) as response:
+                with (
+                    self._session().get(url, headers=headers, stream=True, timeout=self.timeout) as response,
+                    _cut_at(response, deadline),
+                ):
                     status = response.status_code
                     if status == 416 and offset:  # our partial file does not fit the server's: start over
                         validator, failures = None, self._restart(failures, "HTTP 416 on resume")
@@ -836,8 +1168,10 @@ class Fetcher:
                     else:
                         total = span[1] if span else None
                     validator = _strong_validator(response.headers) or ""
-                    _sidecar(part).write_text(json.dumps({"url": url, "validator": validator}))
+                    _sidecar(part).write_text(json.dumps({"url": shown, "validator": validator}))
+                    cap = self.limits.download_bytes
                     if total is not None:
+                        self._check_size(total, part, shown)
                         check_free_space(part.parent, total - offset)
                     digest = hashlib.sha256()
                     if offset:
@@ -846,10 +1180,13 @@ class Fetcher:
                         for chunk in response.iter_content(NETWORK_CHUNK):
                             if self._cancel.is_set():
                                 raise Cancelled
+                            received += len(chunk)
+                            if offset + received > cap:  # no or a false Content-Length
+                                self._check_size(offset + received, part, shown)
                             out.write(chunk)
                             digest.update(chunk)
-                            received += len(chunk)
                             self.progress.add_bytes(len(chunk))
+                    self._check_deadline(deadline, shown)  # a cut connection without Content-Length ends quietly
                     if total is not None and offset + received != total:
                         raise requests.exceptions.ChunkedEncodingError(
                             f"got {offset + received} of {total} bytes before the connection ended"
@@ -862,15 +1199,33 @@ class Fetcher:
                 if failures >= self.policy.attempts:
                     raise SourceFailed(f"{error} after {failures} tries", error.status) from None
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
+                self._check_deadline(deadline, shown)
                 failures = 0 if received else failures + 1  # a connection that delivered bytes is no failure
                 if failures >= self.policy.attempts:
                     raise SourceFailed(
                         f"network error after {failures} tries: {_short(error)}", unreachable=not received
                     ) from None
             except requests.RequestException as error:
-                raise SourceFailed(f"cannot download {url}: {_short(error)}") from None
+                raise SourceFailed(f"cannot download {shown}: {_short(error)}") from None
             if not received:
-                self._sleep(self.policy.delay(max(1, failures), retry_after))
+                delay = self.policy.delay(max(1, failures), retry_after)
+                self._sleep(max(0.0, min(delay, deadline - time.monotonic())))
+
+    def _check_deadline(self, deadline: float, shown: str) -> None:
+        if time.monotonic() >= deadline:
+            raise SourceFailed(
+                f"downloading {shown} took longer than {self.limits.deadline:g} s; "
+                f"raise {DEADLINE_ENV} (seconds) for a slow connection"
+            )
+
+    def _check_size(self, size: int, part: Path, shown: str) -> None:
+        """Refuse (and discard) a download of more than ``limits.download_bytes``."""
+        if size > self.limits.download_bytes:
+            discard_partial(part)
+            raise SourceFailed(
+                f"{shown} sends more than {format_bytes(self.limits.download_bytes)}; "
+                f"raise {MAX_DOWNLOAD_ENV} (bytes) if the file is genuine"
+            )
 
     def _download_gcs(self, location: str, part: Path) -> str:
         """Download ``gs://...`` with gcsfs (its own retries and credentials) to ``part``; return its sha256."""
@@ -878,18 +1233,23 @@ class Fetcher:
         part.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         try:
-            check_free_space(part.parent, int(self._gcs_fs().info(path)["size"]))
+            size = int(self._gcs_fs().info(path)["size"])
+            self._check_size(size, part, location)
+            check_free_space(part.parent, size)
+            received = 0
             with self._gcs_fs().open(path, "rb", block_size=8 * CHUNK) as src, open(part, "wb") as out:
                 while chunk := src.read(CHUNK):
                     if self._cancel.is_set():
                         raise Cancelled
+                    received += len(chunk)
+                    self._check_size(received, part, location)
                     out.write(chunk)
                     digest.update(chunk)
                     self.progress.add_bytes(len(chunk))
             return digest.hexdigest()
         except FileNotFoundError:
             raise SourceFailed("not found", 404) from None
-        except (NoSpace, Cancelled):
+        except (NoSpace, Cancelled, SourceFailed):
             raise
         except Exception as error:  # gcsfs raises its own HttpError types as well as OSError
             raise SourceFailed(f"cannot read {location}: {_short(error)}") from None
@@ -1076,13 +1436,16 @@ def ensure_model(model_id: int, sources: list[str] | None = None) -> Path:
     return home.model_dir(model_id)
 
 
-def download_file(url: str, part: Path, progress: Progress | None = None) -> str:
+def download_file(url: str, part: Path, progress: Progress | None = None, limits: Limits | None = None) -> str:
     """Download one file (not a model) to ``part`` with the fetcher's machinery: Range resume of an earlier
-    partial ``part``, retries with backoff, free-space check. Returns its sha256; ``VaePassiveError`` on failure."""
+    partial ``part``, retries with backoff, free-space check, ``limits`` (default: a model zip's).
+    Returns its sha256; ``VaePassiveError`` on failure."""
     if offline():
-        raise VaePassiveError(f"{OFFLINE_ENV}=1 allows no download of {url}; unset it or copy the file by hand")
-    with Fetcher([], workers=1, progress=progress) as fetcher:
+        raise VaePassiveError(
+            f"{OFFLINE_ENV}=1 allows no download of {redact_url(url)}; unset it or copy the file by hand"
+        )
+    with Fetcher([], workers=1, progress=progress, limits=limits) as fetcher:
         try:
             return fetcher._download_http(url, part)
         except SourceFailed as error:
-            raise VaePassiveError(f"cannot download {url}: {error}") from None
+            raise VaePassiveError(f"cannot download {redact_url(url)}: {error}") from None

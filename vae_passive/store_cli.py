@@ -171,7 +171,8 @@ def cache_ls(fmt: str) -> None:
     """List cached models with size, status, time fetched and source.
 
     Status: ok (installed by this tool), unmanaged (a module placed by hand, no manifest),
-    incomplete (neither). `cache verify` re-checks every file.
+    incomplete (neither). `cache verify` re-checks every file. Below the models: partial downloads
+    (resumed by the next fetch) and extraction folders left by killed runs (`cache rm --partial`).
 
     \b
     Examples:
@@ -179,7 +180,7 @@ def cache_ls(fmt: str) -> None:
       vae-passive cache ls --format json
     """
     entries = [store.cache_entry(model_id) for model_id in store.cached_ids()]
-    partial_files, partial_bytes = store.staging_usage()
+    staging = store.staging_usage()
     if fmt == "json":
         rows = [
             {
@@ -192,7 +193,12 @@ def cache_ls(fmt: str) -> None:
             }
             for e in entries
         ]
-        click.echo(json.dumps({"models": rows, "staging_bytes": partial_bytes}, indent=1))
+        usage = {
+            "staging_bytes": staging.partial_bytes + staging.stale_bytes,
+            "partial_download_bytes": staging.partial_bytes,
+            "stale_extraction_bytes": staging.stale_bytes,
+        }
+        click.echo(json.dumps({"models": rows, **usage}, indent=1))
         return
     for e in entries:
         click.echo(
@@ -200,8 +206,19 @@ def cache_ls(fmt: str) -> None:
         )
     total = sum(e.size for e in entries)
     click.echo(f"{len(entries)} models, {store.format_bytes(total)} in {home.models_dir()}")
-    if partial_files:
-        click.echo(f"partial downloads: {partial_files} files, {store.format_bytes(partial_bytes)} (resumed by fetch)")
+    if staging.partial_files:
+        click.echo(
+            f"partial downloads: {staging.partial_files} files, {store.format_bytes(staging.partial_bytes)} "
+            "(resumed by fetch; `vae-passive cache rm --partial` removes them)"
+        )
+    if staging.stale_folders:
+        click.echo(
+            f"extraction folders left by killed runs: {staging.stale_folders}, "
+            f"{store.format_bytes(staging.stale_bytes)} (removed by the next fetch or import of their model, "
+            "or `vae-passive cache rm --partial`)"
+        )
+    if staging.busy_folders:
+        click.echo(f"extractions in progress: {staging.busy_folders}")
 
 
 @cache.command("verify")
@@ -236,17 +253,27 @@ def cache_verify(ids_spec, dataset, method, hyperparameter_index, value, model_s
 
 @cache.command("rm")
 @selection_options
-def cache_rm(ids_spec, dataset, method, hyperparameter_index, value, model_seed) -> None:
-    """Delete cached models (and their partial downloads).
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Also (or only) remove every partial download and extraction folder that no running fetch or import holds.",
+)
+def cache_rm(ids_spec, dataset, method, hyperparameter_index, value, model_seed, partial) -> None:
+    """Delete cached models (and their partial downloads and extraction leftovers).
 
     \b
     Examples:
       vae-passive cache rm --ids 5
       vae-passive cache rm --dataset cars3d
+      vae-passive cache rm --partial
     """
     selected = selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
-    if selected is None:
-        raise VaePassiveError("choose the models to remove with --ids or a filter, e.g. --ids 0-9")
-    removed = store.remove_cached(selected)
-    freed = sum(size for _, size in removed)
-    click.echo(f"removed {len(removed)} models, freed {store.format_bytes(freed)}")
+    if selected is None and not partial:
+        raise VaePassiveError("choose the models to remove with --ids or a filter, e.g. --ids 0-9, or pass --partial")
+    if selected is not None:
+        removed = store.remove_cached(selected)
+        freed = sum(size for _, size in removed)
+        click.echo(f"removed {len(removed)} models, freed {store.format_bytes(freed)}")
+    if partial:
+        count, freed = store.remove_staging()
+        click.echo(f"removed {count} partial downloads and extraction folders, freed {store.format_bytes(freed)}")
