@@ -14,6 +14,7 @@ import numpy as np
 
 from vae_passive.architecture import IMAGE_SIZE
 from vae_passive.errors import VaePassiveError
+from vae_passive.graph_check import check_module_graph
 from vae_passive.tf_runtime import tensorflow
 
 GAUSSIAN_ENCODER = "gaussian_encoder"
@@ -41,14 +42,12 @@ def graph_fingerprint(module_path: str | Path) -> str:
     """A hash of the inference graph and its variables, blind to weights and random seeds.
 
     Two modules with the same fingerprint differ only in their weights, so one loaded module
-    can serve both by swapping weights in.
+    can serve both by swapping weights in. The graph is checked first (``check_module_graph``),
+    so a module refused at load is refused here too, whatever its fingerprint.
     """
     tf = tensorflow()
-    from tensorflow.core.protobuf import saved_model_pb2
-
     module_path = Path(module_path)
-    proto = saved_model_pb2.SavedModel()
-    proto.ParseFromString((module_path / "saved_model.pb").read_bytes())
+    proto = check_module_graph(module_path)
     digest = hashlib.sha256()
     for meta_graph in proto.meta_graphs:
         if list(meta_graph.meta_info_def.tags):
@@ -100,6 +99,7 @@ class Module:
 
     def __init__(self, path: str | Path):
         self.path = resolve_module_path(path)
+        check_module_graph(self.path)  # before TensorFlow runs any of the graph
         tf = tensorflow()
         try:
             self._loaded = tf.saved_model.load(str(self.path), tags=[])
@@ -197,9 +197,18 @@ class Module:
         return graph_fingerprint(self.path)
 
     def swap_weights(self, path: str | Path) -> None:
-        """Assign the weights of another module of the same graph (check ``graph_fingerprint`` first)."""
-        tf = tensorflow()
+        """Assign the weights of another module of the same graph (check ``graph_fingerprint`` first).
+
+        Only the other module's checkpoint is read, never its graph; the graph is still checked so
+        that a module refused at load is refused here too.
+        """
         source = resolve_module_path(path)
+        check_module_graph(source)
+        self._assign_weights(source)
+
+    def _assign_weights(self, source: Path) -> None:
+        """Read every variable of the module folder ``source`` with one RestoreV2 and assign it."""
+        tf = tensorflow()
         prefix = str(source / "variables" / "variables")
         try:
             available = dict(tf.train.list_variables(prefix))
@@ -235,8 +244,8 @@ class ModulePool:
         """A module holding the weights of ``path``."""
         resolved = resolve_module_path(path)
         try:
-            fingerprint = graph_fingerprint(resolved)
-        except Exception:  # an unreadable graph or checkpoint: let a fresh load report it
+            fingerprint = graph_fingerprint(resolved)  # checks the graph
+        except Exception:  # a refused, unreadable graph or checkpoint: let a fresh load report it
             return Module(resolved)
         module = self._by_fingerprint.get(fingerprint)
         if module is None:
@@ -244,6 +253,6 @@ class ModulePool:
             self._by_fingerprint[fingerprint] = module
             self.loads += 1
         else:
-            module.swap_weights(resolved)
+            module._assign_weights(resolved)  # graph checked by graph_fingerprint above
             self.swaps += 1
         return module
