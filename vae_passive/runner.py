@@ -31,6 +31,7 @@ from vae_passive.analysis import (
 )
 from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
+from vae_passive.store import redact_text
 
 ERROR_SCHEMA = "vae-passive/error/1"
 SCHEDULER_ENV = "VAE_PASSIVE_SCHEDULER"
@@ -162,17 +163,37 @@ def _local_outcomes(tasks: list[Task], settings: Settings, sources, jobs: int) -
             raise
 
 
+def _dask_client(scheduler: str):
+    """A Dask client of ``scheduler``; a ``tls://`` address gets Dask's TLS settings (``distributed.comm.tls.*``
+    from its config files or ``DASK_DISTRIBUTED__COMM__TLS__...`` variables), without which it cannot connect."""
+    from distributed import Client
+
+    options = {}
+    if scheduler.startswith("tls://"):
+        from distributed.security import Security
+
+        security = Security()  # loads distributed.comm.tls.* from Dask's configuration
+        if not security.tls_ca_file:
+            raise VaePassiveError(
+                f"the Dask scheduler {scheduler} needs TLS settings: set DASK_DISTRIBUTED__COMM__TLS__CA_FILE, "
+                "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY "
+                "(or distributed.comm.tls.* in Dask's config); see docs/running.md"
+            )
+        options["security"] = security
+    try:
+        return Client(scheduler, timeout="20s", **options)
+    except (OSError, TimeoutError) as error:
+        raise VaePassiveError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+
+
 def _dask_outcomes(tasks: list[Task], settings: Settings, sources, scheduler: str) -> Iterator[TaskOutcome]:
     try:
-        from distributed import Client, as_completed
+        from distributed import as_completed
     except ImportError:
         raise VaePassiveError(
             "--executor dask needs the distributed package: pip install 'vae-passive[dask]'"
         ) from None
-    try:
-        client = Client(scheduler, timeout="20s")
-    except (OSError, TimeoutError) as error:
-        raise VaePassiveError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+    client = _dask_client(scheduler)
     try:
         futures = [
             client.submit(run_task, task, settings, sources, key=f"vae-passive-{task.key}-{i}", pure=False)
@@ -200,12 +221,15 @@ class RunSummary:
 
 
 def write_error(results_dir: Path, key: str, model_id: int | None, message: str, settings_hash_: str | None) -> None:
-    """Record a failed model as ``<results>/<key>/error.json`` (the report ignores these)."""
+    """Record a failed model as ``<results>/<key>/error.json`` (the report ignores these).
+
+    URLs in the message are redacted: a mirror's credentials must not land in a results folder that is shared.
+    """
     record = {
         "schema": ERROR_SCHEMA,
         "key": key,
         "model_id": model_id,
-        "error": message,
+        "error": redact_text(message),
         "settings_hash": settings_hash_,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -278,7 +302,7 @@ def run(
                     summary.done.append(task.key)
                 else:
                     write_error(results_dir, task.key, task.model_id, outcome.error, expected_hash(task, settings))
-                    summary.failed[task.key] = outcome.error
+                    summary.failed[task.key] = redact_text(outcome.error)
                 bar.update(1)
                 bar.set_postfix(failed=len(summary.failed), refresh=False)
                 if on_result:

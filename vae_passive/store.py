@@ -136,7 +136,7 @@ def parse_source(text: str) -> Source:
     parsed = urlparse(text)
     scheme = parsed.scheme.lower()
     if scheme in ("http", "https"):
-        if not parsed.netloc:
+        if not parsed.hostname:
             raise VaePassiveError(f"mirror {redact_url(text)!r} names no host; write e.g. https://example.org/zoo")
         return Source("http", text.rstrip("/"))
     if scheme == "gs":
@@ -618,7 +618,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def install_zip(zip_path: Path, model_id: int, source: str, sha256: str | None = None) -> int:
+def install_zip(
+    zip_path: Path, model_id: int, source: str, sha256: str | None = None, limits: Limits | None = None
+) -> int:
     """Verify ``zip_path`` and install its ``<id>/`` folder as ``models/<id>/``; return the zip's size.
 
     The caller holds the model's lock; ``sha256`` is the zip's, when the download already hashed it.
@@ -633,7 +635,7 @@ def install_zip(zip_path: Path, model_id: int, source: str, sha256: str | None =
             infos = archive.infolist()
             check_zip_members(infos, model_id)
             declared = sum(info.file_size for info in infos)
-            Limits.from_env().check_inflation(model_id, size, declared)
+            (limits or Limits.from_env()).check_inflation(model_id, size, declared)
             check_free_space(home.models_dir(), declared)
             with _staging_folder(model_id) as target:
                 root = target.resolve()
@@ -1025,7 +1027,7 @@ class Fetcher:
             if zip_path.is_file():
                 digest = sha256_file(zip_path)
                 self._check_sum(source, model_id, digest)
-                return str(zip_path), install_zip(zip_path, model_id, str(zip_path), digest)
+                return str(zip_path), install_zip(zip_path, model_id, str(zip_path), digest, self.limits)
             folder = Path(source.location) / str(model_id)
             if folder.is_dir():
                 return str(folder), install_folder(folder, model_id, str(folder))
@@ -1037,7 +1039,7 @@ class Fetcher:
         try:
             digest = download(location, part)
             self._check_sum(source, model_id, digest)
-            return location, install_zip(part, model_id, redact_url(location), digest)
+            return location, install_zip(part, model_id, redact_url(location), digest, self.limits)
         finally:
             discard_partial(part)
 
@@ -1396,12 +1398,15 @@ def plan_import(paths: Iterable[str | Path]) -> list[tuple[int, Path]]:
 def import_models(items: Sequence[tuple[int, Path]], progress: Progress | None = None) -> list[Outcome]:
     """Install each (id, zip or folder) of ``plan_import`` with the same checks as a download."""
     progress = progress or Progress()
+    limits = Limits.from_env()
     outcomes = []
     for model_id, path in items:
 
         def work(model_id: int = model_id, path: Path = path) -> Outcome:
-            install = install_zip if path.is_file() else install_folder
-            return Outcome(model_id, "imported", str(path), install(path, model_id, str(path.resolve())))
+            source = str(path.resolve())
+            if path.is_file():
+                return Outcome(model_id, "imported", str(path), install_zip(path, model_id, source, limits=limits))
+            return Outcome(model_id, "imported", str(path), install_folder(path, model_id, source))
 
         try:
             outcome = _install_once(model_id, work)

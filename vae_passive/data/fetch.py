@@ -5,6 +5,10 @@ Downloads go through ``store.download_file`` (the model fetcher's resumable, ret
 place only when complete. Each file's source URL, sha256, size and time are recorded in
 ``<data>/<folder>/.vae-passive.json``. A mirror (``--url`` or ``VAE_PASSIVE_DATA_MIRROR``) is a base URL
 holding the files under their published names.
+
+Data files are larger than model zips (MPI3D-real is about 12 GB), so they have limits of their own:
+``VAE_PASSIVE_MAX_DATA_BYTES`` per file downloaded or unpacked, ``VAE_PASSIVE_DATA_DEADLINE`` seconds
+per download. URLs are recorded and shown with credentials redacted.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from vae_passive.data import files
 from vae_passive.errors import VaePassiveError
 
 MIRROR_ENV = "VAE_PASSIVE_DATA_MIRROR"
+MAX_DATA_ENV = "VAE_PASSIVE_MAX_DATA_BYTES"
+DATA_DEADLINE_ENV = "VAE_PASSIVE_DATA_DEADLINE"
 MANIFEST = ".vae-passive.json"
 _MPI3D = "https://storage.googleapis.com/disentanglement_dataset/data_npz"
 _NORB = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small"
@@ -81,28 +87,49 @@ class Fetched:
     size: int = 0
 
 
+def data_limits() -> store.Limits:
+    """The download limits of a data file: 64 GiB and a day by default, raised with their variables."""
+    return store.Limits(
+        download_bytes=int(store.env_limit(MAX_DATA_ENV, 64 << 30)),
+        deadline=store.env_limit(DATA_DEADLINE_ENV, 86_400.0),
+    )
+
+
+def _too_big(name: str, limit: int) -> VaePassiveError:
+    return VaePassiveError(
+        f"{name} unpacks to more than {store.format_bytes(limit)}; raise {MAX_DATA_ENV} (bytes) if it is genuine"
+    )
+
+
 def source_url(remote: Remote, mirror: str | None) -> str:
     """The URL to read ``remote`` from: the mirror's ``<base>/<file name>``, else the published URL."""
     base = (mirror or os.environ.get(MIRROR_ENV, "")).strip().rstrip("/")
     return f"{base}/{remote.file_name}" if base else remote.url
 
 
-def _gunzip(source: Path, target: Path) -> None:
+def _gunzip(source: Path, target: Path, limit: int) -> None:
+    """Decompress ``source`` to ``target``, refusing more than ``limit`` bytes (a gzip bomb)."""
     try:
         with gzip.open(source, "rb") as packed, atomic_path(target) as temp, open(temp, "wb") as out:
-            shutil.copyfileobj(packed, out, store.CHUNK)
+            written = 0
+            while chunk := packed.read(store.CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise _too_big(source.name, limit)
+                out.write(chunk)
     except (OSError, EOFError) as error:
         raise VaePassiveError(f"cannot decompress {source.name}: {error}") from None
 
 
-def _untar_folder(source: Path, folder: str, target: Path, staging: Path) -> None:
-    """Extract ``folder/*`` of the tar ``source`` (plain files only) and rename it to ``target``."""
+def _untar_folder(source: Path, folder: str, target: Path, staging: Path, limit: int) -> None:
+    """Extract ``folder/*`` of the tar ``source`` (plain files only, ``limit`` bytes in all) and rename it to
+    ``target``."""
     prefix = folder.rstrip("/") + "/"
     outer = Path(tempfile.mkdtemp(prefix="untar.", dir=staging))
     try:
         extracted = outer / "folder"
         extracted.mkdir()
-        count = 0
+        count = written = 0
         with tarfile.open(source, "r:*") as archive:
             for member in archive:
                 name = member.name.removeprefix("./")
@@ -111,6 +138,9 @@ def _untar_folder(source: Path, folder: str, target: Path, staging: Path) -> Non
                 relative = name[len(prefix) :]
                 if not relative or "/" in relative or relative.startswith(".") or relative == MANIFEST:
                     continue
+                written += member.size
+                if written > limit:
+                    raise _too_big(source.name, limit)
                 with archive.extractfile(member) as src, open(extracted / relative, "wb") as out:
                     shutil.copyfileobj(src, out, store.CHUNK)
                 count += 1
@@ -138,7 +168,7 @@ def _record(root: Path, remote: Remote, url: str, sha256: str, size: int) -> Non
     if not isinstance(entries, dict) or not isinstance(entries.get("files"), dict):
         entries = {"files": {}}
     entries["files"][remote.target] = {
-        "url": url,
+        "url": store.redact_url(url),
         "sha256": sha256,
         "size": size,
         "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -158,20 +188,21 @@ def fetch_remote(remote: Remote, root: Path, mirror: str | None, force: bool, pr
         url = source_url(remote, mirror)
         staging = root / ".staging"
         part = staging / f"{remote.file_name}.part"
-        sha256 = store.download_file(url, part, progress)
+        limits = data_limits()
+        sha256 = store.download_file(url, part, progress, limits)
         size = part.stat().st_size
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             if remote.unpack == "gunzip":
-                _gunzip(part, target)
+                _gunzip(part, target, limits.download_bytes)
             elif remote.unpack.startswith("tar:"):
-                _untar_folder(part, remote.unpack.removeprefix("tar:"), target, staging)
+                _untar_folder(part, remote.unpack.removeprefix("tar:"), target, staging, limits.download_bytes)
             else:
                 os.replace(part, target)
         finally:
             store.discard_partial(part)
         _record(root, remote, url, sha256, size)
-        return Fetched(target, "fetched", url, size)
+        return Fetched(target, "fetched", store.redact_url(url), size)
 
 
 def fetch(name: str, mirror: str | None = None, force: bool = False, progress=None) -> list[Fetched]:
