@@ -178,6 +178,7 @@ def test_registry_names_presets_and_parsing():
     assert set(registry.REGISTRY) == {
         "beta_vae_sklearn", "factor_vae_metric", "mig", "dci", "sap_score", "modularity_explicitness", "irs",
         "unsupervised", "downstream_task_logistic_regression", "downstream_task_boosted_trees",
+        "truncated_downstream_task_logistic_regression", "truncated_downstream_task_boosted_trees",
     }  # fmt: skip
     assert registry.params("dci", "full", jobs=2) == {"num_train": 10_000, "num_test": 5_000, "jobs": 2}
     assert registry.params("mig", "fast")["num_train"] < registry.params("mig", "full")["num_train"]
@@ -187,6 +188,12 @@ def test_registry_names_presets_and_parsing():
         registry.parse_metrics("mig,nope")
     assert registry.seed_for("sampled", "unsupervised") == 2051556033
     assert registry.seed_for("mean", "dci") == 3626093760
+    # the authors' seeds per predictor, for both representations
+    assert registry.seed_for("mean", "truncated_downstream_task_logistic_regression") == 3830135878
+    assert registry.seed_for("sampled", "truncated_downstream_task_boosted_trees") == 1277901399
+    assert registry.params("truncated_downstream_task_boosted_trees", "study") == registry.params(
+        "truncated_downstream_task_boosted_trees", "full"
+    )
 
 
 def test_classifier_fit_uses_one_thread_and_keeps_convergence_warnings_quiet():

@@ -12,7 +12,7 @@ def test_pairs_only_when_both_kinds_have_latents():
     kinds = np.array(["active", "active", "mixed", "mixed", "active"])  # no passive latent
     subsets = study_subsets(kinds)
     assert list(subsets) == ["full", "active", "mixed", "active+mixed"]
-    assert subsets["active+mixed"].tolist() == [0, 1, 2, 3, 4]
+    assert subsets["active+mixed"].tolist() == [0, 1, 4, 2, 3]  # the authors' column order
     everything = np.array(["active", "passive", "mixed", "passive"])
     assert list(study_subsets(everything)) == [
         "full", "active", "passive", "mixed", "active+mixed", "active+passive", "mixed+passive",
@@ -63,3 +63,65 @@ def test_noise_is_repeatable_per_model_and_independent_across_models():
 @pytest.mark.parametrize("key", ["", "model with spaces", "ünïcode"])
 def test_noise_seed_takes_any_key(key):
     assert isinstance(noise_seed(5, key), int)
+
+
+def _fixed_codes(kinds: list[str], seed: int = 3):
+    rng = np.random.default_rng(seed)
+    factors = rng.integers(0, 3, size=(450, 2))
+    codes = rng.normal(size=(450, len(kinds))) + 0.8 * factors[:, [0] * len(kinds)]
+    return codes[:300], factors[:300], codes[300:], factors[300:]
+
+
+@pytest.mark.parametrize(
+    ("kinds", "predictor", "tolerance"),
+    [
+        (["active", "passive", "mixed", "active", "passive"], "logistic_regression", 1e-9),
+        (["active", "active", "mixed"], "logistic_regression", 1e-9),
+        (["passive", "passive", "passive"], "logistic_regression", 1e-9),
+        (["active", "passive", "mixed", "passive"], "boosted_trees", 0.0),
+    ],
+)
+def test_truncated_downstream_agrees_with_the_authors(kinds, predictor, tolerance):
+    from reference.truncated import gradient_boosting_classifier, logistic_regression_cv, truncated_downstream
+
+    from vae_passive.metrics.truncated import compute_truncated_downstream
+
+    codes, factors, test_codes, test_factors = _fixed_codes(kinds)
+    ours = compute_truncated_downstream(codes, factors, test_codes, test_factors, np.array(kinds), predictor)
+    index = {kind: [j for j, k in enumerate(kinds) if k == kind] for kind in ("active", "mixed", "passive")}
+    theirs = truncated_downstream(
+        codes.T, factors.T, test_codes.T, test_factors.T, index["active"], index["mixed"], index["passive"],
+        logistic_regression_cv if predictor == "logistic_regression" else gradient_boosting_classifier,
+    )  # fmt: skip
+    assert {name.replace("+", "_") for name in ours} == set(theirs)
+    for name, scores in ours.items():
+        expected = theirs[name.replace("+", "_")]
+        assert scores.keys() == expected.keys()
+        for key, value in scores.items():
+            assert value == pytest.approx(expected[key], abs=tolerance), (name, key)
+
+
+@pytest.mark.slow
+def test_truncated_downstream_rows_in_the_document(tmp_path):
+    from designed import designed_weights
+
+    from vae_passive.analysis import Settings, analyze_model, locate_model
+    from vae_passive.exporter import write_model_folder
+    from vae_passive.metrics.registry import STUDY_METRICS, parse_metrics
+
+    assert parse_metrics("study") == STUDY_METRICS
+    folder = write_model_folder(tmp_path, 299, designed_weights(), dataset="dsprites_full", channels=1, num_latents=10)
+    name = "truncated_downstream_task_logistic_regression"
+    settings = Settings(num_samples=300, dataset="procedural_dsprites", metrics=(name,), preset="fast")
+    rows = analyze_model(locate_model(model_dir=folder), settings).document["metrics"]
+    subsets = {"full", "random", "active", "passive", "mixed", "active+mixed", "active+passive", "mixed+passive"}
+    for representation in ("mean", "sampled"):
+        mine = [r for r in rows if r["representation"] == representation]
+        assert {r["subset"] for r in mine} == subsets
+        assert {r["metric"] for r in mine} == {name}
+        value = {(r["subset"], r["key"]): r["value"] for r in mine}
+        # procedural dSprites has 5 factors: one accuracy pair per factor besides the summaries
+        assert len([k for s, k in value if s == "full"]) == 4 + 2 * 5
+        assert all(0.0 <= v <= 1.0 for v in value.values())
+        # the baseline guesses uniformly: dSprites' x position has 32 values
+        assert value[("random", "test_accuracy_factor_3")] < 0.2

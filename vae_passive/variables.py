@@ -125,14 +125,19 @@ def study_subsets(kinds: np.ndarray, min_latents: int = 1) -> dict[str, np.ndarr
 
     ``full`` always; a single kind when it has latents; a pair only when **both** of its kinds
     have latents (otherwise it equals one kind and would be counted twice); then any subset with
-    fewer than ``min_latents`` latents is left out (2 for the correlation scores).
+    fewer than ``min_latents`` latents is left out (2 for the correlation scores). A pair's columns
+    are its first kind's then its second's, as the authors concatenate them (tree-based classifiers
+    can break ties by column order; the correlation scores do not depend on it).
     """
     present = {kind: bool(np.any(kinds == kind)) for kind in KINDS}
     chosen = {}
     for name, parts in SUBSETS.items():
-        if name != "full" and not all(present[kind] for kind in parts):
+        if name == "full":
+            indices = np.arange(len(kinds))
+        elif all(present[kind] for kind in parts):
+            indices = np.concatenate([np.flatnonzero(kinds == kind) for kind in parts])
+        else:
             continue
-        indices = subset_indices(kinds, name)
         if len(indices) >= min_latents:
             chosen[name] = indices
     return chosen

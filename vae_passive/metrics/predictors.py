@@ -14,10 +14,16 @@ import numpy as np
 from vae_passive.metrics.common import LOGISTIC_REGRESSION_CV, classifier_fit, map_jobs
 
 BOOSTED_TREES_SEED = 0  # upstream leaves GradientBoostingClassifier unseeded; fixed here for repeatability
+RANDOM_BASELINE_SEED = 0  # the authors' uniform DummyClassifier was unseeded; fixed here likewise
 
 
 def make_predictor(kind: str):
-    """A fresh scikit-learn classifier: ``boosted_trees`` or ``logistic_regression`` (upstream's)."""
+    """A fresh scikit-learn classifier: ``boosted_trees`` or ``logistic_regression`` (upstream's), or
+    ``random``, the authors' baseline that guesses uniformly among the classes seen in training."""
+    if kind == "random":
+        from sklearn.dummy import DummyClassifier
+
+        return DummyClassifier(strategy="uniform", random_state=RANDOM_BASELINE_SEED)
     if kind == "boosted_trees":
         from sklearn.ensemble import GradientBoostingClassifier
 

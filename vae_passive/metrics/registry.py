@@ -13,7 +13,7 @@ from functools import partial
 
 import numpy as np
 
-from vae_passive.metrics import dci, downstream, interventions, irs, mig, modularity, sap, unsupervised
+from vae_passive.metrics import dci, downstream, interventions, irs, mig, modularity, sap, truncated, unsupervised
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class MetricSpec:
     min_latents: int = 1
     #: Fits independent models that ``jobs`` spreads over workers (processes).
     parallel: bool = False
+    #: Takes the latents' ``kinds`` and scores every latent subset itself: ``{subset: {key: value}}``.
+    per_subset: bool = False
     compute: Callable[..., dict] | None = field(default=None, compare=False)
 
 
@@ -99,8 +101,22 @@ REGISTRY: dict[str, MetricSpec] = {
         {"num_train": _SIZES_FAST, "num_test": 250},
         needs_test=True, parallel=True, compute=_gbt,
     ),
+    "truncated_downstream_task_logistic_regression": MetricSpec(
+        partial(truncated.evaluate, predictor="logistic_regression"),
+        {"num_train": 10_000, "num_test": 5_000}, {"num_train": 500, "num_test": 250},
+        fixed_sample=False, needs_test=True, parallel=True, per_subset=True,
+    ),
+    "truncated_downstream_task_boosted_trees": MetricSpec(
+        partial(truncated.evaluate, predictor="boosted_trees"),
+        {"num_train": 10_000, "num_test": 5_000}, {"num_train": 500, "num_test": 250},
+        fixed_sample=False, needs_test=True, parallel=True, per_subset=True,
+    ),
 }  # fmt: skip
-PRESETS = ("full", "fast")
+#: Metric sizes: unsupervised_study_v1's (``full``), small ones for a quick look (``fast``), or
+#: ``study``: full sizes, and without ``--metrics`` the metrics the paper computed (``STUDY_METRICS``).
+PRESETS = ("full", "fast", "study")
+#: What "Be More Active!" computed beyond the document's own scores: the truncated downstream tasks.
+STUDY_METRICS = ("truncated_downstream_task_logistic_regression", "truncated_downstream_task_boosted_trees")
 
 #: unsupervised_study_v1's evaluation seeds: dlib_reproduce's master RandomState(0) draws one
 #: randint(2**32) per postprocess config, then one per (representation, metric config), sorted.
@@ -128,28 +144,35 @@ IRS_SEED = 0  # irs is not part of the study; evaluate.random_seed's default
 
 
 def seed_for(representation: str, metric: str) -> int:
-    """The study's evaluation seed of (representation, metric); ``IRS_SEED`` for irs."""
+    """The study's evaluation seed of (representation, metric): the authors' per predictor for the
+    truncated tasks (both representations), ``IRS_SEED`` for irs."""
+    if metric.startswith("truncated_downstream_task_"):
+        return truncated.STUDY_SEEDS[metric.removeprefix("truncated_downstream_task_")]
     return STUDY_SEEDS.get((representation, metric), IRS_SEED)
 
 
 def parse_metrics(text: str, fixed_sample_only: bool = False) -> tuple[str, ...]:
-    """``all`` or a comma list of names -> names in registry order; ValueError names the unknown."""
+    """``all``, ``study`` or a comma list of names -> names in registry order; ValueError names the unknown."""
     names = [name for name, spec in REGISTRY.items() if spec.fixed_sample or not fixed_sample_only]
     if text.strip() == "all":
         return tuple(names)
+    if text.strip() == "study" and not fixed_sample_only:
+        return STUDY_METRICS
     wanted = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [name for name in wanted if name not in names]
     if unknown or not wanted:
-        raise ValueError(f"unknown metric {', '.join(unknown) or repr(text)}; choose 'all' or from {', '.join(names)}")
+        raise ValueError(
+            f"unknown metric {', '.join(unknown) or repr(text)}; choose 'all', 'study' or from {', '.join(names)}"
+        )
     return tuple(name for name in names if name in wanted)
 
 
 def params(name: str, preset: str = "full", jobs: int = 1) -> dict:
     """The settings of metric ``name`` under ``preset``, plus ``jobs`` for the parallel metrics."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose full or fast")
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     spec = REGISTRY[name]
-    settings = dict(spec.defaults if preset == "full" else spec.fast)
+    settings = dict(spec.fast if preset == "fast" else spec.defaults)
     if spec.parallel:
         settings["jobs"] = jobs
     return settings
@@ -163,6 +186,15 @@ def compute_params(name: str, jobs: int = 1) -> dict:
     return {key: value for key, value in params(name, "full", jobs).items() if key not in _SAMPLING}
 
 
-def evaluate(name: str, data, represent, random_state: np.random.RandomState, preset: str = "full", jobs: int = 1):
-    """Run metric ``name``'s sampling wrapper with ``preset``'s settings."""
-    return REGISTRY[name].evaluate(data, represent, random_state, **params(name, preset, jobs))
+def evaluate(
+    name: str,
+    data,
+    represent,
+    random_state: np.random.RandomState,
+    preset: str = "full",
+    jobs: int = 1,
+    kinds: np.ndarray | None = None,
+):
+    """Run metric ``name``'s sampling wrapper with ``preset``'s settings (``kinds``: per-subset metrics)."""
+    extra = {"kinds": kinds} if REGISTRY[name].per_subset else {}
+    return REGISTRY[name].evaluate(data, represent, random_state, **params(name, preset, jobs), **extra)

@@ -1,5 +1,6 @@
 """Every requested metric on mean and sampled codes of one model, for the latent subsets
-``full``, ``active`` and ``active+mixed``: the ``metrics`` rows of the analysis document.
+``full``, ``active`` and ``active+mixed``: the ``metrics`` rows of the analysis document. The
+truncated downstream tasks score their own subsets (all of the study's, and ``random``) in one run.
 
 One ``EncodedData`` (when the data set allows it) serves every metric, subset and both
 representations, so each needed image is encoded once per model. Each (representation, metric)
@@ -41,12 +42,19 @@ Progress = Callable[[int, int, str], None]
 def metric_steps(kinds: np.ndarray, metrics: tuple[str, ...]) -> list[tuple[str, str, str]]:
     """(representation, subset, metric) in run order, without subsets too small for the metric."""
     present = study_subsets(kinds)
+
+    def runs(subset: str, name: str) -> bool:
+        spec = registry.REGISTRY[name]
+        if spec.per_subset:  # scores every subset itself, once per representation
+            return subset == "full"
+        return subset in present and len(present[subset]) >= max(1, spec.min_latents)
+
     return [
         (representation, subset, name)
         for representation in REPRESENTATIONS
         for subset in METRIC_SUBSETS
         for name in metrics
-        if subset in present and len(present[subset]) >= max(1, registry.REGISTRY[name].min_latents)
+        if runs(subset, name)
     ]
 
 
@@ -79,12 +87,19 @@ def metric_rows(
         base = {"representation": representation, "subset": subset, "metric": name}
         try:
             result = registry.evaluate(
-                name, source, _columns(represent, indices), np.random.RandomState(seed), preset, jobs
+                name, source, _columns(represent, indices), np.random.RandomState(seed), preset, jobs, kinds
             )
         except ValueError as error:
             rows.append({**base, "key": None, "value": None, "error": str(error).splitlines()[0]})
             continue
-        rows.extend({**base, "key": key, "value": _finite_or_none(value)} for key, value in result.items())
+        if registry.REGISTRY[name].per_subset:
+            rows.extend(
+                {**base, "subset": part, "key": key, "value": _finite_or_none(value)}
+                for part, scores in result.items()
+                for key, value in scores.items()
+            )
+        else:
+            rows.extend({**base, "key": key, "value": _finite_or_none(value)} for key, value in result.items())
     if progress is not None:
         progress(len(steps), len(steps), "done")
     return rows
