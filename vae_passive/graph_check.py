@@ -233,9 +233,9 @@ def check_module_graph(module_path: str | Path):
                 f"disentanglement_lib; refusing to load it. {TRUST}"
             )
         graph = meta_graph.graph_def
-        _check_nodes(path, graph.node, "", const_limit)
-        for function in graph.library.function:
+        for function in graph.library.function:  # first, to name the op rather than the call
             _check_nodes(path, function.node_def, f" (function '{function.signature.name}')", const_limit)
+        _check_nodes(path, graph.node, "", const_limit)
         nodes = {node.name: node for node in graph.node}
         _check_reach(path, nodes, _run_roots(meta_graph), CHECKPOINT_IO_OPS)
         if meta_graph.HasField("saver_def"):
