@@ -150,6 +150,9 @@ def test_bounds_on_random_codes(name):
     factors, test = _factors(0, 600, (3, 5)), _factors(1, 300, (3, 5))
     params = registry.compute_params(name)
     result = registry.REGISTRY[name].compute(_noise(2, 600, 3), factors, _noise(3, 300, 3), test, **params)
+    if name == "effective_rank":
+        assert 1.0 <= result["effective_rank"] <= result["rank"] == 3
+        return
     for key, value in result.items():
         if name == "unsupervised" or key == "num_active_dims":
             continue
@@ -178,7 +181,7 @@ def test_registry_names_presets_and_parsing():
     assert set(registry.REGISTRY) == {
         "beta_vae_sklearn", "factor_vae_metric", "mig", "dci", "sap_score", "modularity_explicitness", "irs",
         "unsupervised", "downstream_task_logistic_regression", "downstream_task_boosted_trees",
-        "truncated_downstream_task_logistic_regression", "truncated_downstream_task_boosted_trees",
+        "effective_rank", "truncated_downstream_task_logistic_regression", "truncated_downstream_task_boosted_trees",
     }  # fmt: skip
     assert registry.params("dci", "full", jobs=2) == {"num_train": 10_000, "num_test": 5_000, "jobs": 2}
     assert registry.params("mig", "fast")["num_train"] < registry.params("mig", "full")["num_train"]

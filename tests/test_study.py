@@ -112,8 +112,14 @@ def test_truncated_downstream_rows_in_the_document(tmp_path):
     assert parse_metrics("study") == STUDY_METRICS
     folder = write_model_folder(tmp_path, 299, designed_weights(), dataset="dsprites_full", channels=1, num_latents=10)
     name = "truncated_downstream_task_logistic_regression"
-    settings = Settings(num_samples=300, dataset="procedural_dsprites", metrics=(name,), preset="fast")
+    settings = Settings(num_samples=300, dataset="procedural_dsprites", metrics=(name, "effective_rank"), preset="fast")
     rows = analyze_model(locate_model(model_dir=folder), settings).document["metrics"]
+    ranks = [r for r in rows if r["metric"] == "effective_rank"]
+    assert {(r["representation"], r["subset"], r["key"]) for r in ranks} == {
+        (rep, "full", key) for rep in ("mean", "sampled") for key in ("rank", "effective_rank")
+    }
+    assert all(1.0 <= r["value"] <= 10.0 for r in ranks)
+    rows = [r for r in rows if r["metric"] == name]
     subsets = {"full", "random", "active", "passive", "mixed", "active+mixed", "active+passive", "mixed+passive"}
     for representation in ("mean", "sampled"):
         mine = [r for r in rows if r["representation"] == representation]
@@ -125,3 +131,15 @@ def test_truncated_downstream_rows_in_the_document(tmp_path):
         assert all(0.0 <= v <= 1.0 for v in value.values())
         # the baseline guesses uniformly: dSprites' x position has 32 values
         assert value[("random", "test_accuracy_factor_3")] < 0.2
+
+
+def test_effective_rank_as_the_authors_compute_it():
+    from vae_passive.metrics.effective_rank import compute_effective_rank
+
+    rng = np.random.default_rng(1)
+    codes = rng.normal(size=(1000, 6)) * np.array([3.0, 1.0, 1.0, 0.5, 0.1, 0.0])
+    # their lines: np.cov of (latents, N), svd, drop exact zeros, normalise, exp of the entropy
+    singular = np.linalg.svd(np.cov(codes.T), compute_uv=False)
+    p = singular[singular != 0] / singular[singular != 0].sum()
+    expected = np.exp(-(p * np.log(p)).sum())
+    assert compute_effective_rank(codes) == {"rank": 6.0, "effective_rank": pytest.approx(expected, rel=1e-12)}

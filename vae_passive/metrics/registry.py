@@ -13,7 +13,18 @@ from functools import partial
 
 import numpy as np
 
-from vae_passive.metrics import dci, downstream, interventions, irs, mig, modularity, sap, truncated, unsupervised
+from vae_passive.metrics import (
+    dci,
+    downstream,
+    effective_rank,
+    interventions,
+    irs,
+    mig,
+    modularity,
+    sap,
+    truncated,
+    unsupervised,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,8 @@ class MetricSpec:
     parallel: bool = False
     #: Takes the latents' ``kinds`` and scores every latent subset itself: ``{subset: {key: value}}``.
     per_subset: bool = False
+    #: Scored on the full code only (the authors' effective rank).
+    full_only: bool = False
     compute: Callable[..., dict] | None = field(default=None, compare=False)
 
 
@@ -101,6 +114,10 @@ REGISTRY: dict[str, MetricSpec] = {
         {"num_train": _SIZES_FAST, "num_test": 250},
         needs_test=True, parallel=True, compute=_gbt,
     ),
+    "effective_rank": MetricSpec(
+        effective_rank.evaluate, {"num_train": 10_000}, {"num_train": 1_000}, full_only=True,
+        compute=lambda c, f, tc, tf, **p: effective_rank.compute_effective_rank(c),
+    ),
     "truncated_downstream_task_logistic_regression": MetricSpec(
         partial(truncated.evaluate, predictor="logistic_regression"),
         {"num_train": 10_000, "num_test": 5_000}, {"num_train": 500, "num_test": 250},
@@ -115,8 +132,13 @@ REGISTRY: dict[str, MetricSpec] = {
 #: Metric sizes: unsupervised_study_v1's (``full``), small ones for a quick look (``fast``), or
 #: ``study``: full sizes, and without ``--metrics`` the metrics the paper computed (``STUDY_METRICS``).
 PRESETS = ("full", "fast", "study")
-#: What "Be More Active!" computed beyond the document's own scores: the truncated downstream tasks.
-STUDY_METRICS = ("truncated_downstream_task_logistic_regression", "truncated_downstream_task_boosted_trees")
+#: What "Be More Active!" computed beyond the document's own scores: the truncated downstream tasks
+#: and the effective rank on a draw of its own.
+STUDY_METRICS = (
+    "effective_rank",
+    "truncated_downstream_task_logistic_regression",
+    "truncated_downstream_task_boosted_trees",
+)
 
 #: unsupervised_study_v1's evaluation seeds: dlib_reproduce's master RandomState(0) draws one
 #: randint(2**32) per postprocess config, then one per (representation, metric config), sorted.
@@ -144,10 +166,12 @@ IRS_SEED = 0  # irs is not part of the study; evaluate.random_seed's default
 
 
 def seed_for(representation: str, metric: str) -> int:
-    """The study's evaluation seed of (representation, metric): the authors' per predictor for the
-    truncated tasks (both representations), ``IRS_SEED`` for irs."""
+    """The study's evaluation seed of (representation, metric): the authors' for the truncated tasks
+    (per predictor) and the effective rank, for both representations; ``IRS_SEED`` for irs."""
     if metric.startswith("truncated_downstream_task_"):
         return truncated.STUDY_SEEDS[metric.removeprefix("truncated_downstream_task_")]
+    if metric == "effective_rank":
+        return effective_rank.STUDY_SEED
     return STUDY_SEEDS.get((representation, metric), IRS_SEED)
 
 

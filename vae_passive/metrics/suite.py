@@ -45,7 +45,7 @@ def metric_steps(kinds: np.ndarray, metrics: tuple[str, ...]) -> list[tuple[str,
 
     def runs(subset: str, name: str) -> bool:
         spec = registry.REGISTRY[name]
-        if spec.per_subset:  # scores every subset itself, once per representation
+        if spec.per_subset or spec.full_only:  # once per representation, on the full code
             return subset == "full"
         return subset in present and len(present[subset]) >= max(1, spec.min_latents)
 
