@@ -1,10 +1,12 @@
-"""Encoding throughput, module load time and weight-swap time on this machine.
+"""Encoding throughput, module load time, graph check time and weight-swap time on this machine.
 
     .venv/bin/python benchmarks/encode.py [--images 20000] [--loads 10]
 
 Modules are written by the project's exporter (random weights, 1 channel, 10 latents), so no
 download is needed. Throughput is also shown as a ratio to batch 16, the batch size of the
-authors' pipeline, measured in the same run.
+authors' pipeline, measured in the same run. The graph check (``check_module_graph``) is part of
+every load and fingerprint; it is also timed alone, on the trained-model module and on the
+postprocessed ``sampled`` module.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from vae_passive.architecture import random_weights
-from vae_passive.exporter import write_module
+from vae_passive.exporter import write_module, write_representation_module
+from vae_passive.graph_check import check_module_graph
 from vae_passive.module import Module, graph_fingerprint
 from vae_passive.tf_runtime import tensorflow
 
@@ -49,6 +52,14 @@ def main() -> None:
             Module(path)
             load_times.append(time.perf_counter() - start)
 
+        sampled = write_representation_module(Path(tmp) / "sampled", random_weights(1, 10), 1, 10, "sampled")
+        check_times = {"module": [], "sampled": []}
+        for _ in range(20):
+            for kind, path in (("module", paths[0]), ("sampled", sampled)):
+                start = time.perf_counter()
+                check_module_graph(path)
+                check_times[kind].append(time.perf_counter() - start)
+
         fingerprint_times, swap_times = [], []
         for path in paths[1:]:
             start = time.perf_counter()
@@ -66,12 +77,17 @@ def main() -> None:
         "swap_s_median": round(statistics.median(swap_times[1:]), 4),
         "swap_s_first": round(swap_times[0], 4),
         "fingerprint_check_s_median": round(statistics.median(fingerprint_times), 4),
+        "graph_check_s_median": {kind: round(statistics.median(times), 4) for kind, times in check_times.items()},
+        "graph_check_s_min": {kind: round(min(times), 4) for kind, times in check_times.items()},
     }
     for batch, rate in result["images_per_second"].items():
         print(f"encode  batch {batch:>4}: {rate:>7} images/s  ({result['ratio_to_batch_16'][batch]}x batch 16)")
     print(f"load    median {result['load_s_median']:.3f} s per module ({args.loads} modules)")
     print(f"swap    median {result['swap_s_median']:.4f} s (first {result['swap_s_first']:.4f} s)")
     print(f"check   median {result['fingerprint_check_s_median']:.4f} s for two graph fingerprints")
+    checks, fastest = result["graph_check_s_median"], result["graph_check_s_min"]
+    for kind, name in (("module", "trained-model module"), ("sampled", "postprocessed sampled module")):
+        print(f"graph   median {checks[kind]:.4f} s, min {fastest[kind]:.4f} s: check of the {name}")
     print(json.dumps(result))
 
 
