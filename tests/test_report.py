@@ -194,7 +194,7 @@ def test_note_tops_both_reports(cli, tmp_path):
     note = "Pilot <run> on 1 model"
     result = cli("report", "--results", results, "--out", tmp_path / "out", "--note", note)
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "out" / "report.md").read_text().splitlines()[2] == f"> **Note.** {note}"
+    assert (tmp_path / "out" / "report.md").read_text().splitlines()[2] == "> **Note.** Pilot &lt;run&gt; on 1 model"
     assert "<strong>Note.</strong> Pilot &lt;run&gt; on 1 model" in (tmp_path / "out" / "index.html").read_text()
 
 
@@ -281,6 +281,8 @@ def test_per_model_figures_with_traversals(cli, tmp_path, model_with_module):
     for name in ("histograms", "correlation", "traversals"):
         check_image(figures_dir / f"model_0__{name}.png", expected_size(f"model_0__{name}", None, None))
     assert (figures_dir / "model_1__traversals.png").exists() is False
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert f"latent traversals through the decoder of the module in {model_with_module / 'model' / 'tfhub'}" in markdown
     assert "model 1: no codes.npz" in result.stderr and "--save-codes" in result.stderr
     assert "model 1: module folder /nonexistent/model is missing" in result.stderr
 

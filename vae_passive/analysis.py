@@ -24,6 +24,7 @@ from vae_passive.data import GroundTruthData, draw_batches, resolve_dataset
 from vae_passive.errors import VaePassiveError
 from vae_passive.representations import sampled_representation
 from vae_passive.scores import SCORE_NAMES, covariance, mutual_info_matrix, score_subset
+from vae_passive.untrusted import UnreadableFile, read_json
 from vae_passive.variables import KINDS, SUBSETS, Rule, classify, latent_statistics, subset_indices
 
 SCHEMA = "vae-passive/analysis/1"
@@ -172,9 +173,9 @@ def read_upstream_metrics(folder: Path) -> dict:
     for path in sorted(folder.glob("metrics/*/*/results/json/evaluation_results.json")):
         representation, metric = path.parts[-5], path.parts[-4]
         try:
-            found.setdefault(representation, {})[metric] = json.loads(path.read_text())
-        except (OSError, ValueError) as error:
-            raise VaePassiveError(f"cannot read upstream results {path}: {error}") from None
+            found.setdefault(representation, {})[metric] = read_json(path)
+        except UnreadableFile as error:
+            raise VaePassiveError(f"cannot read upstream results: {error}") from None
     return found
 
 
@@ -318,8 +319,14 @@ def analyze_model(
 
 
 def write_results(results_dir: Path, result: AnalysisResult, save_codes: bool = False) -> Path:
-    """Write ``<results>/<key>/analysis.json`` (and ``codes.npz``) atomically; return the document path."""
-    folder = Path(results_dir) / result.document["model"]["key"]
+    """Write ``<results>/<key>/analysis.json`` (and ``codes.npz``) atomically; return the document path.
+
+    The key must be one plain folder name, so that nothing lands outside the results folder.
+    """
+    key = result.document["model"]["key"]
+    if not isinstance(key, str) or key in ("", ".", "..") or "/" in key or "\\" in key or "\0" in key:
+        raise VaePassiveError(f"model key {key!r} is not a plain folder name; rename the model folder")
+    folder = Path(results_dir) / key
     if save_codes:
         save_npz(folder / "codes.npz", **result.codes)
     path = folder / "analysis.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -14,18 +15,48 @@ from vae_passive import __version__, home
 from vae_passive.cli_options import model_selection_options, select_records, selected_ids, selection_options
 from vae_passive.errors import VaePassiveError
 
+DEBUG_ENV = "VAE_PASSIVE_DEBUG"
+
 
 class _Cli(click.Group):
-    """Turns ``VaePassiveError`` into a one-line ``Error: ...`` and exit code 1, never a traceback."""
+    """Turns every failure into a one-line ``Error: ...`` and exit code 1, never a traceback.
+
+    ``VaePassiveError`` is the user's to fix; an ``OSError`` names its file and reason ("No space left
+    on device"); a TensorFlow error (a damaged module, say) gives its class and first line. Anything
+    else is a bug: one line says so and that ``VAE_PASSIVE_DEBUG=1`` shows the traceback, which that
+    setting shows for every failure.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except VaePassiveError as error:
-            raise click.ClickException(str(error)) from None
+        except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except Exception as error:
+            if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+                raise
+            raise click.ClickException(_one_line(error)) from None
+
+
+def _one_line(error: Exception) -> str:
+    """The message ``_Cli`` prints for ``error``."""
+    from vae_passive.untrusted import is_tensorflow_error, reason
+
+    if isinstance(error, VaePassiveError):
+        return str(error)
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or reason(error)}"
+    if isinstance(error, OSError):
+        return f"{error.strerror or reason(error)}"
+    if is_tensorflow_error(error):
+        return f"TensorFlow failed: {type(error).__name__}: {reason(error)}"
+    return (
+        f"unexpected {type(error).__name__}: {reason(error)} (a bug in vae-passive; run with {DEBUG_ENV}=1 for the "
+        "traceback)"
+    )
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -81,8 +112,6 @@ def info(as_json: bool) -> None:
     Example:
       VAE_PASSIVE_HOME=/scratch/vae vae-passive info
     """
-    import os
-
     from vae_passive.tf_runtime import gpu_names, tensorflow
 
     facts = {
@@ -129,23 +158,14 @@ def encode(model_dir: Path, images_path: Path, batch_size: int, seed: int, out: 
     from vae_passive.atomic import save_npz
     from vae_passive.module import Module
     from vae_passive.representations import sampled_representation
+    from vae_passive.untrusted import load_npy
 
-    images = _load_npy(images_path)
+    images = load_npy(images_path)
     module = Module(model_dir)
     codes = module.encode(images, batch_size=batch_size)
     sampled = sampled_representation(codes.mean, codes.logvar, seed)
     save_npz(out, mean=codes.mean, logvar=codes.logvar, sampled=sampled)
     click.echo(f"wrote {out}: {len(images)} images x {module.num_latents} latents")
-
-
-def _load_npy(path: Path) -> np.ndarray:
-    """Memory-map a .npy file, with a one-line error when it is missing or not a .npy array."""
-    if not path.is_file():
-        raise VaePassiveError(f"images file {path} does not exist")
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as error:
-        raise VaePassiveError(f"cannot read {path} as a .npy array: {error}") from None
 
 
 @main.command()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import click
@@ -17,14 +16,9 @@ TEST_FRACTION = 1 / 3  # held out when the file has no test_codes/test_factors
 def load_codes(path: Path) -> dict[str, np.ndarray]:
     """codes, factors, test_codes, test_factors from ``path`` (.npz), checked; one-line errors."""
     from vae_passive.metrics.common import check_codes, check_factors
+    from vae_passive.untrusted import load_npz
 
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise VaePassiveError(f"{path} does not exist") from None
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise VaePassiveError(f"cannot read {path} as .npz: {str(error).splitlines()[0]}") from None
+    arrays = load_npz(path)
     missing = [name for name in ("codes", "factors") if name not in arrays]
     if missing:
         raise VaePassiveError(

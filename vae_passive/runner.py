@@ -82,9 +82,11 @@ def is_done(results_dir: Path, task: Task, settings: Settings) -> bool:
     path = results_dir / task.key / "analysis.json"
     if not path.is_file():
         return False
+    from vae_passive.untrusted import UnreadableFile, read_json
+
     try:
-        stored = json.loads(path.read_text())["provenance"]["settings_hash"]
-    except (OSError, ValueError, KeyError, TypeError):
+        stored = read_json(path)["provenance"]["settings_hash"]
+    except (UnreadableFile, KeyError, TypeError):  # damaged or hostile: analyse again, replacing it
         return False
     return stored == expected_hash(task, settings)
 

@@ -51,8 +51,10 @@ SCORE_LABELS = {
     "mutual_info_score": "mutual information",
     "effective_rank": "effective rank",
 }
-# rcParams for drawing and saving: palette, fonts, and a fixed SVG id salt so files are byte-identical.
+# rcParams for drawing and saving: palette, fonts, a fixed SVG id salt so files are byte-identical, and no
+# mathtext: titles and labels carry names from documents, and a "$" in them must not be parsed as TeX.
 STYLE = {
+    "text.parse_math": False,
     "axes.prop_cycle": cycler(color=list(OKABE_ITO.values())),
     "font.size": 9,
     "axes.titlesize": 9,

@@ -1,7 +1,9 @@
 """The report's I/O edge: read analysis documents, write tables, figures, ``report.md`` and ``index.html``.
 
 Everything written goes through ``vae_passive.atomic``; nothing written depends on the clock, so
-the same results give byte-identical files.
+the same results give byte-identical files. Documents are untrusted: file names are built from
+safe slugs and checked to stay inside ``--out``, their text is escaped in report.md, index.html and
+the CSV tables, and a document or codes file that cannot be read is listed, not fatal.
 """
 
 from __future__ import annotations
@@ -9,10 +11,10 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import multiprocessing as mp
 import os
 import platform
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -26,13 +28,15 @@ import numpy as np
 import pandas as pd
 import pyarrow
 from matplotlib.figure import Figure
+from pyarrow import compute as pa_compute
 from pyarrow import csv as pa_csv
 from pyarrow import parquet as pa_parquet
 
 from vae_passive import __version__, catalogue
-from vae_passive.atomic import atomic_path, write_text
+from vae_passive.atomic import write_bytes, write_file, write_text
 from vae_passive.errors import VaePassiveError
 from vae_passive.report import figures, tables
+from vae_passive.untrusted import UnreadableFile, is_tensorflow_error, load_npz, read_json, reason
 
 FORMATS = ("png", "pdf", "svg")
 SAVE_METADATA = {
@@ -43,6 +47,10 @@ SAVE_METADATA = {
 MAX_WORKERS = 8
 MIN_PARALLEL_GROUPS = 4  # below this, starting worker processes costs more than it saves
 TRAVERSAL_VALUES = tuple(np.linspace(-2.0, 2.0, 7))
+MAX_STEM = 120  # characters of a figure's file name before its extension
+MAX_CODES_BYTES = 2 * 1024**3  # codes.npz arrays, uncompressed: 100,000 inputs x 250 latents x 4 float64 codes
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_FORMULA_START = r"^([=+\-@\t\r])"  # spreadsheet formula triggers (OWASP CSV injection)
 TABLE_DESCRIPTIONS = {
     "models": "one row per model: catalogue fields, rule, latent counts per kind, data source",
     "latents": "one row per model x latent: kind and the statistics the rule used",
@@ -63,6 +71,8 @@ class Problem:
     path: str
     kind: str  # "newer schema", "unreadable" or "duplicate"
     reason: str
+
+    COLUMNS = ("path", "kind", "reason")  # of problems.csv
 
 
 @dataclass
@@ -102,20 +112,19 @@ def read_results(results: Path, progress: Progress) -> tuple[tables.Tables, list
     for path in paths:
         shown = str(path.relative_to(results))
         try:
-            doc = json.loads(path.read_bytes())
+            doc = read_json(path)
             tables.check_schema(doc)
             key = doc.get("model", {}).get("key") if isinstance(doc.get("model"), dict) else None
             if key in folders:
                 where = folders[key].relative_to(results) / path.name
-                problems.append(Problem(shown, "duplicate", f"model key {key!r} also in {where}"))
+                problems.append(Problem(shown, "duplicate", reason(f"model key {key!r} also in {where}")))
                 continue
             builder.add(doc)
             folders[key] = path.parent
         except tables.NewerSchemaError as error:
-            problems.append(Problem(shown, "newer schema", str(error)))
-        except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError) as error:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            problems.append(Problem(shown, "unreadable", reason))
+            problems.append(Problem(shown, "newer schema", reason(error)))
+        except (UnreadableFile, ValueError, TypeError, AttributeError) as error:
+            problems.append(Problem(shown, "unreadable", reason(error)))
     if not len(builder):
         first = problems[0]
         raise VaePassiveError(
@@ -142,13 +151,55 @@ def _select_models(models: pd.DataFrame, wanted: Sequence[str], results: Path) -
     return list(dict.fromkeys(keys))
 
 
-def _write_table(frame: pd.DataFrame, folder: Path, name: str) -> dict[str, str]:
+def inside(out: Path, relative: str) -> Path:
+    """``out / relative``, refused unless it resolves inside ``out`` (a symlinked subfolder could lead elsewhere)."""
+    target = out / relative
+    if not target.resolve().is_relative_to(out.resolve()):
+        raise VaePassiveError(f"refusing to write {target}: it resolves outside --out {out}")
+    return target
+
+
+class FileNames:
+    """Safe, distinct file stems for names that come from documents (method, dataset, model key, rule).
+
+    A stem keeps ``[A-Za-z0-9._-]`` (anything else becomes ``_``), never starts with a dot or a dash,
+    and has at most ``MAX_STEM`` characters; a stem already given out (ignoring case, for case-blind
+    file systems) gets ``-2``, ``-3``, ... Claims happen in a fixed order, so names are reproducible.
+    """
+
+    def __init__(self) -> None:
+        self._taken: set[str] = set()
+
+    def claim(self, wanted: str) -> str:
+        stem = _UNSAFE_NAME.sub("_", wanted).lstrip(".-")[:MAX_STEM] or "_"
+        candidate, n = stem, 1
+        while candidate.casefold() in self._taken:
+            n += 1
+            candidate = f"{stem[: MAX_STEM - len(str(n)) - 1]}-{n}"
+        self._taken.add(candidate.casefold())
+        return candidate
+
+
+def csv_safe(table: pyarrow.Table) -> pyarrow.Table:
+    """``table`` with string cells that a spreadsheet would run as a formula (``= + - @``, tab, CR first)
+    prefixed with ``'``, as OWASP recommends; numbers, even negative ones, stay numbers."""
+    columns = []
+    for column in table.columns:
+        if pyarrow.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if pyarrow.types.is_string(column.type) or pyarrow.types.is_large_string(column.type):
+            column = pa_compute.replace_substring_regex(column, pattern=_FORMULA_START, replacement="'\\1")
+        columns.append(column)
+    return pyarrow.Table.from_arrays(columns, names=table.column_names)
+
+
+def _write_table(frame: pd.DataFrame, out: Path, name: str) -> dict[str, str]:
     table = pyarrow.Table.from_pandas(frame, preserve_index=False)
-    with atomic_path(folder / f"{name}.parquet") as temp:
-        pa_parquet.write_table(table, temp)
-    with atomic_path(folder / f"{name}.csv") as temp:  # pyarrow's writer: several times faster than pandas'
-        pa_csv.write_csv(table, temp)
-    return {"parquet": f"tables/{name}.parquet", "csv": f"tables/{name}.csv"}
+    files = {"parquet": f"tables/{name}.parquet", "csv": f"tables/{name}.csv"}
+    write_file(inside(out, files["parquet"]), lambda temp: pa_parquet.write_table(table, temp))
+    # pyarrow's writer: several times faster than pandas'
+    write_file(inside(out, files["csv"]), lambda temp: pa_csv.write_csv(csv_safe(table), temp))
+    return files
 
 
 class _FigureWriter:
@@ -159,18 +210,18 @@ class _FigureWriter:
         self.saved: list[FigureFile] = []
 
     def save(self, fig: Figure, name: str, section: str, caption: str) -> None:
+        """Save ``fig`` as ``figures/<name>.<fmt>``; ``name`` is a ``FileNames`` stem."""
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", metadata=SAVE_METADATA["png"])
         png = buffer.getvalue()
         files = {}
         for fmt in self.formats:
-            target = self.out / "figures" / f"{name}.{fmt}"
-            with atomic_path(target) as temp:
-                if fmt == "png":
-                    temp.write_bytes(png)
-                else:
-                    fig.savefig(temp, format=fmt, metadata=SAVE_METADATA[fmt])
             files[fmt] = f"figures/{name}.{fmt}"
+            target = inside(self.out, files[fmt])
+            if fmt == "png":
+                write_bytes(target, png)
+            else:
+                write_file(target, lambda temp, fmt=fmt: fig.savefig(temp, format=fmt, metadata=SAVE_METADATA[fmt]))
         self.saved.append(FigureFile(section, caption, files, png))
 
     def draw_groups(self, jobs: list[_GroupJob]) -> None:
@@ -201,19 +252,22 @@ class _GroupJob:
     formats: tuple[str, ...]
     summary: pd.DataFrame
     title: str
-    stem: str
+    names: dict[str, str]  # file stem per figure kind, claimed in the parent so that names are reproducible
     section: str
+
+
+GROUP_FIGURES = ("passive", "scores", "kinds", "metrics")
 
 
 def _draw_group(job: _GroupJob) -> list[FigureFile]:
     writer = _FigureWriter(job.out, job.formats, lambda message: None)
-    part, title, stem, section = job.summary, job.title, job.stem, job.section
+    part, title, names, section = job.summary, job.title, job.names, job.section
     with matplotlib.rc_context(figures.STYLE):
-        writer.save(figures.passive_figure(part, title), f"passive__{stem}", section, "passive latents vs TC and MI")
-        writer.save(figures.subset_scores_figure(part, title), f"scores__{stem}", section, "scores per latent subset")
-        writer.save(figures.kinds_figure(part, title), f"kinds__{stem}", section, "active, mixed and passive counts")
+        writer.save(figures.passive_figure(part, title), names["passive"], section, "passive latents vs TC and MI")
+        writer.save(figures.subset_scores_figure(part, title), names["scores"], section, "scores per latent subset")
+        writer.save(figures.kinds_figure(part, title), names["kinds"], section, "active, mixed and passive counts")
         if (part["table"] == "metrics").any():
-            writer.save(figures.metrics_figure(part, title), f"metrics__{stem}", section, "disentanglement metrics")
+            writer.save(figures.metrics_figure(part, title), names["metrics"], section, "disentanglement metrics")
     return writer.saved
 
 
@@ -225,7 +279,12 @@ def _source_label(models: pd.DataFrame) -> str:
 
 
 def _group_jobs(
-    writer: _FigureWriter, summary: pd.DataFrame, models: pd.DataFrame, rule_suffix: str, rule_text: str
+    writer: _FigureWriter,
+    names: FileNames,
+    summary: pd.DataFrame,
+    models: pd.DataFrame,
+    rule_suffix: str,
+    rule_text: str,
 ) -> list[_GroupJob]:
     """One job per method x dataset of one rule, in catalogue order (models without either are left out)."""
     placed = models["method"].notna() & models["dataset"].notna()
@@ -242,7 +301,7 @@ def _group_jobs(
                 formats=writer.formats,
                 summary=summary[(summary["method"] == method) & (summary["dataset"] == dataset)],
                 title=f"{method} × {dataset} · {_source_label(group_models)} · {len(group_models):,} models{rule_text}",
-                stem=f"{method}__{dataset}{rule_suffix}",
+                names={kind: names.claim(f"{kind}__{method}__{dataset}{rule_suffix}") for kind in GROUP_FIGURES},
                 section=f"{method} × {dataset}{rule_text}",
             )
         )
@@ -250,9 +309,18 @@ def _group_jobs(
 
 
 def _model_figures(
-    writer: _FigureWriter, key: str, folder: Path, report_tables: tables.Tables, progress: Progress
+    writer: _FigureWriter,
+    names: FileNames,
+    key: str,
+    folder: Path,
+    report_tables: tables.Tables,
+    progress: Progress,
 ) -> list[str]:
-    """Histograms, correlation heatmaps and traversals of one model; returns notes on what was skipped."""
+    """Histograms, correlation heatmaps and traversals of one model; returns notes on what was skipped.
+
+    The module for the traversals is the one the document names (``model.path``), loaded through
+    ``vae_passive.module``; the figure's caption says which folder that was.
+    """
     notes = []
     model = report_tables.models[report_tables.models["key"].astype(str) == key].iloc[0]
     latents = report_tables.latents[report_tables.latents["key"].astype(str) == key].sort_values("latent")
@@ -275,19 +343,20 @@ def _model_figures(
         )
     else:
         try:
-            with np.load(codes_path) as archive:
-                codes = {n: np.asarray(archive[n], np.float64) for n in ("mean", "logvar", "sampled")}
-            if any(c.ndim != 2 or c.shape[1] != len(kinds) for c in codes.values()):
-                raise ValueError(f"codes are not (N, {len(kinds)})")
-        except (OSError, KeyError, ValueError) as error:
-            notes.append(f"model {key}: cannot use {codes_path.name} ({error}); no histograms or heatmaps")
+            arrays = load_npz(codes_path, ("mean", "logvar", "sampled"), MAX_CODES_BYTES)
+            codes = {n: np.asarray(a, np.float64) for n, a in arrays.items()}
+            if any(c.ndim != 2 or c.shape[1] != len(kinds) or not len(c) for c in codes.values()):
+                raise ValueError(f"codes are not (N, {len(kinds)}) with N > 0")
+        except (UnreadableFile, ValueError, TypeError) as error:
+            notes.append(f"model {key}: cannot use {codes_path.name} ({reason(error)}); no histograms or heatmaps")
             codes = None
     if codes is not None:
         variance = np.exp(codes["logvar"])
         fig = figures.histograms_figure(codes["mean"], codes["sampled"], variance, kinds, title)
-        writer.save(fig, f"model_{key}__histograms", section, "histograms of mean, sampled and variance codes")
+        name = names.claim(f"model_{key}__histograms")
+        writer.save(fig, name, section, "histograms of mean, sampled and variance codes")
         fig = figures.correlation_figure(codes["mean"], codes["sampled"], kinds, title)
-        writer.save(fig, f"model_{key}__correlation", section, "correlation of mean vs sampled codes")
+        writer.save(fig, names.claim(f"model_{key}__correlation"), section, "correlation of mean vs sampled codes")
     module_path = str(model["path"] or "")
     if not module_path or not Path(module_path).is_dir():
         notes.append(f"model {key}: module folder {module_path or '(not recorded)'} is missing, so no traversals")
@@ -304,13 +373,16 @@ def _model_figures(
         for i in range(len(kinds)):
             grid[i, :, i] = TRAVERSAL_VALUES
         logits = module.decode(grid.reshape(-1, len(kinds)))
-    except VaePassiveError as error:
-        notes.append(f"model {key}: no traversals ({error})")
+        images = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        images = images.reshape(len(kinds), len(TRAVERSAL_VALUES), *images.shape[1:])
+    except Exception as error:  # a damaged module fails in TensorFlow; anything else is a bug and is raised
+        if not isinstance(error, (VaePassiveError, ValueError)) and not is_tensorflow_error(error):
+            raise
+        notes.append(f"model {key}: no traversals ({reason(error)})")
         return notes
-    images = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-    images = images.reshape(len(kinds), len(TRAVERSAL_VALUES), *images.shape[1:])
     fig = figures.traversal_figure(images, TRAVERSAL_VALUES, kinds, title)
-    writer.save(fig, f"model_{key}__traversals", section, "latent traversals through the decoder")
+    caption = f"latent traversals through the decoder of the module in {module.path}"
+    writer.save(fig, names.claim(f"model_{key}__traversals"), section, caption)
     return notes
 
 
@@ -328,6 +400,7 @@ def build_report(
         raise VaePassiveError(f"unknown figure format {', '.join(bad) or '(none)'}; choose from {', '.join(FORMATS)}")
     if out.exists() and not out.is_dir():
         raise VaePassiveError(f"--out {out} is a file; pass a folder")
+    names = FileNames()
     report_tables, problems, folders = read_results(results, progress)
     models = report_tables.models
     model_keys = _select_models(models, model_ids, results)
@@ -351,11 +424,13 @@ def build_report(
         "prevalence": prevalence,
     }
     for name, frame in frames.items():
-        table_files[name] = _write_table(frame, out / "tables", name)
+        table_files[name] = _write_table(frame, out, name)
     if problems:
-        problem_frame = pd.DataFrame([vars(p) for p in problems], columns=["path", "kind", "reason"])
-        with atomic_path(out / "problems.csv") as temp:
-            problem_frame.to_csv(temp, index=False)
+        columns = {
+            c: pyarrow.array([getattr(p, c) for p in problems], pyarrow.string()) for c in ("path", "kind", "reason")
+        }
+        problem_table = csv_safe(pyarrow.table(columns))
+        write_file(inside(out, "problems.csv"), lambda temp: pa_csv.write_csv(problem_table, temp))
 
     progress("drawing figures")
     writer = _FigureWriter(out, formats, progress)
@@ -371,14 +446,14 @@ def build_report(
             if len(placed):
                 overview_title = f"all methods · {_source_label(part.models)} · {len(part.models):,} models{text}"
                 fig = figures.overview_figure(tables.with_strength(placed), overview_title)
-                writer.save(fig, f"overview{suffix}", f"overview{text}", "overview across methods")
-            writer.draw_groups(_group_jobs(writer, part_summary, part.models, suffix, text))
+                writer.save(fig, names.claim(f"overview{suffix}"), f"overview{text}", "overview across methods")
+            writer.draw_groups(_group_jobs(writer, names, part_summary, part.models, suffix, text))
             unplaced += int((part.models["method"].isna() | part.models["dataset"].isna()).sum())
             rule_findings.append((rule, tables.findings(part), _prevalence_rows(tables.prevalence(part.models))))
         for key in model_keys:
-            model_notes += _model_figures(writer, key, folders[key], report_tables, progress)
-    for note in model_notes:
-        progress(f"note: {note}")
+            model_notes += _model_figures(writer, names, key, folders[key], report_tables, progress)
+    for model_note in model_notes:  # not ``note``: that is the user's --note
+        progress(f"note: {model_note}")
 
     progress("writing report.md and index.html")
     context = _Context(
@@ -395,8 +470,8 @@ def build_report(
         versions=report_tables.versions,
         note=note,
     )
-    write_text(out / "report.md", _markdown(context))
-    write_text(out / "index.html", _html(context))
+    write_text(inside(out, "report.md"), _markdown(context))
+    write_text(inside(out, "index.html"), _html(context))
     progress(f"wrote {out / 'report.md'} and {out / 'index.html'} ({len(writer.saved)} figures)")
     return out / "report.md"
 
@@ -510,13 +585,32 @@ def _prevalence_rows(prevalence: pd.DataFrame) -> list[list[str]]:
 PREVALENCE_HEADER = ["method", "hyperparameter", "value", "models", "with passive", "share"]
 
 
+_MD_SPECIAL = re.compile(r"([\\\[\]|])")
+
+
+def md(text: object) -> str:
+    """Text from documents or the user made inert in Markdown: one line, HTML escaped (no raw tags or
+    entities), and backslashes, link brackets and table pipes escaped. Emphasis characters are left alone:
+    at worst they change the look, not what the page does."""
+    line = " ".join(str(text).splitlines())
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(line, quote=False))
+
+
+def md_code(text: object) -> str:
+    """``text`` as a Markdown code span (shown literally, raw HTML included), fenced by more backticks than it holds."""
+    line = " ".join(str(text).splitlines())
+    fence = "`" * (max((len(run) for run in re.findall("`+", line)), default=0) + 1)
+    pad = " " if line.startswith("`") or line.endswith("`") else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
 def _markdown(c: _Context) -> str:
     lines = ["# vae-passive report", ""]
     if c.note:
-        lines += [f"> **Note.** {c.note}", ""]
+        lines += [f"> **Note.** {md(c.note)}", ""]
     warning = _demo_warning(c.models)
     if warning:
-        lines += [f"> **Procedural data.** {warning}", ""]
+        lines += [f"> **Procedural data.** {md(warning)}", ""]
     lines += ["Open [index.html](index.html) for the same report with every figure embedded.", ""]
     lines += ["## Headline findings", ""]
     if len(c.rule_table) > 1:
@@ -529,14 +623,14 @@ def _markdown(c: _Context) -> str:
     for rule, found, prevalence_rows in c.rule_findings:
         level = "###"
         if len(c.rule_findings) > 1:
-            lines += [f"### Rule {rule.label} ({rule.models:,} models)", ""]
+            lines += [f"### Rule {md(rule.label)} ({rule.models:,} models)", ""]
             level = "####"
-        lines += [f"- **{f.title}.** {f.text}" for f in found] + [""]
+        lines += [f"- **{md(f.title)}.** {md(f.text)}" for f in found] + [""]
         lines += [f"{level} Models with passive latents per method and hyperparameter value", ""]
         lines += ["All datasets together (per dataset: [prevalence table](tables/prevalence.csv)).", ""]
-        lines += [*_md_table(PREVALENCE_HEADER, prevalence_rows), ""]
+        lines += [*_md_table(PREVALENCE_HEADER, [[md(cell) for cell in row] for row in prevalence_rows]), ""]
     lines += ["## Data and provenance", ""]
-    lines += [f"- **{k}:** {v}" for k, v in _provenance(c)]
+    lines += [f"- **{md(k)}:** {md(v)}" for k, v in _provenance(c)]
     lines += [
         "",
         "## Tables",
@@ -554,15 +648,15 @@ def _markdown(c: _Context) -> str:
         )
     lines += ["", "## Figures", ""]
     section = None
-    for fig in c.figures:
+    for fig in c.figures:  # file paths are FileNames stems: safe as link targets
         if fig.section != section:
             section = fig.section
-            lines += [f"### {section}", ""]
+            lines += [f"### {md(section)}", ""]
         first = next(iter(fig.files.values()))
         links = " · ".join(f"[{fmt}]({path})" for fmt, path in fig.files.items())
-        lines += [f"![{fig.caption}]({fig.files.get('png', first)})", "", f"{fig.caption}: {links}", ""]
+        lines += [f"![{md(fig.caption)}]({fig.files.get('png', first)})", "", f"{md(fig.caption)}: {links}", ""]
     if c.model_notes:
-        lines += ["### Per-model notes", ""] + [f"- {note}" for note in c.model_notes] + [""]
+        lines += ["### Per-model notes", ""] + [f"- {md(note)}" for note in c.model_notes] + [""]
     if c.problems:
         lines += [
             "## Documents left out",
@@ -570,7 +664,7 @@ def _markdown(c: _Context) -> str:
             f"{len(c.problems):,} documents could not be used (all of them in [problems.csv](problems.csv)):",
             "",
         ]
-        lines += [f"- `{p.path}` ({p.kind}): {p.reason}" for p in c.problems[:50]]
+        lines += [f"- {md_code(p.path)} ({md(p.kind)}): {md(p.reason)}" for p in c.problems[:50]]
         if len(c.problems) > 50:
             lines.append(f"- … and {len(c.problems) - 50:,} more")
         lines.append("")
