@@ -20,9 +20,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vae_passive.errors import VaePassiveError
 from vae_passive.tf_runtime import tensorflow
+
+if TYPE_CHECKING:
+    from tensorflow.core.protobuf.saved_model_pb2 import SavedModel
 
 # The forward pass of disentanglement_lib's conv_encoder and deconv_decoder (tf.layers conv2d,
 # flatten, dense, conv2d_transpose with relu), the sampled code mean + exp(logvar / 2) * N(0, 1)
@@ -202,7 +206,7 @@ def _check_reach(path: Path, nodes: dict, roots: Iterable[tuple[str, str]], forb
             stack.extend(_node_name(source) for source in node.input)
 
 
-def check_module_graph(module_path: str | Path):
+def check_module_graph(module_path: str | Path) -> SavedModel:
     """Parse ``<module_path>/saved_model.pb``, refuse what no disentanglement_lib module holds, return it.
 
     Raises ``VaePassiveError`` naming the module, the op and its node. The returned
