@@ -95,6 +95,15 @@ def test_unreadable_files_are_listed_and_the_report_goes_on(hostile_report):
     assert "model codes_bad: cannot use codes.npz (cannot read" in markdown
 
 
+def test_folder_names_that_are_not_utf8_are_shown_replaced(tmp_path):
+    results = tmp_path / "results"
+    put(results, "0", make_document(0))
+    bad = os.fsdecode(b"bad\xff")
+    put(results, bad, "[]")
+    build_report(results, tmp_path / "out")
+    assert "`bad\ufffd/analysis.json` (unreadable)" in (tmp_path / "out" / "report.md").read_text()
+
+
 def test_report_md_and_index_html_escape_document_text(hostile_report):
     _, out, _ = hostile_report
     markdown = (out / "report.md").read_text()

@@ -110,7 +110,8 @@ def read_results(results: Path, progress: Progress) -> tuple[tables.Tables, list
     problems: list[Problem] = []
     folders: dict[str, Path] = {}
     for path in paths:
-        shown = str(path.relative_to(results))
+        # a folder name that is not UTF-8 (surrogate-escaped here) must not stop report.md from being written
+        shown = str(path.relative_to(results)).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         try:
             doc = read_json(path)
             tables.check_schema(doc)
