@@ -268,6 +268,14 @@ def test_graph_size_limit(module_1ch, tmp_path, monkeypatch):
         Module(module_1ch)
 
 
+def test_malformed_local_variable(module_1ch, tmp_path):
+    def edit(meta_graph):
+        meta_graph.collection_def["local_variables"].bytes_list.value.append(b"\xff\xff")
+
+    with pytest.raises(VaePassiveError, match=r"cannot load module .* not a VariableDef"):
+        Module(tampered(module_1ch, tmp_path / "hostile", edit))
+
+
 def test_tf2_saved_model_refused(tmp_path):
     tf = tensorflow()
     tf.saved_model.save(tf.Module(), str(tmp_path / "tf2"))

@@ -241,7 +241,10 @@ def check_module_graph(module_path: str | Path) -> SavedModel:
             _check_nodes(path, function.node_def, f" (function '{function.signature.name}')", const_limit)
         _check_nodes(path, graph.node, "", const_limit)
         nodes = {node.name: node for node in graph.node}
-        _check_reach(path, nodes, _run_roots(meta_graph), CHECKPOINT_IO_OPS)
+        try:
+            _check_reach(path, nodes, _run_roots(meta_graph), CHECKPOINT_IO_OPS)
+        except DecodeError:
+            raise VaePassiveError(f"cannot load module {path}: a local variable is not a VariableDef") from None
         if meta_graph.HasField("saver_def"):
             restore = [("saver's restore op", meta_graph.saver_def.restore_op_name)]
             _check_reach(path, nodes, restore, CHECKPOINT_IO_OPS - RESTORE_OPS)
