@@ -8,6 +8,7 @@ from helpers import one_line_error
 from vae_passive.analysis import SCHEMA, Settings, analyze_model, locate_model
 from vae_passive.architecture import random_weights
 from vae_passive.exporter import write_model_folder
+from vae_passive.representations import noise_seed
 from vae_passive.variables import Rule
 
 N = 2000
@@ -54,7 +55,13 @@ def test_kinds_and_document(designed_model):
         "seed": 49,
         "num_latents": 10,
     }
-    assert doc["data"] == {"source": "procedural_dsprites", "real": False, "num_samples": N, "seed": 2051556033}
+    assert doc["data"] == {
+        "source": "procedural_dsprites",
+        "real": False,
+        "num_samples": N,
+        "seed": 2051556033,
+        "noise_seed": noise_seed(2051556033, "299"),
+    }
     assert doc["rule"] == {"name": "variance", "var_threshold": 0.1, "mean_tolerance": 0.1}
     assert doc["upstream_metrics"] == {"mean": {"mig": {"discrete_mig": 0.25, "elapsed_time": 3.0}}}
     subsets = {(row["representation"], row["subset"]) for row in doc["scores"]}

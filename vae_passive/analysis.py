@@ -22,10 +22,10 @@ from vae_passive import __version__, catalogue, home
 from vae_passive.atomic import save_npz, write_text
 from vae_passive.data import GroundTruthData, draw_batches, resolve_dataset
 from vae_passive.errors import VaePassiveError
-from vae_passive.representations import sampled_representation
+from vae_passive.representations import noise_seed, sampled_representation
 from vae_passive.scores import SCORE_NAMES, covariance, mutual_info_matrix, score_subset
 from vae_passive.untrusted import UnreadableFile, read_json
-from vae_passive.variables import KINDS, SUBSETS, Rule, classify, latent_statistics, subset_indices
+from vae_passive.variables import KINDS, Rule, classify, latent_statistics, reasons, study_subsets
 
 SCHEMA = "vae-passive/analysis/1"
 DEFAULT_NUM_SAMPLES = 10_000
@@ -81,7 +81,7 @@ def settings_hash(settings: Settings, data_source: str) -> str:
         "schema": SCHEMA,
         "data": {"source": data_source, "num_samples": settings.num_samples, "seed": settings.seed},
         "rule": settings.rule.as_dict(),
-        "sampled_noise": "numpy.random.default_rng(seed).standard_normal",
+        "sampled_noise": "numpy.random.default_rng(noise_seed(seed, model key)).standard_normal",
     }
     if settings.metrics:  # only then, so that hashes of analyses without metrics stay valid
         payload["metrics"] = {"names": list(settings.metrics), "preset": settings.preset}
@@ -94,14 +94,12 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def score_representations(codes: dict[str, np.ndarray], kinds: np.ndarray) -> list[dict]:
-    """Scores of each representation (N, latents) on every subset with >= 2 latents."""
+    """Scores of each representation (N, latents) on the study's subsets with >= 2 latents."""
     rows = []
+    subsets = study_subsets(kinds, min_latents=2)
     for representation, code in codes.items():
         cov, mi = covariance(code), mutual_info_matrix(code)
-        for subset in SUBSETS:
-            indices = subset_indices(kinds, subset)
-            if len(indices) < 2:
-                continue
+        for subset, indices in subsets.items():
             scores = score_subset(cov, mi, indices)
             rows.append(
                 {
@@ -126,11 +124,12 @@ def analysis_document(
 ) -> dict:
     """The result document (without provenance) for codes (N, latents) of one model."""
     stats = latent_statistics(mean, logvar)
-    kinds = classify(stats, rule)
+    kinds, why = classify(stats, rule), reasons(stats, rule)
     latents = [
         {
             "index": j,
             "kind": str(kinds[j]),
+            "reason": str(why[j]),
             "mean_of_variance": float(stats.mean_of_variance[j]),
             "variance_of_variance": float(stats.variance_of_variance[j]),
             "variance_of_mean": float(stats.variance_of_mean[j]),
@@ -279,13 +278,20 @@ def analyze_model(
     tick = time.perf_counter()
     encoded = module.encode(images, batch_size=ENCODE_BATCH_SIZE)
     del images
-    sampled = sampled_representation(encoded.mean, encoded.logvar, np.random.default_rng(settings.seed))
+    noise = noise_seed(settings.seed, source.key)
+    sampled = sampled_representation(encoded.mean, encoded.logvar, np.random.default_rng(noise))
     timings["encode"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     document = analysis_document(
         model=model_fields(source, module.num_latents),
-        data={"source": data.name, "real": data.real, "num_samples": settings.num_samples, "seed": settings.seed},
+        data={
+            "source": data.name,
+            "real": data.real,
+            "num_samples": settings.num_samples,
+            "seed": settings.seed,
+            "noise_seed": noise,
+        },
         rule=settings.rule,
         mean=encoded.mean,
         logvar=encoded.logvar,
@@ -304,7 +310,7 @@ def analyze_model(
             return codes.mean, codes.logvar
 
         document["metrics"] = metric_rows(
-            data, encode, kinds, settings.metrics, settings.preset, jobs, metrics_progress
+            data, encode, kinds, settings.metrics, settings.preset, jobs, metrics_progress, source.key
         )
         timings["metrics"] = time.perf_counter() - tick
     document["provenance"] = {
