@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_passive.analysis import DATA_BATCH_SIZE, ENCODE_BATCH_SIZE, score_representations
-from vae_passive.architecture import random_weights
+from vae_passive.analysis.analyze import DATA_BATCH_SIZE, ENCODE_BATCH_SIZE, score_representations
 from vae_passive.data import draw_batches, get_dataset
-from vae_passive.exporter import write_model_folder
-from vae_passive.module import Module
-from vae_passive.representations import sampled_representation
-from vae_passive.variables import Rule, classify, latent_statistics
+from vae_passive.latents.representations import sampled_representation
+from vae_passive.latents.variables import Rule, classify, latent_statistics
+from vae_passive.tfhub.architecture import random_weights
+from vae_passive.tfhub.exporter import write_model_folder
+from vae_passive.tfhub.module import Module
 
 
 def one_run(folder: Path, num_samples: int, seed: int) -> dict[str, float]:

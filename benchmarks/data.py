@@ -35,9 +35,9 @@ def status(key):
         if line.startswith(key + ":"):
             return int(line.split()[1]) * 1024
 
-from vae_passive.tf_runtime import tensorflow
+from vae_passive.tfhub.runtime import tensorflow
 tensorflow()
-from vae_passive.analysis import DATA_BATCH_SIZE
+from vae_passive.analysis.analyze import DATA_BATCH_SIZE
 from vae_passive.data import draw_batches
 from vae_passive.data.dsprites import DSprites
 baseline = status("VmRSS")

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_passive.architecture import random_weights
-from vae_passive.exporter import write_module, write_representation_module
-from vae_passive.graph_check import check_module_graph
-from vae_passive.module import Module, graph_fingerprint
-from vae_passive.tf_runtime import tensorflow
+from vae_passive.tfhub.architecture import random_weights
+from vae_passive.tfhub.exporter import write_module, write_representation_module
+from vae_passive.tfhub.graph_check import check_module_graph
+from vae_passive.tfhub.module import Module, graph_fingerprint
+from vae_passive.tfhub.runtime import tensorflow
 
 
 def images_per_second(module: Module, images: np.ndarray, batch_size: int) -> float:

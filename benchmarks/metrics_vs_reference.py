@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_passive.architecture import random_weights
 from vae_passive.data import get_dataset
-from vae_passive.exporter import write_model_folder
 from vae_passive.metrics import registry
 from vae_passive.metrics.encoded import EncodedData
-from vae_passive.module import Module
+from vae_passive.tfhub.architecture import random_weights
+from vae_passive.tfhub.exporter import write_model_folder
+from vae_passive.tfhub.module import Module
 
 ROOT = Path(__file__).resolve().parents[1]
 

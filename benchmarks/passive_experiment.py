@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from vae_passive.analysis import Settings, analyze_model, locate_model
+from vae_passive.analysis.analyze import Settings, analyze_model, locate_model
 from vae_passive.data import get_dataset
-from vae_passive.training import TrainConfig, train
+from vae_passive.training.train import TrainConfig, train
 
 
 def tc(document: dict, representation: str, subset: str) -> float | None:

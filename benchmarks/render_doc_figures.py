@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from report_docs import make_codes, make_document, write_documents
 
-from vae_passive import catalogue
-from vae_passive.architecture import random_weights
-from vae_passive.exporter import write_model_folder
 from vae_passive.report.render import build_report
+from vae_passive.tfhub.architecture import random_weights
+from vae_passive.tfhub.exporter import write_model_folder
+from vae_passive.zoo import catalogue
 
 DATASETS = ("dsprites_full", "smallnorb")
 SEEDS = 5

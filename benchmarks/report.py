@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from report_docs import make_document
 
-from vae_passive import catalogue
+from vae_passive.zoo import catalogue
 
 WALL_LIMIT_S = 60.0
 MEMORY_LIMIT_MB = 2048.0

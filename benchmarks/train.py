@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from vae_passive.catalogue import METHOD_NAMES, model_id
 from vae_passive.data import get_dataset
-from vae_passive.training import TrainConfig, train
+from vae_passive.training.train import TrainConfig, train
+from vae_passive.zoo.catalogue import METHOD_NAMES, model_id
 
 WARMUP = 10
 

@@ -28,8 +28,8 @@ NAIVE = textwrap.dedent(
     """
     import sys, numpy as np, tensorflow as tf
     from vae_passive.data import draw_batches, get_dataset
-    from vae_passive.analysis import score_representations
-    from vae_passive.variables import classify, latent_statistics
+    from vae_passive.analysis.analyze import score_representations
+    from vae_passive.latents.variables import classify, latent_statistics
     module = tf.saved_model.load(sys.argv[1], tags=[])
     encoder = module.signatures["gaussian_encoder"]
     _, images = draw_batches(get_dataset("procedural_dsprites", 1), 10000, np.random.RandomState(0))
@@ -60,11 +60,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["VAE_PASSIVE_HOME"] = str(Path(tmp) / "home")
         os.environ["VAE_PASSIVE_OFFLINE"] = "1"
-        from vae_passive.analysis import Settings
-        from vae_passive.architecture import random_weights
-        from vae_passive.exporter import write_model_folder
-        from vae_passive.runner import run, run_task, tasks_for_ids
-        from vae_passive.store import install_folder
+        from vae_passive.analysis.analyze import Settings
+        from vae_passive.analysis.runner import run, run_task, tasks_for_ids
+        from vae_passive.tfhub.architecture import random_weights
+        from vae_passive.tfhub.exporter import write_model_folder
+        from vae_passive.zoo.store import install_folder
 
         ids = list(range(args.models))
         for i in ids:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from vae_passive.architecture import random_weights
-from vae_passive.exporter import write_model_folder, write_module
+from vae_passive.tfhub.architecture import random_weights
+from vae_passive.tfhub.exporter import write_model_folder, write_module
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +52,7 @@ def model_folder_1ch(tmp_path_factory, weights_1ch) -> Path:
 @pytest.fixture
 def cli():
     """Invoke the CLI in-process; returns the click Result."""
-    from vae_passive.cli import main
+    from vae_passive.cli.commands import main
 
     runner = CliRunner()
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import numpy_reference
 
-from vae_passive.architecture import random_weights
 from vae_passive.data.procedural import ProceduralDSprites
+from vae_passive.tfhub.architecture import random_weights
 
 EXPECTED_KINDS = ["active"] * 3 + ["passive"] * 4 + ["mixed"] * 3
 

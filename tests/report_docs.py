@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_passive import catalogue
-from vae_passive.scores import SCORE_NAMES
-from vae_passive.variables import SUBSETS as VARIABLE_SUBSETS
+from vae_passive.latents.scores import SCORE_NAMES
+from vae_passive.latents.variables import SUBSETS as VARIABLE_SUBSETS
+from vae_passive.zoo import catalogue
 
 SCORES = SCORE_NAMES
 SUBSETS = tuple(VARIABLE_SUBSETS)

@@ -5,11 +5,11 @@ import pytest
 from designed import EXPECTED_KINDS, designed_weights
 from helpers import one_line_error
 
-from vae_passive.analysis import SCHEMA, Settings, analyze_model, locate_model
-from vae_passive.architecture import random_weights
-from vae_passive.exporter import write_model_folder
-from vae_passive.representations import noise_seed
-from vae_passive.variables import Rule
+from vae_passive.analysis.analyze import SCHEMA, Settings, analyze_model, locate_model
+from vae_passive.latents.representations import noise_seed
+from vae_passive.latents.variables import Rule
+from vae_passive.tfhub.architecture import random_weights
+from vae_passive.tfhub.exporter import write_model_folder
 
 N = 2000
 #: Models written here say they were trained on the stand-in, so they need no published data.

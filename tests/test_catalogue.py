@@ -5,8 +5,8 @@ import json
 import pytest
 from helpers import one_line_error
 
-from vae_passive import catalogue
 from vae_passive.errors import VaePassiveError
+from vae_passive.zoo import catalogue
 
 
 @pytest.mark.parametrize(

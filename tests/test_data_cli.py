@@ -11,12 +11,12 @@ from data_files import cars_tar, smallnorb_files, write_dsprites, write_mpi3d, w
 from helpers import one_line_error
 from http_server import Drop, ZipServer
 
-from vae_passive.analysis import Settings, analyze_model, locate_model
-from vae_passive.architecture import random_weights
+from vae_passive.analysis.analyze import Settings, analyze_model, locate_model
 from vae_passive.data import draw_batches, get_dataset, resolve_dataset
 from vae_passive.data.files import DSPRITES, MissingData
 from vae_passive.errors import VaePassiveError
-from vae_passive.exporter import write_model_folder
+from vae_passive.tfhub.architecture import random_weights
+from vae_passive.tfhub.exporter import write_model_folder
 
 GOLDEN = json.loads((Path(__file__).parent / "reference" / "golden" / "data_sampling.json").read_text())
 

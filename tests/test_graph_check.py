@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from helpers import one_line_error, random_images
 
-from vae_passive.catalogue import model_id
 from vae_passive.data import get_dataset
 from vae_passive.errors import VaePassiveError
-from vae_passive.graph_check import ALLOWED_OPS, CHECKPOINT_IO_OPS, check_module_graph
-from vae_passive.module import Module, ModulePool, graph_fingerprint
-from vae_passive.tf_runtime import tensorflow
-from vae_passive.training import TrainConfig, train
+from vae_passive.tfhub.graph_check import ALLOWED_OPS, CHECKPOINT_IO_OPS, check_module_graph
+from vae_passive.tfhub.module import Module, ModulePool, graph_fingerprint
+from vae_passive.tfhub.runtime import tensorflow
+from vae_passive.training.train import TrainConfig, train
+from vae_passive.zoo.catalogue import model_id
 
 # Ops of the modules tensorflow_hub 0.13's TF1 exporter writes for disentanglement_lib's network
 # (its train.py export of model/tfhub, and postprocess.py's mean and sampled modules, whose
@@ -105,7 +105,7 @@ def save_in_main_op(meta_graph) -> None:
 
 def unchecked(monkeypatch) -> None:
     """Switch the check off, for control runs that show a hostile module does harm."""
-    monkeypatch.setattr("vae_passive.module.check_module_graph", lambda path: None)
+    monkeypatch.setattr("vae_passive.tfhub.module.check_module_graph", lambda path: None)
 
 
 def test_every_module_we_write_passes(module_1ch, module_3ch, model_folder_1ch):

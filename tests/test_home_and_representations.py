@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from vae_passive import home
-from vae_passive.representations import sampled_representation, variance_representation
+from vae_passive.latents.representations import sampled_representation, variance_representation
 
 
 def test_home_env(isolated_home, monkeypatch, tmp_path):

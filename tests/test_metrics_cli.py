@@ -7,9 +7,9 @@ import pytest
 from designed import designed_weights
 from helpers import one_line_error
 
-from vae_passive.analysis import Settings, analyze_model, locate_model, settings_hash
-from vae_passive.exporter import write_model_folder
+from vae_passive.analysis.analyze import Settings, analyze_model, locate_model, settings_hash
 from vae_passive.metrics.suite import METRIC_SUBSETS
+from vae_passive.tfhub.exporter import write_model_folder
 
 QUICK = ("mig", "irs", "unsupervised", "factor_vae_metric", "beta_vae_sklearn")
 

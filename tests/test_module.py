@@ -3,11 +3,11 @@ import numpy_reference
 import pytest
 from helpers import one_line_error, random_images
 
-from vae_passive.architecture import random_weights, weight_shapes
 from vae_passive.errors import VaePassiveError
-from vae_passive.exporter import TFHUB_MODULE_PB, write_module
-from vae_passive.module import Module, graph_fingerprint
-from vae_passive.tf_runtime import tensorflow
+from vae_passive.tfhub.architecture import random_weights, weight_shapes
+from vae_passive.tfhub.exporter import TFHUB_MODULE_PB, write_module
+from vae_passive.tfhub.module import Module, graph_fingerprint
+from vae_passive.tfhub.runtime import tensorflow
 
 
 @pytest.mark.parametrize("channels", [1, 3])

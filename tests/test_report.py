@@ -254,8 +254,8 @@ def test_figure_functions_draw_into_a_given_axes():
 
 @pytest.fixture(scope="module")
 def model_with_module(tmp_path_factory) -> Path:
-    from vae_passive.architecture import random_weights
-    from vae_passive.exporter import write_model_folder
+    from vae_passive.tfhub.architecture import random_weights
+    from vae_passive.tfhub.exporter import write_model_folder
 
     return write_model_folder(
         tmp_path_factory.mktemp("zoo"),

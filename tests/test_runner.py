@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from vae_passive.architecture import random_weights
-from vae_passive.exporter import write_model_folder
-from vae_passive.store import install_folder
+from vae_passive.tfhub.architecture import random_weights
+from vae_passive.tfhub.exporter import write_model_folder
+from vae_passive.zoo.store import install_folder
 
 GOOD = [0, 1, 2, 250, 1800]  # 1800 is a 3-channel model: a second graph in the same workers
 CORRUPT = 3
@@ -164,7 +164,7 @@ def test_sigkill_then_resume(cached, tmp_path):
 
 
 def test_module_pool_swaps_within_a_graph(zoo):
-    from vae_passive.module import ModulePool
+    from vae_passive.tfhub.module import ModulePool
 
     pool = ModulePool()
     images = np.random.default_rng(0).random((4, 64, 64, 1), dtype=np.float32)

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from reference import unsupervised as ref
 
-from vae_passive.scores import SCORE_NAMES, covariance, mutual_info_matrix, score_subset
-from vae_passive.variables import SUBSETS, subset_indices
+from vae_passive.latents.scores import SCORE_NAMES, covariance, mutual_info_matrix, score_subset
+from vae_passive.latents.variables import SUBSETS, subset_indices
 
 
 def ours(codes: np.ndarray, indices=None) -> dict[str, float]:

@@ -8,7 +8,7 @@ import dask
 import distributed
 import pytest
 
-from vae_passive import runner
+from vae_passive.analysis import runner
 from vae_passive.errors import VaePassiveError
 
 

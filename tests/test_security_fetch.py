@@ -22,8 +22,10 @@ import pytest
 from helpers import one_line_error
 from http_server import ZipServer
 
-from vae_passive import home, runner, store
+from vae_passive import home
+from vae_passive.analysis import runner
 from vae_passive.errors import VaePassiveError
+from vae_passive.zoo import store
 
 
 def module_members(model_id: int) -> dict[str, bytes]:

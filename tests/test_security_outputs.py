@@ -18,7 +18,7 @@ from helpers import one_line_error
 from report_docs import make_codes, make_document
 
 from vae_passive import atomic
-from vae_passive.analysis import AnalysisResult, write_results
+from vae_passive.analysis.analyze import AnalysisResult, write_results
 from vae_passive.errors import VaePassiveError
 from vae_passive.report.render import FileNames, build_report, csv_safe, inside, md, md_code
 from vae_passive.untrusted import UnreadableFile, is_tensorflow_error, load_npy, load_npz, read_json
@@ -238,8 +238,8 @@ def test_empty_files_given_to_encode_and_score_are_one_line(cli, tmp_path):
 
 
 def test_deep_document_does_not_stop_the_runner_skip_check(tmp_path):
-    from vae_passive.analysis import Settings
-    from vae_passive.runner import Task, is_done
+    from vae_passive.analysis.analyze import Settings
+    from vae_passive.analysis.runner import Task, is_done
 
     put(tmp_path, "7", deep_json())
     assert is_done(tmp_path, Task("7", model_id=7), Settings()) is False
@@ -327,7 +327,7 @@ def test_report_files_are_readable_to_the_group(tmp_path):
 
 
 def tensorflow_error() -> Exception:
-    from vae_passive.tf_runtime import tensorflow
+    from vae_passive.tfhub.runtime import tensorflow
 
     return tensorflow().errors.InvalidArgumentError(None, None, "Incompatible shapes: [1,2] vs. [3]\n\t [[node x]]")
 
@@ -340,7 +340,7 @@ def test_tensorflow_error_in_a_module_is_one_line(cli, tmp_path, monkeypatch):
         def encode(self, images, batch_size):
             raise tensorflow_error()
 
-    monkeypatch.setattr("vae_passive.module.Module", Broken)
+    monkeypatch.setattr("vae_passive.tfhub.module.Module", Broken)
     np.save(tmp_path / "x.npy", np.zeros((2, 64, 64, 1), np.float32))
     message = one_line_error(
         cli("encode", "--model-dir", tmp_path, "--images", tmp_path / "x.npy", "--out", tmp_path / "c.npz")
@@ -357,7 +357,7 @@ def test_tensorflow_error_in_traversals_is_a_note(tmp_path, monkeypatch):
         def decode(self, latents):
             raise tensorflow_error()
 
-    monkeypatch.setattr("vae_passive.module.Module", Broken)
+    monkeypatch.setattr("vae_passive.tfhub.module.Module", Broken)
     (tmp_path / "module").mkdir()
     kinds = ["active", "passive"]
     put(tmp_path / "results", "m", make_document(None, key="m", kinds=kinds, path=str(tmp_path / "module")))
@@ -372,7 +372,7 @@ def test_unexpected_errors_are_one_line_unless_debugging(cli, monkeypatch):
     def bug(*args):
         raise TypeError("unsupported operand")
 
-    monkeypatch.setattr("vae_passive.cli.select_records", bug)
+    monkeypatch.setattr("vae_passive.cli.commands.select_records", bug)
     message = one_line_error(cli("list"))
     assert message.startswith("Error: unexpected TypeError: unsupported operand (a bug in vae-passive")
     assert "VAE_PASSIVE_DEBUG=1" in message
@@ -385,5 +385,5 @@ def test_os_errors_without_a_write_name_their_file(cli, monkeypatch):
     def denied(*args):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), "/some/catalogue")
 
-    monkeypatch.setattr("vae_passive.cli.select_records", denied)
+    monkeypatch.setattr("vae_passive.cli.commands.select_records", denied)
     assert one_line_error(cli("list")) == "Error: /some/catalogue: Permission denied"

@@ -19,8 +19,9 @@ import pytest
 from helpers import one_line_error
 from http_server import Drop, Status, ZipServer
 
-from vae_passive import home, store
+from vae_passive import home
 from vae_passive.errors import VaePassiveError
+from vae_passive.zoo import store
 
 # --- fixtures -----------------------------------------------------------------------------------------
 
@@ -390,7 +391,7 @@ def test_offline_uses_the_cache_and_never_the_network(cli, server, monkeypatch):
 
 
 def test_ensure_model_fetches_on_demand_and_the_model_loads(server, monkeypatch, zip_of):
-    from vae_passive.module import Module
+    from vae_passive.tfhub.module import Module
 
     monkeypatch.setenv(store.MIRROR_ENV, server.url + "/mirror")
     folder = store.ensure_model(4)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from vae_passive.analysis import score_representations
-from vae_passive.representations import noise_seed, sampled_representation
-from vae_passive.variables import LatentStatistics, Rule, classify, reasons, study_subsets
+from vae_passive.analysis.analyze import score_representations
+from vae_passive.latents.representations import noise_seed, sampled_representation
+from vae_passive.latents.variables import LatentStatistics, Rule, classify, reasons, study_subsets
 
 
 def test_pairs_only_when_both_kinds_have_latents():
@@ -105,9 +105,9 @@ def test_truncated_downstream_agrees_with_the_authors(kinds, predictor, toleranc
 def test_truncated_downstream_rows_in_the_document(tmp_path):
     from designed import designed_weights
 
-    from vae_passive.analysis import Settings, analyze_model, locate_model
-    from vae_passive.exporter import write_model_folder
+    from vae_passive.analysis.analyze import Settings, analyze_model, locate_model
     from vae_passive.metrics.registry import STUDY_METRICS, parse_metrics
+    from vae_passive.tfhub.exporter import write_model_folder
 
     assert parse_metrics("study") == STUDY_METRICS
     folder = write_model_folder(tmp_path, 299, designed_weights(), dataset="dsprites_full", channels=1, num_latents=10)

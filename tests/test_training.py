@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from helpers import one_line_error, random_images
 
-from vae_passive.catalogue import model_id
 from vae_passive.data import get_dataset
 from vae_passive.errors import VaePassiveError
-from vae_passive.module import Module
-from vae_passive.tf_runtime import tensorflow
-from vae_passive.training import TrainConfig, checkpoint_dir, train
+from vae_passive.tfhub.module import Module
+from vae_passive.tfhub.runtime import tensorflow
+from vae_passive.training.train import TrainConfig, checkpoint_dir, train
+from vae_passive.zoo.catalogue import model_id
 
 DATA = get_dataset("procedural_dsprites", 1)
 
@@ -88,7 +88,7 @@ def test_cli_train_and_errors(cli, tmp_path, isolated_home):
 
 
 def test_trained_zip_passes_fetch_verification(tmp_path, isolated_home):
-    from vae_passive.store import install_zip, read_manifest
+    from vae_passive.zoo.store import install_zip, read_manifest
 
     mid = 7
     train(config(mid, steps=2, batch=4), DATA, tmp_path / "out", zip_dir=tmp_path / "zips", progress=False)
@@ -126,7 +126,7 @@ def test_demo_end_to_end(tmp_path):
 
 
 def test_demo_stops_at_a_failing_step(monkeypatch, tmp_path):
-    from vae_passive import demo
+    from vae_passive.training import demo
 
     monkeypatch.setattr(demo, "demo_commands", lambda out, steps, num_samples: [["list", "--ids", "nope"]])
     lines: list[str] = []

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vae_passive.variables import LatentStatistics, Rule, classify, latent_statistics, subset_indices
+from vae_passive.latents.variables import LatentStatistics, Rule, classify, latent_statistics, subset_indices
 
 
 def stats(m, v, vm=None):

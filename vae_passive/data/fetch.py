@@ -28,10 +28,11 @@ from urllib.parse import urlparse
 import filelock
 import numpy as np
 
-from vae_passive import __version__, store
+from vae_passive import __version__
 from vae_passive.atomic import atomic_path, write_text
 from vae_passive.data import files
 from vae_passive.errors import VaePassiveError
+from vae_passive.zoo import store
 
 MIRROR_ENV = "VAE_PASSIVE_DATA_MIRROR"
 MAX_DATA_ENV = "VAE_PASSIVE_MAX_DATA_BYTES"

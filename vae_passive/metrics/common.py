@@ -15,7 +15,7 @@ from typing import TypeVar
 import numpy as np
 
 from vae_passive.data.base import draw_batches
-from vae_passive.scores import histogram_discretize
+from vae_passive.latents.scores import histogram_discretize
 
 T = TypeVar("T")
 

@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vae_passive.latents.representations import noise_seed
+from vae_passive.latents.variables import study_subsets
 from vae_passive.metrics import registry
 from vae_passive.metrics.common import Represent
 from vae_passive.metrics.encoded import EncodedData, image_representation, supports_index_cache
-from vae_passive.representations import noise_seed
-from vae_passive.variables import study_subsets
 
 METRIC_SUBSETS = ("full", "active", "active+mixed")
 REPRESENTATIONS = ("mean", "sampled")

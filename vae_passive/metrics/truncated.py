@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_passive.latents.variables import study_subsets
 from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_codes
 from vae_passive.metrics.predictors import fit_per_factor
-from vae_passive.variables import study_subsets
 
 #: The evaluation seeds the authors chose per predictor (those of unsupervised_study_v1's
 #: sampled downstream tasks), used for both representations.

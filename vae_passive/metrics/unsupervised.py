@@ -1,11 +1,11 @@
 """disentanglement_lib's ``unsupervised`` metric: Gaussian total and Wasserstein correlation and
-the mean pairwise mutual information of the binned codes (the scores of ``vae_passive.scores``)."""
+the mean pairwise mutual information of the binned codes (the scores of ``vae_passive.latents.scores``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from vae_passive import scores
+from vae_passive.latents import scores
 from vae_passive.metrics.common import Represent, check_codes, sample_codes
 
 

@@ -20,8 +20,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-from vae_passive import catalogue
 from vae_passive.report.tables import KINDS, MI, REPRESENTATIONS, SCORES, SUBSETS, SUMMARY_ITEM_COLUMNS, TC
+from vae_passive.zoo import catalogue
 
 DPI = 100
 OKABE_ITO = {

@@ -32,11 +32,12 @@ from pyarrow import compute as pa_compute
 from pyarrow import csv as pa_csv
 from pyarrow import parquet as pa_parquet
 
-from vae_passive import __version__, catalogue
+from vae_passive import __version__
 from vae_passive.atomic import write_bytes, write_file, write_text
 from vae_passive.errors import VaePassiveError
 from vae_passive.report import figures, tables
 from vae_passive.untrusted import UnreadableFile, is_tensorflow_error, load_npz, read_json, reason
+from vae_passive.zoo import catalogue
 
 FORMATS = ("png", "pdf", "svg")
 SAVE_METADATA = {
@@ -320,7 +321,7 @@ def _model_figures(
     """Histograms, correlation heatmaps and traversals of one model; returns notes on what was skipped.
 
     The module for the traversals is the one the document names (``model.path``), loaded through
-    ``vae_passive.module``; the figure's caption says which folder that was.
+    ``vae_passive.tfhub.module``; the figure's caption says which folder that was.
     """
     notes = []
     model = report_tables.models[report_tables.models["key"].astype(str) == key].iloc[0]
@@ -363,7 +364,7 @@ def _model_figures(
         notes.append(f"model {key}: module folder {module_path or '(not recorded)'} is missing, so no traversals")
         return notes
     progress(f"decoding traversals of model {key}")
-    from vae_passive.module import Module
+    from vae_passive.tfhub.module import Module
 
     try:
         module = Module(module_path)

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from vae_passive import catalogue, variables
 from vae_passive.errors import VaePassiveError
-from vae_passive.scores import SCORE_NAMES
+from vae_passive.latents import variables
+from vae_passive.latents.scores import SCORE_NAMES
+from vae_passive.zoo import catalogue
 
 SCHEMA_PREFIX = "vae-passive/analysis/"
 SCHEMA_VERSION = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from vae_passive import catalogue
+from vae_passive.zoo import catalogue
 
 
 def _selection(dataset_flag: str, seed_flag: str):

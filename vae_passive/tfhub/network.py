@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vae_passive.architecture import DECODER_DECONVS, ENCODER_CONVS, IMAGE_SIZE
+from vae_passive.tfhub.architecture import DECODER_DECONVS, ENCODER_CONVS, IMAGE_SIZE
 
 
 def encoder_forward(tf, images, var):

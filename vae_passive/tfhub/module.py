@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_passive.architecture import IMAGE_SIZE
 from vae_passive.errors import VaePassiveError
-from vae_passive.graph_check import check_module_graph
-from vae_passive.tf_runtime import tensorflow
+from vae_passive.tfhub.architecture import IMAGE_SIZE
+from vae_passive.tfhub.graph_check import check_module_graph
+from vae_passive.tfhub.runtime import tensorflow
 
 GAUSSIAN_ENCODER = "gaussian_encoder"
 REPRESENTATION = "representation"

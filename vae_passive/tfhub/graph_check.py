@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vae_passive.errors import VaePassiveError
-from vae_passive.tf_runtime import tensorflow
+from vae_passive.tfhub.runtime import tensorflow
 
 if TYPE_CHECKING:
     from tensorflow.core.protobuf.saved_model_pb2 import SavedModel

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vae_passive import catalogue
-from vae_passive.analysis import (
+from vae_passive.analysis.analyze import (
     AnalysisResult,
     ModelSource,
     Settings,
@@ -31,7 +30,8 @@ from vae_passive.analysis import (
 )
 from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
-from vae_passive.store import redact_text
+from vae_passive.zoo import catalogue
+from vae_passive.zoo.store import redact_text
 
 ERROR_SCHEMA = "vae-passive/error/1"
 SCHEDULER_ENV = "VAE_PASSIVE_SCHEDULER"
@@ -95,7 +95,7 @@ def _source(task: Task, fetch: bool, sources: list[str] | None = None) -> ModelS
     if task.model_dir is not None:
         return locate_model(model_dir=task.model_dir)
     if fetch:
-        from vae_passive.store import ensure_model
+        from vae_passive.zoo.store import ensure_model
 
         ensure_model(task.model_id, sources)
     return locate_model(model_id=task.model_id)
@@ -109,7 +109,7 @@ _POOL = None
 def run_task(task: Task, settings: Settings, sources: list[str] | None = None) -> TaskOutcome:
     """Analyse one model in this process, reusing its loaded modules; never raises for a bad model."""
     global _POOL
-    from vae_passive.module import ModulePool
+    from vae_passive.tfhub.module import ModulePool
 
     if _POOL is None:
         _POOL = ModulePool()
@@ -127,7 +127,7 @@ def run_task(task: Task, settings: Settings, sources: list[str] | None = None) -
 def _init_worker(threads: int) -> None:
     """Worker start-up: share the cores fairly between workers, ignore Ctrl-C (the client handles it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from vae_passive.tf_runtime import tensorflow
+    from vae_passive.tfhub.runtime import tensorflow
 
     tf = tensorflow()
     tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_passive.architecture import IMAGE_SIZE, check_weights
-from vae_passive.network import decoder_forward, encoder_forward
-from vae_passive.tf_runtime import tensorflow
+from vae_passive.tfhub.architecture import IMAGE_SIZE, check_weights
+from vae_passive.tfhub.network import decoder_forward, encoder_forward
+from vae_passive.tfhub.runtime import tensorflow
 
 TFHUB_MODULE_PB = b"\x08\x03"  # ModuleDef { format: 3 }
 PREDICT_METHOD = "tensorflow/serving/predict"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from vae_passive import catalogue, home
+from vae_passive import home
 from vae_passive.errors import VaePassiveError
+from vae_passive.zoo import catalogue
 
 
 @click.command()
@@ -37,8 +38,8 @@ def train(model_id, steps, batch_size, dataset, out, make_zip, checkpoint_every,
       vae-passive train --model-id 300 --restart --quiet
     """
     from vae_passive.data import resolve_dataset
-    from vae_passive.training import TrainConfig
-    from vae_passive.training import train as run_training
+    from vae_passive.training.train import TrainConfig
+    from vae_passive.training.train import train as run_training
 
     record = catalogue.record(model_id)
     out_root = out or home.models_dir()
@@ -82,6 +83,6 @@ def demo(out: Path, steps: int, num_samples: int) -> None:
       vae-passive demo
       vae-passive demo --out /tmp/demo --steps 1000
     """
-    from vae_passive.demo import run_demo
+    from vae_passive.training.demo import run_demo
 
     run_demo(out, steps, num_samples, click.echo)

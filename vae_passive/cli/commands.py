@@ -12,7 +12,7 @@ import click
 import numpy as np
 
 from vae_passive import __version__, home
-from vae_passive.cli_options import model_selection_options, select_records, selected_ids, selection_options
+from vae_passive.cli.options import model_selection_options, select_records, selected_ids, selection_options
 from vae_passive.errors import VaePassiveError
 
 DEBUG_ENV = "VAE_PASSIVE_DEBUG"
@@ -112,7 +112,7 @@ def info(as_json: bool) -> None:
     Example:
       VAE_PASSIVE_HOME=/scratch/vae vae-passive info
     """
-    from vae_passive.tf_runtime import gpu_names, tensorflow
+    from vae_passive.tfhub.runtime import gpu_names, tensorflow
 
     facts = {
         "vae_passive": __version__,
@@ -156,8 +156,8 @@ def encode(model_dir: Path, images_path: Path, batch_size: int, seed: int, out: 
       vae-passive encode --model-dir ~/.cache/vae-passive/models/0 --images x.npy --out codes.npz
     """
     from vae_passive.atomic import save_npz
-    from vae_passive.module import Module
-    from vae_passive.representations import sampled_representation
+    from vae_passive.latents.representations import sampled_representation
+    from vae_passive.tfhub.module import Module
     from vae_passive.untrusted import load_npy
 
     images = load_npy(images_path)
@@ -240,8 +240,8 @@ def analyze(
       vae-passive analyze --model-dir ./my_model --metrics mig,dci --preset fast
       vae-passive analyze --model-dataset cars3d --method beta_vae --executor dask --scheduler tcp://head:8786
     """
-    from vae_passive.analysis import Settings, analyze_model, locate_model, write_results
-    from vae_passive.variables import Rule
+    from vae_passive.analysis.analyze import Settings, analyze_model, locate_model, write_results
+    from vae_passive.latents.variables import Rule
 
     try:
         rule_obj = Rule(rule, var_threshold, mean_tolerance)
@@ -313,12 +313,12 @@ def _analyze_selection(
     filters, all_cached, settings, results, jobs, executor, scheduler, mirrors, force, quiet, save_codes
 ) -> None:
     """The batch path of ``analyze``: plan, run, summarise; exit 1 if any model failed."""
-    from vae_passive.runner import run, tasks_for_ids
+    from vae_passive.analysis.runner import run, tasks_for_ids
 
     chosen = selected_ids(*filters)
     ids = None if chosen is None else set(chosen)
     if all_cached:
-        from vae_passive.store import cached_ids
+        from vae_passive.zoo.store import cached_ids
 
         cached = set(cached_ids())
         ids = cached if ids is None else ids & cached
@@ -385,25 +385,25 @@ def format_summary(document: dict) -> str:
     return "\n".join(lines)
 
 
-from vae_passive.store_cli import cache, fetch, import_models  # noqa: E402
+from vae_passive.cli.zoo import cache, fetch, import_models  # noqa: E402
 
 main.add_command(fetch)
 main.add_command(import_models)
 main.add_command(cache)
 
-from vae_passive.train_cli import demo, train  # noqa: E402
+from vae_passive.cli.train import demo, train  # noqa: E402
 
 main.add_command(train)
 main.add_command(demo)
 
-from vae_passive.report_cli import report  # noqa: E402
+from vae_passive.cli.report import report  # noqa: E402
 
 main.add_command(report)
 
-from vae_passive.data_cli import data  # noqa: E402
+from vae_passive.cli.data import data  # noqa: E402
 
 main.add_command(data)
 
-from vae_passive.metrics_cli import score  # noqa: E402
+from vae_passive.cli.score import score  # noqa: E402
 
 main.add_command(score)

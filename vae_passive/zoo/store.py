@@ -44,8 +44,9 @@ from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 import filelock
 import requests
 
-from vae_passive import __version__, catalogue, home
+from vae_passive import __version__, home
 from vae_passive.errors import VaePassiveError
+from vae_passive.zoo import catalogue
 
 UPSTREAM_URL = "https://storage.googleapis.com/disentanglement_lib/unsupervised_study_v1"
 MIRROR_ENV = "VAE_PASSIVE_MIRROR"

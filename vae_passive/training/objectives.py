@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vae_passive import catalogue
+from vae_passive.zoo import catalogue
 
 
 @dataclass(frozen=True)

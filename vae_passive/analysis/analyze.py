@@ -18,14 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_passive import __version__, catalogue, home
+from vae_passive import __version__, home
 from vae_passive.atomic import save_npz, write_text
 from vae_passive.data import GroundTruthData, draw_batches, resolve_dataset
 from vae_passive.errors import VaePassiveError
-from vae_passive.representations import noise_seed, sampled_representation
-from vae_passive.scores import SCORE_NAMES, covariance, mutual_info_matrix, score_subset
+from vae_passive.latents.representations import noise_seed, sampled_representation
+from vae_passive.latents.scores import SCORE_NAMES, covariance, mutual_info_matrix, score_subset
+from vae_passive.latents.variables import KINDS, Rule, classify, latent_statistics, reasons, study_subsets
 from vae_passive.untrusted import UnreadableFile, read_json
-from vae_passive.variables import KINDS, Rule, classify, latent_statistics, reasons, study_subsets
+from vae_passive.zoo import catalogue
 
 SCHEMA = "vae-passive/analysis/1"
 DEFAULT_NUM_SAMPLES = 10_000
@@ -229,7 +230,7 @@ def versions() -> dict[str, str]:
     import scipy
     import sklearn
 
-    from vae_passive.tf_runtime import tensorflow
+    from vae_passive.tfhub.runtime import tensorflow
 
     return {
         "vae_passive": __version__,
@@ -260,7 +261,7 @@ def analyze_model(
     """Load (or reuse) the module, draw data, encode, classify and score one model; with
     ``settings.metrics``, also the disentanglement metrics (``jobs`` processes for the model fits;
     ``metrics_progress`` is told of each step, see ``metrics.suite.Progress``)."""
-    from vae_passive.module import Module
+    from vae_passive.tfhub.module import Module
 
     started = time.perf_counter()
     timings: dict[str, float] = {}

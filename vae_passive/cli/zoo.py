@@ -1,4 +1,4 @@
-"""The commands ``fetch``, ``import`` and ``cache ls | verify | rm``: a thin layer over ``vae_passive.store``."""
+"""The commands ``fetch``, ``import`` and ``cache ls | verify | rm``: a thin layer over ``vae_passive.zoo.store``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from vae_passive import home, store
-from vae_passive.cli_options import selected_ids, selection_options
+from vae_passive import home
+from vae_passive.cli.options import selected_ids, selection_options
 from vae_passive.errors import VaePassiveError
+from vae_passive.zoo import store
 
 
 class _Bars(store.Progress):

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from vae_passive import catalogue
 from vae_passive.errors import VaePassiveError
+from vae_passive.zoo import catalogue
 
 #: beta_vae on dsprites_full: beta = 1 (level 0) and beta = 16 (level 5), seeds 0 and 1.
 DEMO_IDS = (0, 1, 250, 251)

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_passive import catalogue, home
-from vae_passive.architecture import random_weights
+from vae_passive import home
 from vae_passive.data import GroundTruthData
 from vae_passive.errors import VaePassiveError
-from vae_passive.exporter import write_model_folder, zip_model_folder
-from vae_passive.network import decoder_forward, encoder_forward
-from vae_passive.objectives import (
+from vae_passive.tfhub.architecture import random_weights
+from vae_passive.tfhub.exporter import write_model_folder, zip_model_folder
+from vae_passive.tfhub.network import decoder_forward, encoder_forward
+from vae_passive.tfhub.runtime import tensorflow
+from vae_passive.training.objectives import (
     DISCRIMINATOR_LAYERS,
     DISCRIMINATOR_UNITS,
     Objective,
@@ -33,7 +34,7 @@ from vae_passive.objectives import (
     regularizer,
     shuffle_codes,
 )
-from vae_passive.tf_runtime import tensorflow
+from vae_passive.zoo import catalogue
 
 SPEC_STEPS = 300_000
 SPEC_BATCH_SIZE = 64

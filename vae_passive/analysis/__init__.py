@@ -1,0 +1,1 @@
+"""One model's analysis document, and many models through the runner."""

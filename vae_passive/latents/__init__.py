@@ -1,0 +1,1 @@
+"""The latent analysis on arrays (pure numpy): representations, active/passive/mixed, scores."""

@@ -1,0 +1,1 @@
+"""Training models to the published spec, and the offline demo."""
