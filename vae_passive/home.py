@@ -5,17 +5,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import platformdirs
 
-HOME_ENV = "VAE_PASSIVE_HOME"
+from vae_passive import config
+
+HOME_ENV = config.HOME
 
 
 def home() -> Path:
     """The home folder (not created here)."""
-    configured = os.environ.get(HOME_ENV)
+    configured = config.text(HOME_ENV)
     if configured:
         return Path(configured).expanduser()
     return Path(platformdirs.user_cache_dir("vae-passive"))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from vae_passive import config
 from vae_passive.analysis.analyze import (
     AnalysisResult,
     ModelSource,
@@ -34,7 +35,7 @@ from vae_passive.zoo import catalogue
 from vae_passive.zoo.store import redact_text
 
 ERROR_SCHEMA = "vae-passive/error/1"
-SCHEDULER_ENV = "VAE_PASSIVE_SCHEDULER"
+SCHEDULER_ENV = config.SCHEDULER
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,7 @@ def run(
         else:
             todo.append(task)
     if executor == "dask":
-        address = scheduler or os.environ.get(SCHEDULER_ENV)
+        address = scheduler or config.text(SCHEDULER_ENV) or None
         if not address:
             raise VaePassiveError(f"--executor dask needs --scheduler ADDRESS or {SCHEDULER_ENV}")
         outcomes = _dask_outcomes(todo, settings, sources, address)

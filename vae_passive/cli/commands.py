@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from pathlib import Path
@@ -11,11 +10,11 @@ from pathlib import Path
 import click
 import numpy as np
 
-from vae_passive import __version__, home
+from vae_passive import __version__, config, home
 from vae_passive.cli.options import model_selection_options, select_records, selected_ids, selection_options
 from vae_passive.errors import VaePassiveError
 
-DEBUG_ENV = "VAE_PASSIVE_DEBUG"
+DEBUG_ENV = config.DEBUG
 
 
 class _Cli(click.Group):
@@ -36,7 +35,7 @@ class _Cli(click.Group):
             click.echo("interrupted", err=True)
             sys.exit(130)
         except Exception as error:
-            if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            if config.text(DEBUG_ENV) not in ("", "0"):
                 raise
             raise click.ClickException(_one_line(error)) from None
 
@@ -121,11 +120,11 @@ def info(as_json: bool) -> None:
         "numpy": np.__version__,
         "gpus": gpu_names(),
         "home": str(home.home()),
-        "home_from": home.HOME_ENV if os.environ.get(home.HOME_ENV) else "user cache folder",
+        "home_from": config.HOME if config.text(config.HOME) else "user cache folder",
         "models": str(home.models_dir()),
         "data": str(home.data_dir()),
         "results": str(home.results_dir()),
-        "disentanglement_lib_data": os.environ.get("DISENTANGLEMENT_LIB_DATA"),
+        "disentanglement_lib_data": config.text(config.DATA) or None,
     }
     if as_json:
         click.echo(json.dumps(facts, indent=1))

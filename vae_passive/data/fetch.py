@@ -28,15 +28,15 @@ from urllib.parse import urlparse
 import filelock
 import numpy as np
 
-from vae_passive import __version__
+from vae_passive import __version__, config
 from vae_passive.atomic import atomic_path, write_text
 from vae_passive.data import files
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import store
 
-MIRROR_ENV = "VAE_PASSIVE_DATA_MIRROR"
-MAX_DATA_ENV = "VAE_PASSIVE_MAX_DATA_BYTES"
-DATA_DEADLINE_ENV = "VAE_PASSIVE_DATA_DEADLINE"
+MIRROR_ENV = config.DATA_MIRROR
+MAX_DATA_ENV = config.MAX_DATA_BYTES
+DATA_DEADLINE_ENV = config.DATA_DEADLINE
 MANIFEST = ".vae-passive.json"
 _MPI3D = "https://storage.googleapis.com/disentanglement_dataset/data_npz"
 _NORB = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small"
@@ -91,8 +91,8 @@ class Fetched:
 def data_limits() -> store.Limits:
     """The download limits of a data file: 64 GiB and a day by default, raised with their variables."""
     return store.Limits(
-        download_bytes=int(store.env_limit(MAX_DATA_ENV, 64 << 30)),
-        deadline=store.env_limit(DATA_DEADLINE_ENV, 86_400.0),
+        download_bytes=int(config.positive(MAX_DATA_ENV, 64 << 30)),
+        deadline=config.positive(DATA_DEADLINE_ENV, 86_400.0),
     )
 
 
@@ -104,7 +104,7 @@ def _too_big(name: str, limit: int) -> VaePassiveError:
 
 def source_url(remote: Remote, mirror: str | None) -> str:
     """The URL to read ``remote`` from: the mirror's ``<base>/<file name>``, else the published URL."""
-    base = (mirror or os.environ.get(MIRROR_ENV, "")).strip().rstrip("/")
+    base = (mirror or config.text(MIRROR_ENV)).strip().rstrip("/")
     return f"{base}/{remote.file_name}" if base else remote.url
 
 

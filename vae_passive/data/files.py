@@ -5,13 +5,12 @@ home folder's ``data/``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from vae_passive import home
+from vae_passive import config, home
 from vae_passive.errors import VaePassiveError
 
-ENV = "DISENTANGLEMENT_LIB_DATA"
+ENV = config.DATA
 
 DSPRITES = "dsprites/dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
 SCREAM = "scream/scream.jpg"
@@ -44,7 +43,7 @@ class MissingData(VaePassiveError):
 
 def roots() -> list[Path]:
     """The data folders searched, in order: ``$DISENTANGLEMENT_LIB_DATA`` (when set), then home ``data/``."""
-    configured = os.environ.get(ENV, "").strip()
+    configured = config.text(ENV)
     found = [Path(configured).expanduser()] if configured else []
     return [*found, home.data_dir()]
 

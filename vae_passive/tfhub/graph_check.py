@@ -17,11 +17,11 @@ project and disentanglement_lib write (docs/security_modules.md says how the lis
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vae_passive import config
 from vae_passive.errors import VaePassiveError
 from vae_passive.tfhub.runtime import tensorflow
 
@@ -90,8 +90,8 @@ ALLOWED_OPS = NETWORK_OPS | VARIABLE_OPS | SAVER_OPS
 CHECKPOINT_IO_OPS = frozenset({"SaveV2", "MergeV2Checkpoints", "RestoreV2"})
 RESTORE_OPS = frozenset({"RestoreV2"})
 
-MAX_GRAPH_BYTES_ENV = "VAE_PASSIVE_MAX_GRAPH_BYTES"
-MAX_CONST_BYTES_ENV = "VAE_PASSIVE_MAX_CONST_BYTES"
+MAX_GRAPH_BYTES_ENV = config.MAX_GRAPH_BYTES
+MAX_CONST_BYTES_ENV = config.MAX_CONST_BYTES
 DEFAULT_MAX_GRAPH_BYTES = 64 * 2**20  # ours are 150-250 KB
 DEFAULT_MAX_CONST_BYTES = 16 * 2**20  # ours are under 1 KB
 
@@ -100,7 +100,7 @@ TRUST = "Only load modules from people you trust"
 
 def _limit(variable: str, default: int) -> int:
     """A byte limit from the environment, read at each check so tests and users can change it."""
-    text = os.environ.get(variable, "").strip()
+    text = config.text(variable)
     if not text:
         return default
     if not text.isdigit() or int(text) < 1:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from vae_passive import config
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import catalogue
 
@@ -63,8 +64,8 @@ def run_demo(out: Path, steps: int, num_samples: int, echo: Callable[[str], None
     """Run every demo command; return the report's ``index.html``."""
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "VAE_PASSIVE_HOME": str(out / "home"), "VAE_PASSIVE_OFFLINE": "1"}
-    env.pop("VAE_PASSIVE_MIRROR", None)
+    env = {**os.environ, config.HOME: str(out / "home"), config.OFFLINE: "1"}
+    env.pop(config.MIRROR, None)
     records = [catalogue.record(i) for i in DEMO_IDS]
     echo(
         "vae-passive demo: " + ", ".join(f"model {r.id} ({r.method}, beta {r.value:g}, seed {r.seed})" for r in records)

@@ -44,19 +44,19 @@ from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 import filelock
 import requests
 
-from vae_passive import __version__, home
+from vae_passive import __version__, config, home
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import catalogue
 
 UPSTREAM_URL = "https://storage.googleapis.com/disentanglement_lib/unsupervised_study_v1"
-MIRROR_ENV = "VAE_PASSIVE_MIRROR"
-OFFLINE_ENV = "VAE_PASSIVE_OFFLINE"
-UPSTREAM_ENV = "VAE_PASSIVE_UPSTREAM"
-RETRY_BASE_ENV = "VAE_PASSIVE_RETRY_BASE"
-MAX_DOWNLOAD_ENV = "VAE_PASSIVE_MAX_DOWNLOAD_BYTES"
-MAX_MODEL_ENV = "VAE_PASSIVE_MAX_MODEL_BYTES"
-MAX_RATIO_ENV = "VAE_PASSIVE_MAX_COMPRESSION_RATIO"
-DEADLINE_ENV = "VAE_PASSIVE_DOWNLOAD_DEADLINE"
+MIRROR_ENV = config.MIRROR
+OFFLINE_ENV = config.OFFLINE
+UPSTREAM_ENV = config.UPSTREAM
+RETRY_BASE_ENV = config.RETRY_BASE
+MAX_DOWNLOAD_ENV = config.MAX_DOWNLOAD_BYTES
+MAX_MODEL_ENV = config.MAX_MODEL_BYTES
+MAX_RATIO_ENV = config.MAX_COMPRESSION_RATIO
+DEADLINE_ENV = config.DOWNLOAD_DEADLINE
 SUMS_FILE = "SHA256SUMS"  # optional, at a mirror's root: lines ``<sha256>  <id>.zip``
 SUMS_MAX_BYTES = 16 << 20
 RATIO_FLOOR = 1 << 20  # zips that inflate to less than this are not held to the compression ratio
@@ -109,17 +109,17 @@ class Source:
 
 def offline() -> bool:
     """``VAE_PASSIVE_OFFLINE=1``: no network at all."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    return config.flag(OFFLINE_ENV)
 
 
 def upstream_url() -> str:
     """Base URL of the upstream zips (``VAE_PASSIVE_UPSTREAM`` replaces it, e.g. for a proxy of the bucket)."""
-    return os.environ.get(UPSTREAM_ENV, "").strip().rstrip("/") or UPSTREAM_URL
+    return config.text(UPSTREAM_ENV).rstrip("/") or UPSTREAM_URL
 
 
 def sources_from_env() -> list[str]:
     """The mirrors named in ``VAE_PASSIVE_MIRROR``, separated by whitespace."""
-    return os.environ.get(MIRROR_ENV, "").split()
+    return config.words(MIRROR_ENV)
 
 
 def _gcsfs():
@@ -200,15 +200,9 @@ class RetryPolicy:
     @classmethod
     def from_env(cls) -> RetryPolicy:
         """The default policy, with the base delay from ``VAE_PASSIVE_RETRY_BASE`` (seconds) when set."""
-        text = os.environ.get(RETRY_BASE_ENV, "").strip()
-        if not text:
-            return cls()
-        try:
-            base = float(text)
-        except ValueError:
-            base = -1.0
-        if not 0 <= base <= 600:
-            raise VaePassiveError(f"{RETRY_BASE_ENV}={text!r} is not a delay in seconds; set e.g. 1 or 0.01")
+        base = config.non_negative(RETRY_BASE_ENV, cls.base)
+        if base > 600:
+            raise VaePassiveError(f"{RETRY_BASE_ENV}={base:g} is not a delay in seconds; set e.g. 1 or 0.01")
         return cls(base=base)
 
     def delay(self, failures: int, retry_after: str | None = None, now: float | None = None) -> float:
@@ -255,20 +249,6 @@ def redact_text(text: str) -> str:
     return _URL.sub(lambda match: redact_url(match.group(0)), text)
 
 
-def env_limit(name: str, default: float) -> float:
-    """A positive number from the environment variable ``name`` (``default`` when unset)."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise VaePassiveError(f"{name}={text!r} is not a positive number; set e.g. {default:.0f} or unset it")
-    return value
-
-
 @dataclass(frozen=True)
 class Limits:
     """What one download or zip from a stranger may cost; each can be raised with its environment variable.
@@ -286,10 +266,10 @@ class Limits:
     def from_env(cls) -> Limits:
         """The limits, each replaced by its environment variable when set."""
         return cls(
-            download_bytes=int(env_limit(MAX_DOWNLOAD_ENV, cls.download_bytes)),
-            deadline=env_limit(DEADLINE_ENV, cls.deadline),
-            model_bytes=int(env_limit(MAX_MODEL_ENV, cls.model_bytes)),
-            ratio=env_limit(MAX_RATIO_ENV, cls.ratio),
+            download_bytes=int(config.positive(MAX_DOWNLOAD_ENV, cls.download_bytes)),
+            deadline=config.positive(DEADLINE_ENV, cls.deadline),
+            model_bytes=int(config.positive(MAX_MODEL_ENV, cls.model_bytes)),
+            ratio=config.positive(MAX_RATIO_ENV, cls.ratio),
         )
 
     def check_inflation(self, model_id: int, zip_size: int, declared: int) -> None:
@@ -487,7 +467,7 @@ def check_free_space(folder: Path, needed: int) -> None:
     if free < needed + FREE_SPACE_RESERVE:
         raise NoSpace(
             f"not enough free disk space under {folder}: {format_bytes(needed)} needed, {format_bytes(free)} free; "
-            f"free some space or point {home.HOME_ENV} to a larger disk"
+            f"free some space or point {config.HOME} to a larger disk"
         )
 
 
