@@ -1,15 +1,13 @@
 """The paper's analysis of one model: classify latents, score mean vs sampled codes, one document.
 
 ``analysis_document`` and ``score_representations`` are pure; ``analyze_model`` is the edge that
-loads the module, draws the data and encodes; ``write_results`` stores the document atomically.
+loads the module, draws the data and encodes; ``write_results`` stores it through ``analysis.document``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import platform
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,22 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_passive import __version__, home
-from vae_passive.atomic import save_npz, write_text
+from vae_passive import home
+from vae_passive.analysis.document import SCHEMA, versions, write_document
 from vae_passive.data import GroundTruthData, draw_batches, resolve_dataset
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import noise_seed, sampled_representation
-from vae_passive.latents.scores import SCORE_NAMES, covariance, mutual_info_matrix, score_subset
+from vae_passive.latents.scores import SCORE_NAMES, covariance, finite_or_none, mutual_info_matrix, score_subset
 from vae_passive.latents.variables import KINDS, Rule, classify, latent_statistics, reasons, study_subsets
-from vae_passive.untrusted import UnreadableFile, read_json
+from vae_passive.tfhub.folder import read_gin_dataset, read_training_data, read_upstream_metrics
 from vae_passive.zoo import catalogue
 
-SCHEMA = "vae-passive/analysis/1"
 DEFAULT_NUM_SAMPLES = 10_000
 DEFAULT_SEED = 2051556033  # unsupervised_study_v1's seed of the sampled/unsupervised evaluation
 DATA_BATCH_SIZE = 16  # upstream's generate_batch_factor_code batch, which fixes the draw order
 ENCODE_BATCH_SIZE = 1024
-REPRESENTATIONS = ("mean", "sampled")
 
 
 @dataclass(frozen=True)
@@ -89,11 +85,6 @@ def settings_hash(settings: Settings, data_source: str) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _finite_or_none(value: float) -> float | None:
-    """JSON has no NaN or infinity: degenerate scores are stored as null."""
-    return float(value) if np.isfinite(value) else None
-
-
 def score_representations(codes: dict[str, np.ndarray], kinds: np.ndarray) -> list[dict]:
     """Scores of each representation (N, latents) on the study's subsets with >= 2 latents."""
     rows = []
@@ -107,7 +98,7 @@ def score_representations(codes: dict[str, np.ndarray], kinds: np.ndarray) -> li
                     "representation": representation,
                     "subset": subset,
                     "num_latents": len(indices),
-                    **{name: _finite_or_none(scores[name]) for name in SCORE_NAMES},
+                    **{name: finite_or_none(scores[name]) for name in SCORE_NAMES},
                 }
             )
     return rows
@@ -152,33 +143,6 @@ def analysis_document(
 # ---- the I/O edge -------------------------------------------------------------------------
 
 
-def read_gin_string(folder: Path, binding: str) -> str | None:
-    """A string binding (e.g. ``dataset.name``) of ``model/results/gin/train.gin``, if present."""
-    gin = folder / "model" / "results" / "gin" / "train.gin"
-    if not gin.is_file():
-        return None
-    pattern = rf"""^\s*{re.escape(binding)}\s*=\s*['"]([^'"]+)['"]"""
-    match = re.search(pattern, gin.read_text(errors="replace"), re.MULTILINE)
-    return match.group(1) if match else None
-
-
-def read_gin_dataset(folder: Path) -> str | None:
-    """``dataset.name`` of the model folder's train.gin."""
-    return read_gin_string(folder, "dataset.name")
-
-
-def read_upstream_metrics(folder: Path) -> dict:
-    """``metrics/{mean,sampled}/<metric>/results/json/evaluation_results.json``, as stored upstream."""
-    found: dict[str, dict] = {}
-    for path in sorted(folder.glob("metrics/*/*/results/json/evaluation_results.json")):
-        representation, metric = path.parts[-5], path.parts[-4]
-        try:
-            found.setdefault(representation, {})[metric] = read_json(path)
-        except UnreadableFile as error:
-            raise VaePassiveError(f"cannot read upstream results: {error}") from None
-    return found
-
-
 def locate_model(model_id: int | None = None, model_dir: str | Path | None = None) -> ModelSource:
     """The model to analyse, from the cache (``--model-id``) or a folder (``--model-dir``)."""
     if (model_id is None) == (model_dir is None):
@@ -201,7 +165,7 @@ def locate_model(model_id: int | None = None, model_dir: str | Path | None = Non
             folder,
             model_id,
             read_gin_dataset(folder) or record.dataset,
-            read_gin_string(folder, "vae_passive.training_data"),
+            read_training_data(folder),
         )
     folder = Path(model_dir).expanduser().resolve()
     if not folder.is_dir():
@@ -210,7 +174,7 @@ def locate_model(model_id: int | None = None, model_dir: str | Path | None = Non
     known_id = int(folder.name) if folder.name.isdigit() and int(folder.name) < catalogue.NUM_MODELS else None
     if known_id is not None and dataset not in (None, catalogue.record(known_id).dataset):
         known_id = None  # a folder named like an id that holds another data set's model
-    return ModelSource(folder.name, folder, known_id, dataset, read_gin_string(folder, "vae_passive.training_data"))
+    return ModelSource(folder.name, folder, known_id, dataset, read_training_data(folder))
 
 
 def model_fields(source: ModelSource, num_latents: int) -> dict:
@@ -225,23 +189,6 @@ def model_fields(source: ModelSource, num_latents: int) -> dict:
     return fields
 
 
-def versions() -> dict[str, str]:
-    """Versions recorded with every result."""
-    import scipy
-    import sklearn
-
-    from vae_passive.tfhub.runtime import tensorflow
-
-    return {
-        "vae_passive": __version__,
-        "tensorflow": tensorflow().__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit_learn": sklearn.__version__,
-        "python": platform.python_version(),
-    }
-
-
 @dataclass
 class AnalysisResult:
     """A finished analysis: the document, the codes it was computed from, and notes for the user."""
@@ -249,6 +196,35 @@ class AnalysisResult:
     document: dict
     codes: dict[str, np.ndarray]
     notes: list[str]
+
+
+def _draw_and_encode(source: ModelSource, settings: Settings, module, timings: dict[str, float]):
+    """The analysis sample: data set, factors and codes (mean, logvar, sampled with the model's noise)."""
+    tick = time.perf_counter()
+    data, note = data_for(source, settings, module.channels)
+    factors, images = draw_batches(data, settings.num_samples, np.random.RandomState(settings.seed), DATA_BATCH_SIZE)
+    timings["data"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    encoded = module.encode(images, batch_size=ENCODE_BATCH_SIZE)
+    del images
+    noise = noise_seed(settings.seed, source.key)
+    sampled = sampled_representation(encoded.mean, encoded.logvar, np.random.default_rng(noise))
+    timings["encode"] = time.perf_counter() - tick
+    codes = {"mean": encoded.mean, "logvar": encoded.logvar, "sampled": sampled, "factors": factors}
+    return data, note, noise, codes
+
+
+def _metric_rows(data, module, document: dict, source: ModelSource, settings: Settings, jobs: int, progress):
+    """The disentanglement metrics of ``settings.metrics`` on the model's codes (``metrics.suite``)."""
+    from vae_passive.metrics.suite import metric_rows
+
+    kinds = np.array([latent["kind"] for latent in document["latents"]])
+
+    def encode(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        codes = module.encode(batch, batch_size=ENCODE_BATCH_SIZE)
+        return codes.mean, codes.logvar
+
+    return metric_rows(data, encode, kinds, settings.metrics, settings.preset, jobs, progress, source.key)
 
 
 def analyze_model(
@@ -267,21 +243,9 @@ def analyze_model(
     timings: dict[str, float] = {}
     if module is None:
         data_for(source, settings, None)  # missing data: fail before paying for TensorFlow
-    tick = started
     module = module or Module(source.path)
-    timings["load"] = time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    data, note = data_for(source, settings, module.channels)
-    factors, images = draw_batches(data, settings.num_samples, np.random.RandomState(settings.seed), DATA_BATCH_SIZE)
-    timings["data"] = time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    encoded = module.encode(images, batch_size=ENCODE_BATCH_SIZE)
-    del images
-    noise = noise_seed(settings.seed, source.key)
-    sampled = sampled_representation(encoded.mean, encoded.logvar, np.random.default_rng(noise))
-    timings["encode"] = time.perf_counter() - tick
+    timings["load"] = time.perf_counter() - started
+    data, note, noise, codes = _draw_and_encode(source, settings, module, timings)
 
     tick = time.perf_counter()
     document = analysis_document(
@@ -294,25 +258,15 @@ def analyze_model(
             "noise_seed": noise,
         },
         rule=settings.rule,
-        mean=encoded.mean,
-        logvar=encoded.logvar,
-        sampled=sampled,
+        mean=codes["mean"],
+        logvar=codes["logvar"],
+        sampled=codes["sampled"],
         upstream_metrics=read_upstream_metrics(source.path),
     )
     timings["classify_and_score"] = time.perf_counter() - tick
     if settings.metrics:
-        from vae_passive.metrics.suite import metric_rows
-
         tick = time.perf_counter()
-        kinds = np.array([latent["kind"] for latent in document["latents"]])
-
-        def encode(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            codes = module.encode(batch, batch_size=ENCODE_BATCH_SIZE)
-            return codes.mean, codes.logvar
-
-        document["metrics"] = metric_rows(
-            data, encode, kinds, settings.metrics, settings.preset, jobs, metrics_progress, source.key
-        )
+        document["metrics"] = _metric_rows(data, module, document, source, settings, jobs, metrics_progress)
         timings["metrics"] = time.perf_counter() - tick
     document["provenance"] = {
         "versions": versions(),
@@ -321,21 +275,9 @@ def analyze_model(
         "timings_s": {name: round(value, 4) for name, value in timings.items()},
         "settings_hash": settings_hash(settings, data.name),
     }
-    codes = {"mean": encoded.mean, "logvar": encoded.logvar, "sampled": sampled, "factors": factors}
     return AnalysisResult(document, codes, [note] if note else [])
 
 
 def write_results(results_dir: Path, result: AnalysisResult, save_codes: bool = False) -> Path:
-    """Write ``<results>/<key>/analysis.json`` (and ``codes.npz``) atomically; return the document path.
-
-    The key must be one plain folder name, so that nothing lands outside the results folder.
-    """
-    key = result.document["model"]["key"]
-    if not isinstance(key, str) or key in ("", ".", "..") or "/" in key or "\\" in key or "\0" in key:
-        raise VaePassiveError(f"model key {key!r} is not a plain folder name; rename the model folder")
-    folder = Path(results_dir) / key
-    if save_codes:
-        save_npz(folder / "codes.npz", **result.codes)
-    path = folder / "analysis.json"
-    write_text(path, json.dumps(result.document, indent=1) + "\n")
-    return path
+    """Write ``<results>/<key>/analysis.json`` (and ``codes.npz``) atomically; return the document path."""
+    return write_document(results_dir, result.document, result.codes if save_codes else None)

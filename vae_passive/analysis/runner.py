@@ -29,6 +29,7 @@ from vae_passive.analysis.analyze import (
     settings_hash,
     write_results,
 )
+from vae_passive.analysis.document import DOCUMENT_NAME, settings_hash_of
 from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import catalogue
@@ -80,16 +81,12 @@ def expected_hash(task: Task, settings: Settings) -> str | None:
 
 def is_done(results_dir: Path, task: Task, settings: Settings) -> bool:
     """True when ``<results>/<key>/analysis.json`` exists with the settings hash of this run."""
-    path = results_dir / task.key / "analysis.json"
+    path = results_dir / task.key / DOCUMENT_NAME
     if not path.is_file():
         return False
-    from vae_passive.untrusted import UnreadableFile, read_json
-
-    try:
-        stored = read_json(path)["provenance"]["settings_hash"]
-    except (UnreadableFile, KeyError, TypeError):  # damaged or hostile: analyse again, replacing it
-        return False
-    return stored == expected_hash(task, settings)
+    # a damaged, hostile or foreign document has no hash: the model is analysed again, replacing it
+    stored = settings_hash_of(path)
+    return stored is not None and stored == expected_hash(task, settings)
 
 
 def _source(task: Task, fetch: bool, sources: list[str] | None = None) -> ModelSource:

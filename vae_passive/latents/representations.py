@@ -15,14 +15,23 @@ def mean_representation(mean: np.ndarray) -> np.ndarray:
     return np.asarray(mean)
 
 
+#: The two codes the study compares, in the order every table and figure shows them.
+REPRESENTATIONS = ("mean", "sampled")
+
+
+def sample(mean: np.ndarray, logvar: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The reparametrisation z = mu + exp(logvar / 2) * eps, eps ~ N(0, 1) from ``rng``, in float64:
+    the one sampling formula of the package (the analysis, the metrics' sampled codes)."""
+    return mean + np.exp(logvar / 2.0) * rng.standard_normal(np.shape(mean))
+
+
 def sampled_representation(mean: np.ndarray, logvar: np.ndarray, rng: np.random.Generator | int) -> np.ndarray:
-    """z = mu + exp(logvar / 2) * eps with eps ~ N(0, 1) drawn from ``rng`` (a Generator or a seed)."""
+    """``sample`` of mean and logvar (N, latents), in mean's dtype; ``rng`` a Generator or a seed."""
     mean, logvar = np.asarray(mean), np.asarray(logvar)
     if mean.shape != logvar.shape:
         raise ValueError(f"mean {mean.shape} and logvar {logvar.shape} must have the same shape")
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    noise = generator.standard_normal(mean.shape, dtype=np.float64)
-    return (mean + np.exp(logvar / 2.0) * noise).astype(mean.dtype, copy=False)
+    return sample(mean, logvar, generator).astype(mean.dtype, copy=False)
 
 
 def noise_seed(seed: int, key: str) -> int:

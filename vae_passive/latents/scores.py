@@ -64,9 +64,13 @@ def histogram_discretize(codes: np.ndarray, num_bins: int = NUM_BINS) -> np.ndar
     return out
 
 
-def _mutual_information(a: np.ndarray, b: np.ndarray, size: int) -> float:
-    """MI in nats of two discrete samples with values in [0, size)."""
-    joint = np.bincount(a * size + b, minlength=size * size).reshape(size, size).astype(np.float64)
+def discrete_mutual_info(a: np.ndarray, size_a: int, b: np.ndarray, size_b: int) -> float:
+    """MI in nats of two discrete samples (N,) with values in [0, size_a) and [0, size_b).
+
+    The one MI formula of the package: the latents' pairwise MI here, the metrics' MI between
+    codes and factors (``metrics.common``) and entropies (a sample with itself).
+    """
+    joint = np.bincount(a * size_b + b, minlength=size_a * size_b).reshape(size_a, size_b).astype(np.float64)
     joint /= joint.sum()
     pa, pb = joint.sum(axis=1), joint.sum(axis=0)
     nz = joint > 0
@@ -81,7 +85,7 @@ def mutual_info_matrix(codes: np.ndarray, num_bins: int = NUM_BINS) -> np.ndarra
     mi = np.zeros((latents, latents))
     for i in range(latents):
         for j in range(i, latents):
-            mi[i, j] = mi[j, i] = _mutual_information(discrete[:, i], discrete[:, j], size)
+            mi[i, j] = mi[j, i] = discrete_mutual_info(discrete[:, i], size, discrete[:, j], size)
     return mi
 
 
@@ -89,6 +93,12 @@ def mean_off_diagonal(matrix: np.ndarray) -> float:
     """Mean of the off-diagonal entries (the ``mutual_info_score`` of a MI matrix)."""
     n = len(matrix)
     return float((matrix.sum() - np.trace(matrix)) / (n * n - n))
+
+
+def finite_or_none(value: float) -> float | None:
+    """A score fit for JSON, which has no NaN or infinity: degenerate values become null."""
+    value = float(value)
+    return value if np.isfinite(value) else None
 
 
 #: Scores computed from a covariance matrix, by result key.

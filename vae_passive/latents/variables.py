@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 ACTIVE, PASSIVE, MIXED = "active", "passive", "mixed"
-KINDS = (ACTIVE, PASSIVE, MIXED)
+#: The kinds in the order the authors combine them (active, mixed, passive) and every table shows them.
+KINDS = (ACTIVE, MIXED, PASSIVE)
 RULES = ("variance", "mean-variance")
 
 

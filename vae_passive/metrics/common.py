@@ -15,7 +15,7 @@ from typing import TypeVar
 import numpy as np
 
 from vae_passive.data.base import draw_batches
-from vae_passive.latents.scores import histogram_discretize
+from vae_passive.latents.scores import discrete_mutual_info, histogram_discretize
 
 T = TypeVar("T")
 
@@ -94,20 +94,6 @@ def discretize(codes: np.ndarray, num_bins: int) -> np.ndarray:
     return histogram_discretize(codes, num_bins)
 
 
-def _mutual_info(a: np.ndarray, size_a: int, b: np.ndarray, size_b: int) -> float:
-    """MI in nats of two dense label arrays, the formula of scikit-learn's ``mutual_info_score``."""
-    if size_a == 1 or size_b == 1:
-        return 0.0
-    joint = np.bincount(a * size_b + b, minlength=size_a * size_b).reshape(size_a, size_b)
-    total = float(len(a))
-    rows, cols = np.nonzero(joint)
-    counts = joint[rows, cols].astype(np.float64)
-    outer = joint.sum(axis=1)[rows].astype(np.float64) * joint.sum(axis=0)[cols].astype(np.float64)
-    terms = counts / total * (np.log(counts) - np.log(outer) + np.log(total))
-    terms[np.abs(terms) < np.finfo(np.float64).eps] = 0.0
-    return max(float(terms.sum()), 0.0)
-
-
 def mutual_info_matrix(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """MI (first columns, second columns) between the columns of two label arrays (N, ·)."""
     left = [dense_labels(first[:, i]) for i in range(first.shape[1])]
@@ -115,13 +101,13 @@ def mutual_info_matrix(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     out = np.zeros((len(left), len(right)))
     for i, (a, size_a) in enumerate(left):
         for j, (b, size_b) in enumerate(right):
-            out[i, j] = _mutual_info(a, size_a, b, size_b)
+            out[i, j] = discrete_mutual_info(a, size_a, b, size_b)
     return out
 
 
 def entropies(labels: np.ndarray) -> np.ndarray:
     """Entropy in nats (= MI with itself) of each column of a label array (N, k)."""
-    return np.array([_mutual_info(*dense_labels(col), *dense_labels(col)) for col in labels.T])
+    return np.array([discrete_mutual_info(*dense_labels(col), *dense_labels(col)) for col in labels.T])
 
 
 def represent_all(represent: Represent, observations: list[np.ndarray]) -> np.ndarray:

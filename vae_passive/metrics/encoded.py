@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vae_passive.latents.representations import sample
 from vae_passive.metrics.common import Represent
 
 ENCODE_CHUNK = 16_384  # images rendered and encoded per call
@@ -96,11 +97,7 @@ class EncodedData:
             return lambda indices: self.codes(indices)[0]
         if representation != "sampled" or rng is None:
             raise ValueError("representation must be 'mean', or 'sampled' with a Generator")
-        return lambda indices: _sampled(*self.codes(indices), rng)
-
-
-def _sampled(mean: np.ndarray, logvar: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return mean + np.exp(logvar / 2.0) * rng.standard_normal(mean.shape)
+        return lambda indices: sample(*self.codes(indices), rng)
 
 
 def supports_index_cache(data) -> bool:
@@ -118,4 +115,4 @@ def image_representation(
         return lambda images: encode(images)[0]
     if representation != "sampled" or rng is None:
         raise ValueError("representation must be 'mean', or 'sampled' with a Generator")
-    return lambda images: _sampled(*encode(images), rng)
+    return lambda images: sample(*encode(images), rng)

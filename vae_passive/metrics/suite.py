@@ -16,23 +16,18 @@ from collections.abc import Callable
 
 import numpy as np
 
-from vae_passive.latents.representations import noise_seed
+from vae_passive.latents.representations import REPRESENTATIONS, noise_seed
+from vae_passive.latents.scores import finite_or_none
 from vae_passive.latents.variables import study_subsets
 from vae_passive.metrics import registry
 from vae_passive.metrics.common import Represent
 from vae_passive.metrics.encoded import EncodedData, image_representation, supports_index_cache
 
 METRIC_SUBSETS = ("full", "active", "active+mixed")
-REPRESENTATIONS = ("mean", "sampled")
 
 
 def _columns(represent: Represent, indices: np.ndarray) -> Represent:
     return lambda observations: represent(observations)[:, indices]
-
-
-def _finite_or_none(value) -> float | None:
-    value = float(value)
-    return value if np.isfinite(value) else None
 
 
 #: Told of each step before it runs: (steps done, steps in all, "representation/subset/metric").
@@ -94,12 +89,12 @@ def metric_rows(
             continue
         if registry.REGISTRY[name].per_subset:
             rows.extend(
-                {**base, "subset": part, "key": key, "value": _finite_or_none(value)}
+                {**base, "subset": part, "key": key, "value": finite_or_none(value)}
                 for part, scores in result.items()
                 for key, value in scores.items()
             )
         else:
-            rows.extend({**base, "key": key, "value": _finite_or_none(value)} for key, value in result.items())
+            rows.extend({**base, "key": key, "value": finite_or_none(value)} for key, value in result.items())
     if progress is not None:
         progress(len(steps), len(steps), "done")
     return rows

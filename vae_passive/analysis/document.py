@@ -1,0 +1,177 @@
+"""The analysis document (``vae-passive/analysis/1``): its schema, and the one place that writes and reads it.
+
+One model's analysis is one JSON document, ``<results>/<key>/analysis.json``. The shapes below
+are what ``analyze`` writes; the runner (is a result current?), the CLI summary and the report read
+documents only through ``read_document``, which also checks the schema version.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any, NotRequired, TypedDict
+
+import numpy as np
+
+from vae_passive import __version__
+from vae_passive.atomic import save_npz, write_text
+from vae_passive.errors import VaePassiveError
+from vae_passive.untrusted import UnreadableFile, read_json
+
+SCHEMA_PREFIX = "vae-passive/analysis/"
+SCHEMA_VERSION = 1
+SCHEMA = f"{SCHEMA_PREFIX}{SCHEMA_VERSION}"
+DOCUMENT_NAME = "analysis.json"
+CODES_NAME = "codes.npz"
+
+
+class ModelFields(TypedDict):
+    """Which model: catalogue fields are null for a model outside the zoo."""
+
+    id: int | None
+    key: str
+    path: str
+    dataset: str | None
+    method: str | None
+    hyperparameter: str | None
+    value: float | None
+    seed: int | None
+    num_latents: int
+
+
+class DataFields(TypedDict):
+    """The inputs drawn: data set, whether it is the published one, N, and the seeds."""
+
+    source: str
+    real: bool
+    num_samples: int
+    seed: int
+    noise_seed: NotRequired[int]  # absent in documents written before per-model noise
+
+
+class RuleFields(TypedDict):
+    name: str
+    var_threshold: float
+    mean_tolerance: float | None
+
+
+class LatentRow(TypedDict):
+    index: int
+    kind: str
+    reason: NotRequired[str]  # absent in documents written before reasons
+    mean_of_variance: float
+    variance_of_variance: float
+    variance_of_mean: float
+
+
+class ScoreRow(TypedDict):
+    """One (representation, subset): the scores of ``latents.scores.SCORE_NAMES``, null when degenerate."""
+
+    representation: str
+    subset: str
+    num_latents: int
+    gaussian_total_correlation: float | None
+    gaussian_wasserstein_correlation: float | None
+    gaussian_wasserstein_correlation_norm: float | None
+    mutual_info_score: float | None
+    effective_rank: float | None
+
+
+class MetricRow(TypedDict):
+    representation: str
+    subset: str
+    metric: str
+    key: str | None
+    value: float | None
+    error: NotRequired[str]
+
+
+class Provenance(TypedDict):
+    versions: dict[str, str]
+    created: str
+    elapsed_s: float
+    timings_s: dict[str, float]
+    settings_hash: str
+
+
+class AnalysisDocument(TypedDict):
+    schema: str
+    model: ModelFields
+    data: DataFields
+    rule: RuleFields
+    latents: list[LatentRow]
+    counts: dict[str, int]
+    scores: list[ScoreRow]
+    upstream_metrics: dict[str, dict[str, Any]]
+    metrics: NotRequired[list[MetricRow]]
+    provenance: NotRequired[Provenance]
+
+
+class NewerSchemaError(VaePassiveError):
+    """A document written by a newer vae-passive."""
+
+
+def check_schema(document: object) -> None:
+    """Raise ``NewerSchemaError`` for a newer schema, ``UnreadableFile`` for anything not an analysis document."""
+    schema = document.get("schema") if isinstance(document, dict) else None
+    if not isinstance(schema, str) or not schema.startswith(SCHEMA_PREFIX):
+        raise UnreadableFile(f"schema {schema!r} is not a vae-passive analysis document")
+    version = schema[len(SCHEMA_PREFIX) :]
+    if not version.isdigit():
+        raise UnreadableFile(f"schema {schema!r} has no version number")
+    if int(version) > SCHEMA_VERSION:
+        raise NewerSchemaError(
+            f"schema {schema} is newer than this vae-passive reads ({SCHEMA}); "
+            "upgrade vae-passive (pip install -U vae-passive)"
+        )
+
+
+def read_document(path: Path) -> AnalysisDocument:
+    """The document at ``path``, read as an untrusted file and its schema checked (fields are not)."""
+    document = read_json(path)
+    check_schema(document)
+    return document
+
+
+def settings_hash_of(path: Path) -> str | None:
+    """The ``provenance.settings_hash`` of a stored document; None when missing, damaged or foreign."""
+    try:
+        value = read_document(path)["provenance"]["settings_hash"]
+    except (VaePassiveError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def result_folder(results_dir: Path, key: object) -> Path:
+    """``<results>/<key>``; the key must be one plain folder name, so nothing lands outside ``results_dir``."""
+    if not isinstance(key, str) or key in ("", ".", "..") or "/" in key or "\\" in key or "\0" in key:
+        raise VaePassiveError(f"model key {key!r} is not a plain folder name; rename the model folder")
+    return Path(results_dir) / key
+
+
+def write_document(results_dir: Path, document: AnalysisDocument, codes: dict[str, np.ndarray] | None = None) -> Path:
+    """Write ``<results>/<key>/analysis.json`` (and ``codes.npz`` when given) atomically; return the path."""
+    folder = result_folder(results_dir, document["model"]["key"])
+    if codes is not None:
+        save_npz(folder / CODES_NAME, **codes)
+    path = folder / DOCUMENT_NAME
+    write_text(path, json.dumps(document, indent=1) + "\n")
+    return path
+
+
+def versions() -> dict[str, str]:
+    """Versions recorded with every result and report."""
+    import scipy
+    import sklearn
+
+    from vae_passive.tfhub.runtime import tensorflow
+
+    return {
+        "vae_passive": __version__,
+        "tensorflow": tensorflow().__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit_learn": sklearn.__version__,
+        "python": platform.python_version(),
+    }
