@@ -4,7 +4,7 @@ A module is a TensorFlow graph, and TensorFlow runs parts of it at load (the sav
 a main or init op) and whenever a signature is called. A graph can write files (``WriteFile``,
 ``SaveV2``), read them (``ReadFile``, ``RestoreV2``), call Python or functions, so
 ``saved_model.pb`` is parsed and checked here first, against the ops of the modules this
-project and disentanglement_lib write (docs/security_modules.md says how the list was made):
+project and disentanglement_lib write (docs/security.md, "Module graphs", says how the list was made):
 
 - every op of every MetaGraph and of every library function is in ``ALLOWED_OPS`` or in
   ``CHECKPOINT_IO_OPS``, and no node carries a function-valued attribute;
