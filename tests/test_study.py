@@ -143,3 +143,23 @@ def test_effective_rank_as_the_authors_compute_it():
     p = singular[singular != 0] / singular[singular != 0].sum()
     expected = np.exp(-(p * np.log(p)).sum())
     assert compute_effective_rank(codes) == {"rank": 6.0, "effective_rank": pytest.approx(expected, rel=1e-12)}
+
+
+def test_the_studies_model_selections():
+    from vae_passive.errors import VaePassiveError
+    from vae_passive.zoo import catalogue
+
+    authors = [r.id for r in catalogue.select(study="be-more-active")]
+    assert len(authors) == 9000 == catalogue.STUDIES["be-more-active"].size
+    assert {catalogue.record(i).method for i in authors} == set(catalogue.METHOD_NAMES) - {"dip_vae_i"}
+    assert {catalogue.record(i).dataset for i in authors} == set(catalogue.DATASETS) - {"shapes3d"}
+    assert len(list(catalogue.select(study="unsupervised_study_v1"))) == 10_800
+    # combinable with the other filters
+    cars = list(catalogue.select(study="be-more-active", dataset="cars3d", method="beta_vae"))
+    assert len(cars) == 300
+    with pytest.raises(VaePassiveError, match="outside the study be-more-active"):
+        list(catalogue.select([0, 600], study="be-more-active"))  # 600 is dip_vae_i
+    with pytest.raises(VaePassiveError, match="choose one of be-more-active, unsupervised_study_v1"):
+        list(catalogue.select(study="paper"))
+    assert [s.name for s in catalogue.studies_covering([0, 9000])] == ["be-more-active", "unsupervised_study_v1"]
+    assert [s.name for s in catalogue.studies_covering([600])] == ["unsupervised_study_v1"]

@@ -152,8 +152,19 @@ def select(
     value: float | None = None,
     seed: int | None = None,
     released_only: bool = False,
+    study: str | None = None,
 ) -> Iterator[ModelRecord]:
-    """Records of ``ids`` (default: all 12,600) that match every filter given."""
+    """Records of ``ids`` (default: all 12,600) that match every filter given; ``study`` (a key of
+    ``STUDIES``) keeps only that study's models, and ids outside it are an error, not silently dropped."""
+    chosen = STUDIES[study_name(study)] if study is not None else None
+    if chosen is not None and ids is not None:
+        ids = list(ids)
+        outside = [i for i in ids if 0 <= i < NUM_MODELS and not chosen.includes(record(i))]
+        if outside:
+            raise VaePassiveError(
+                f"--ids {_short_ids(outside)} {'is' if len(outside) == 1 else 'are'} outside the study {chosen.name} "
+                f"({chosen.description}); drop --study or those ids"
+            )
     if dataset is not None and dataset not in DATASETS:
         raise VaePassiveError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     if method is not None and method not in METHOD_NAMES:
@@ -167,5 +178,53 @@ def select(
             and (value is None or rec.value == value)
             and (seed is None or rec.seed == seed)
             and (not released_only or rec.released)
+            and (chosen is None or chosen.includes(rec))
         ):
             yield rec
+
+
+@dataclass(frozen=True)
+class Study:
+    """A named selection of the zoo that a paper analysed."""
+
+    name: str
+    description: str
+    excluded_methods: tuple[str, ...] = ()
+
+    def includes(self, rec: ModelRecord) -> bool:
+        """Whether ``rec`` is one of the study's models."""
+        return rec.released and rec.method not in self.excluded_methods
+
+    @property
+    def size(self) -> int:
+        """How many models the study has."""
+        return sum(self.includes(record(i)) for i in range(NUM_RELEASED))
+
+
+STUDIES: dict[str, Study] = {
+    "be-more-active": Study(
+        "be-more-active",
+        "Bonheme & Grzes: the released models without DIP-VAE-I, 9,000",
+        excluded_methods=("dip_vae_i",),
+    ),
+    "unsupervised_study_v1": Study("unsupervised_study_v1", "Locatello et al.: the released models, 10,800"),
+}
+
+
+def study_name(name: str) -> str:
+    """``name`` if it is a known study; otherwise an error that lists them."""
+    if name not in STUDIES:
+        raise VaePassiveError(f"unknown study {name!r}; choose one of {', '.join(STUDIES)}")
+    return name
+
+
+def studies_covering(ids: Iterable[int]) -> list[Study]:
+    """The studies every one of ``ids`` belongs to, smallest first (for saying which study a report covers)."""
+    records = [record(i) for i in ids]
+    found = [study for study in STUDIES.values() if records and all(study.includes(r) for r in records)]
+    return sorted(found, key=lambda study: study.size)
+
+
+def _short_ids(ids: list[int], shown: int = 5) -> str:
+    text = ",".join(str(i) for i in ids[:shown])
+    return text + (f",... ({len(ids)} ids)" if len(ids) > shown else "")
