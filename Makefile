@@ -24,6 +24,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy vae_passive
 
 format: install
 	$(BIN)/ruff format .
