@@ -91,7 +91,9 @@ def load_npz(path: str | Path, names: tuple[str, ...] | None = None, max_bytes: 
             missing = [name for name in wanted if name not in archive.files]
             if missing:
                 raise UnreadableFile(f"{path} lacks {', '.join(missing)}")
-            size = sum(archive.zip.getinfo(f"{name}.npy").file_size for name in wanted)
+            members = archive.zip
+            assert members is not None  # np.load returns an NpzFile with its archive open
+            size = sum(members.getinfo(f"{name}.npy").file_size for name in wanted)
             if max_bytes is not None and size > max_bytes:
                 raise UnreadableFile(f"{path} holds {size:,} bytes of arrays, more than the {max_bytes:,} allowed")
             return {name: archive[name] for name in wanted}

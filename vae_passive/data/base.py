@@ -1,10 +1,63 @@
-"""The interface every ground-truth data set offers, and upstream-ordered sampling."""
+"""The interfaces ground-truth data offers (the ``GroundTruthData`` base class, and the ``Protocol``s
+the metrics draw through), and upstream-ordered sampling."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Protocol
 
 import numpy as np
+
+
+class FactorSampler(Protocol):
+    """What the metrics draw from: factors of variation and observations for them.
+
+    Observations are images for a data set, or image indices for ``metrics.encoded.EncodedData``;
+    ``GroundTruthData`` and ``EncodedData`` both provide this interface.
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def factor_sizes(self) -> tuple[int, ...]: ...
+    @property
+    def observation_shape(self) -> tuple[int, ...]: ...
+    @property
+    def deterministic_observations(self) -> bool:
+        """True when observations are a pure function of the factors (``random_state`` unused)."""
+        ...
+
+    def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray: ...
+    def sample_observations_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState
+    ) -> np.ndarray: ...
+    def sample(self, num: int, random_state: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class IndexedImages(FactorSampler, Protocol):
+    """Stored images read by index (``FixedImageData``): codes can be computed once per image."""
+
+    @property
+    def num_images(self) -> int: ...
+    def sample_indices(self, factors: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
+        """Image indices of latent ``factors``, drawing any nuisance factor from ``random_state``."""
+        ...
+
+    def images_at(self, indices: np.ndarray) -> np.ndarray: ...
+
+
+class IndexedFactors(FactorSampler, Protocol):
+    """Images that are a pure function of factors on an indexed grid (the procedural stand-in)."""
+
+    def index_of(self, factors: np.ndarray) -> np.ndarray:
+        """The grid index of each factor row."""
+        ...
+
+    def sample_observations_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState | None
+    ) -> np.ndarray:
+        """Images of ``factors``; the random state is not drawn from, so it may be None."""
+        ...
 
 
 class GroundTruthData(ABC):
@@ -108,7 +161,7 @@ class FixedImageData(GroundTruthData):
 
 
 def draw_batches(
-    data: GroundTruthData, num: int, random_state: np.random.RandomState, batch_size: int = 16
+    data: FactorSampler, num: int, random_state: np.random.RandomState, batch_size: int = 16
 ) -> tuple[np.ndarray, np.ndarray]:
     """``num`` factors and images drawn ``batch_size`` at a time, as disentanglement_lib's
     ``generate_batch_factor_code`` does (batch 16 in unsupervised_study_v1), so that the same
@@ -116,8 +169,8 @@ def draw_batches(
     if data.deterministic_observations:
         # Nothing but factors consumes the random state, so factors can be drawn batch by batch
         # and all images rendered at once: the same sample, without per-batch overhead.
-        factors = [data.sample_factors(min(batch_size, num - i), random_state) for i in range(0, num, batch_size)]
-        all_factors = np.concatenate(factors) if factors else np.zeros((0, len(data.factor_sizes)), np.int64)
+        batches = [data.sample_factors(min(batch_size, num - i), random_state) for i in range(0, num, batch_size)]
+        all_factors = np.concatenate(batches) if batches else np.zeros((0, len(data.factor_sizes)), np.int64)
         return all_factors, data.sample_observations_from_factors(all_factors, random_state)
     factor_parts, image_parts = [], []
     drawn = 0

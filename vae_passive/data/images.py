@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from vae_passive.errors import VaePassiveError
 
@@ -53,7 +54,7 @@ class FileRows:
     keeps memory to the rows asked for.
     """
 
-    def __init__(self, path: Path, offset: int, shape: tuple[int, ...], dtype: np.dtype):
+    def __init__(self, path: Path, offset: int, shape: tuple[int, ...], dtype: DTypeLike):
         self.path, self.offset, self.shape, self.dtype = Path(path), offset, tuple(shape), np.dtype(dtype)
         self._lock = threading.Lock()
 
@@ -191,7 +192,7 @@ def check_shape(path: Path, key: str, shape: tuple[int, ...], dtype: np.dtype, e
         )
 
 
-def npz_images(path: Path, key: str, expected: tuple[int, ...]) -> ImageSource:
+def npz_images(path: Path, key: str, expected: tuple[int, ...]) -> FileRows | ArrayImages:
     """uint8 images of an npz member: memory-mapped when stored, else loaded (uint8, never float)."""
     shape, dtype = npz_header(path, key)
     check_shape(path, key, shape, dtype, expected)

@@ -103,7 +103,9 @@ class ProceduralDSprites(GroundTruthData):
             out[i] = templates[shape, scale, orientation, top : top + SIZE, left : left + SIZE]
         return out
 
-    def sample_observations_from_factors(self, factors: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
-        """Float32 images in {0, 1}; no noise, so ``random_state`` is not used."""
+    def sample_observations_from_factors(
+        self, factors: np.ndarray, random_state: np.random.RandomState | None
+    ) -> np.ndarray:
+        """Float32 images in {0, 1}; no noise, so ``random_state`` is not used (and may be None)."""
         images = self.render(factors).astype(np.float32)[..., None]
         return np.repeat(images, self.channels, axis=3) if self.channels == 3 else images

@@ -25,6 +25,7 @@ def _variant(kind: str) -> Callable[[list[Path]], GroundTruthData]:
         from vae_passive.data import dsprites
 
         sprites = _open("dsprites_full", (paths[0],))  # the variants share one copy of the sprites
+        assert isinstance(sprites, dsprites.DSprites)
         if kind == "scream":
             return dsprites.ScreamDSprites(sprites, paths[1])
         return dsprites.ColorDSprites(sprites) if kind == "color" else dsprites.NoisyDSprites(sprites)

@@ -41,7 +41,7 @@ def h5_images(path: Path, expected: tuple[int, ...]) -> ImageSource:
     return H5Images(dataset)
 
 
-def _flattened(images: ImageSource, shape: tuple[int, ...]) -> ImageSource:
+def _flattened(images: FileRows | ArrayImages, shape: tuple[int, ...]) -> ImageSource:
     """Upstream's npz keeps the six factor axes: view it as (480,000, 64, 64, 3)."""
     if isinstance(images, FileRows):
         return FileRows(images.path, images.offset, shape, images.dtype)

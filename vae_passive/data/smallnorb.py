@@ -17,7 +17,7 @@ import numpy as np
 from vae_passive.data.base import FixedImageData, mixed_radix_index
 from vae_passive.errors import VaePassiveError
 
-MAGIC = {0x1E3D4C55: np.dtype("<u1"), 0x1E3D4C54: np.dtype("<i4")}
+MAGIC: dict[int, np.dtype] = {0x1E3D4C55: np.dtype("<u1"), 0x1E3D4C54: np.dtype("<i4")}
 GRID = (5, 10, 9, 18, 6)
 
 

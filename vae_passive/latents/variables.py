@@ -88,6 +88,7 @@ def classify(stats: LatentStatistics, rule: Rule = Rule()) -> np.ndarray:
     if rule.name == "mean-variance":
         return np.where(stats.variance_of_mean < rule.var_threshold, PASSIVE, ACTIVE)
     m, v, tol = stats.mean_of_variance, stats.variance_of_variance, rule.mean_tolerance
+    assert tol is not None  # the variance rule always has one (Rule.__post_init__)
     stable = v < rule.var_threshold
     passive = stable & (m >= 1.0 - tol) & (m <= 1.0 + tol)
     active = stable & (m <= tol)
@@ -99,6 +100,7 @@ def reasons(stats: LatentStatistics, rule: Rule = Rule()) -> np.ndarray:
     if rule.name == "mean-variance":
         return np.where(stats.variance_of_mean < rule.var_threshold, "constant_mean", "varying_mean")
     m, v, tol = stats.mean_of_variance, stats.variance_of_variance, rule.mean_tolerance
+    assert tol is not None  # the variance rule always has one (Rule.__post_init__)
     kinds = classify(stats, rule)
     mixed = np.where(v >= rule.var_threshold, "varies", np.where(m > 1.0 + tol, "above_prior", "between_bands"))
     return np.where(kinds == PASSIVE, "prior", np.where(kinds == ACTIVE, "narrow", mixed))

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from vae_passive.data.base import draw_batches
+from vae_passive.data.base import FactorSampler, draw_batches
 from vae_passive.latents.scores import discrete_mutual_info, histogram_discretize
 
 T = TypeVar("T")
@@ -120,7 +120,7 @@ def represent_all(represent: Represent, observations: list[np.ndarray]) -> np.nd
 
 
 def sample_codes(
-    data, represent: Represent, num: int, random_state: np.random.RandomState, batch_size: int = 16
+    data: FactorSampler, represent: Represent, num: int, random_state: np.random.RandomState, batch_size: int = 16
 ) -> tuple[np.ndarray, np.ndarray]:
     """Codes (num, latents) and factors (num, factors) drawn as upstream's ``generate_batch_factor_code``
     (``data.sample``, ``batch_size`` at a time, from ``random_state``), represented in large chunks:
@@ -130,7 +130,7 @@ def sample_codes(
 
 
 def sample_train_test(
-    data,
+    data: FactorSampler,
     represent: Represent,
     num_train: int,
     num_test: int,

@@ -3,9 +3,12 @@ disentanglement_lib's ``dci``: gradient boosted trees per factor give the import
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import scipy.stats
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_train_test
 from vae_passive.metrics.predictors import fit_per_factor
 
@@ -40,7 +43,7 @@ def compute_dci(
     factors = check_factors(factors, len(codes))
     test_factors = check_factors(test_factors, len(test_codes), "test factors")
     fits = fit_per_factor("boosted_trees", codes, factors, test_codes, test_factors, jobs)
-    importance = np.stack([fit.importances for fit in fits], axis=1)
+    importance = np.stack([cast(np.ndarray, fit.importances) for fit in fits], axis=1)  # trees: always set
     return {
         "informativeness_train": float(np.mean([fit.train_accuracy for fit in fits])),
         "informativeness_test": float(np.mean([fit.test_accuracy for fit in fits])),
@@ -50,7 +53,7 @@ def compute_dci(
 
 
 def evaluate(
-    data,
+    data: FactorSampler,
     represent: Represent,
     random_state: np.random.RandomState,
     num_train: int = 10_000,

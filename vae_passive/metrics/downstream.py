@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_train_test
 from vae_passive.metrics.predictors import fit_per_factor
 
@@ -48,7 +49,7 @@ def compute_downstream(
 
 
 def evaluate(
-    data,
+    data: FactorSampler,
     represent: Represent,
     random_state: np.random.RandomState,
     predictor: str = "logistic_regression",

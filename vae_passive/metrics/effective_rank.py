@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.metrics.common import Represent, check_codes, sample_codes
 
 STUDY_SEED = 0  # the authors' evaluation.random_seed for the effective rank
@@ -28,7 +29,11 @@ def compute_effective_rank(codes: np.ndarray) -> dict[str, float]:
 
 
 def evaluate(
-    data, represent: Represent, random_state: np.random.RandomState, num_train: int = 10_000, batch_size: int = 16
+    data: FactorSampler,
+    represent: Represent,
+    random_state: np.random.RandomState,
+    num_train: int = 10_000,
+    batch_size: int = 16,
 ) -> dict[str, float]:
     """Draw ``num_train`` points as the authors did (``generate_batch_factor_code``), then score them."""
     codes, _ = sample_codes(data, represent, num_train, random_state, batch_size)

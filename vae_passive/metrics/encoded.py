@@ -12,9 +12,11 @@ factors upstream would draw, and mean and sampled codes share one encoding.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeGuard
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler, IndexedFactors, IndexedImages
 from vae_passive.latents.representations import sample
 from vae_passive.metrics.common import Represent
 
@@ -28,16 +30,31 @@ class EncodedData:
     recorded when drawn and encoded in bulk when their codes are first gathered.
     """
 
-    def __init__(self, data, encode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]):
-        if not supports_index_cache(data):
-            raise ValueError(f"{data.name} has no fixed, indexed images; encode directly instead")
-        self.data = data
+    #: Observations are image indices: one integer each.
+    observation_shape: tuple[int, ...] = ()
+
+    def __init__(
+        self, data: IndexedImages | IndexedFactors, encode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+    ):
+        self.data: FactorSampler = data
         self.name = data.name
         self.factor_sizes = data.factor_sizes
         self.deterministic_observations = bool(data.deterministic_observations)
         self._encode = encode
-        self._stored = callable(getattr(data, "sample_indices", None))
-        size = data.num_images if self._stored else int(np.prod(data.factor_sizes))
+        # Image indices of (factors, random_state), and the images of (indices, their factors).
+        self._indices_of: Callable[[np.ndarray, np.random.RandomState], np.ndarray]
+        self._images_of: Callable[[np.ndarray, np.ndarray], np.ndarray]
+        if reads_images_by_index(data):
+            size = data.num_images
+            self._indices_of = data.sample_indices
+            self._images_of = lambda indices, _factors: data.images_at(indices)
+        elif indexes_factors(data):
+            size = int(np.prod(data.factor_sizes))
+            self._indices_of = lambda factors, _random_state: data.index_of(factors)
+            # Images are a pure function of the factors: no random state is drawn from.
+            self._images_of = lambda _indices, factors: data.sample_observations_from_factors(factors, None)
+        else:
+            raise ValueError(f"{data.name} has no fixed, indexed images; encode directly instead")
         self._slots = np.full(size, -1, np.int64)  # row of each encoded image in the code arrays
         self._mean = np.zeros((0, 0), np.float32)
         self._logvar = np.zeros((0, 0), np.float32)
@@ -49,10 +66,7 @@ class EncodedData:
 
     def sample_observations_from_factors(self, factors: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
         """Image indices (n,) of ``factors``, drawing nuisance factors as the data set would."""
-        if self._stored:
-            indices = np.asarray(self.data.sample_indices(factors, random_state), np.int64)
-        else:
-            indices = np.asarray(self.data.index_of(factors), np.int64)
+        indices = np.asarray(self._indices_of(factors, random_state), np.int64)
         missing = self._slots[indices] < 0
         if missing.any():
             self._pending.append((indices[missing], np.asarray(factors)[missing]))
@@ -71,11 +85,7 @@ class EncodedData:
         means, logvars = [self._mean], [self._logvar]
         for start in range(0, len(new), ENCODE_CHUNK):
             chunk = slice(start, start + ENCODE_CHUNK)
-            if self._stored:
-                images = self.data.images_at(new[chunk])
-            else:
-                images = self.data.sample_observations_from_factors(factors[first[chunk]], None)
-            mean, logvar = self._encode(images)
+            mean, logvar = self._encode(self._images_of(new[chunk], factors[first[chunk]]))
             means.append(np.asarray(mean, np.float32))
             logvars.append(np.asarray(logvar, np.float32))
         if self.encoded == 0:
@@ -100,11 +110,19 @@ class EncodedData:
         return lambda indices: sample(*self.codes(indices), rng)
 
 
-def supports_index_cache(data) -> bool:
-    """True for stored images read by index, or images that are a pure function of indexed factors."""
-    if callable(getattr(data, "sample_indices", None)) and callable(getattr(data, "images_at", None)):
-        return True
+def reads_images_by_index(data: FactorSampler) -> TypeGuard[IndexedImages]:
+    """True for stored images read by index (``sample_indices`` and ``images_at``)."""
+    return callable(getattr(data, "sample_indices", None)) and callable(getattr(data, "images_at", None))
+
+
+def indexes_factors(data: FactorSampler) -> TypeGuard[IndexedFactors]:
+    """True for images that are a pure function of factors with an ``index_of``."""
     return bool(getattr(data, "deterministic_observations", False)) and callable(getattr(data, "index_of", None))
+
+
+def supports_index_cache(data: FactorSampler) -> TypeGuard[IndexedImages | IndexedFactors]:
+    """True for stored images read by index, or images that are a pure function of indexed factors."""
+    return reads_images_by_index(data) or indexes_factors(data)
 
 
 def image_representation(

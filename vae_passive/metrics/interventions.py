@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.metrics.common import LOGISTIC_REGRESSION, REPRESENT_CHUNK, Represent, classifier_fit, represent_all
 
 # ---- BetaVAE ----------------------------------------------------------------------------------
@@ -21,7 +22,7 @@ def beta_vae_features(codes1: np.ndarray, codes2: np.ndarray) -> np.ndarray:
 
 
 def _beta_vae_points(
-    data, represent: Represent, batch_size: int, num_points: int, random_state: np.random.RandomState
+    data: FactorSampler, represent: Represent, batch_size: int, num_points: int, random_state: np.random.RandomState
 ) -> tuple[np.ndarray, np.ndarray]:
     """Features (num_points, latents) and fixed-factor labels (num_points,), as upstream draws them."""
     per_call = max(1, REPRESENT_CHUNK // (2 * batch_size))
@@ -44,7 +45,7 @@ def _beta_vae_points(
 
 
 def evaluate_beta_vae(
-    data,
+    data: FactorSampler,
     represent: Represent,
     random_state: np.random.RandomState,
     batch_size: int = 64,
@@ -78,7 +79,7 @@ def factor_vae_votes(
 
 
 def _factor_vae_votes(
-    data,
+    data: FactorSampler,
     represent: Represent,
     batch_size: int,
     num_points: int,
@@ -114,7 +115,7 @@ def factor_vae_accuracy(train_votes: np.ndarray, eval_votes: np.ndarray) -> tupl
 
 
 def evaluate_factor_vae(
-    data,
+    data: FactorSampler,
     represent: Represent,
     random_state: np.random.RandomState,
     batch_size: int = 64,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.metrics.common import Represent, check_codes, check_factors, discretize, sample_codes
 
 
@@ -50,7 +51,7 @@ def compute_irs(
 
 
 def evaluate(
-    data,
+    data: FactorSampler,
     represent: Represent,
     random_state: np.random.RandomState,
     num_train: int = 10_000,

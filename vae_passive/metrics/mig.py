@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.metrics.common import (
     Represent,
     check_codes,
@@ -33,7 +34,7 @@ def compute_mig(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20) -> d
 
 
 def evaluate(
-    data,
+    data: FactorSampler,
     represent: Represent,
     random_state: np.random.RandomState,
     num_train: int = 10_000,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.metrics.common import (
     LOGISTIC_REGRESSION,
     Represent,
@@ -93,7 +94,7 @@ def compute_modularity_explicitness(
 
 
 def evaluate(
-    data,
+    data: FactorSampler,
     represent: Represent,
     random_state: np.random.RandomState,
     num_train: int = 10_000,

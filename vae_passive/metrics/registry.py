@@ -13,6 +13,7 @@ from functools import partial
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.metrics import (
     dci,
     downstream,
@@ -25,6 +26,7 @@ from vae_passive.metrics import (
     truncated,
     unsupervised,
 )
+from vae_passive.metrics.common import Represent
 
 
 @dataclass(frozen=True)
@@ -212,8 +214,8 @@ def compute_params(name: str, jobs: int = 1) -> dict:
 
 def evaluate(
     name: str,
-    data,
-    represent,
+    data: FactorSampler,
+    represent: Represent,
     random_state: np.random.RandomState,
     preset: str = "full",
     jobs: int = 1,

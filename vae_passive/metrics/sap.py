@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.metrics.common import (
     LINEAR_SVC,
     Represent,
@@ -81,7 +82,7 @@ def compute_sap(
 
 
 def evaluate(
-    data,
+    data: FactorSampler,
     represent: Represent,
     random_state: np.random.RandomState,
     num_train: int = 10_000,

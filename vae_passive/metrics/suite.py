@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.latents.representations import REPRESENTATIONS, noise_seed
 from vae_passive.latents.scores import finite_or_none
 from vae_passive.latents.variables import study_subsets
@@ -54,7 +55,7 @@ def metric_steps(kinds: np.ndarray, metrics: tuple[str, ...]) -> list[tuple[str,
 
 
 def metric_rows(
-    data,
+    data: FactorSampler,
     encode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     kinds: np.ndarray,
     metrics: tuple[str, ...],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.latents.variables import study_subsets
 from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_codes
 from vae_passive.metrics.predictors import fit_per_factor
@@ -71,7 +72,7 @@ def compute_truncated_downstream(
     return results
 
 
-def _finite_sample(data, represent: Represent, num: int, random_state, batch_size: int):
+def _finite_sample(data: FactorSampler, represent: Represent, num: int, random_state, batch_size: int):
     """``sample_codes``, drawn again while the codes are not finite (the authors' smallNORB guard)."""
     for _ in range(MAX_REDRAWS):
         codes, factors = sample_codes(data, represent, num, random_state, batch_size)
@@ -81,7 +82,7 @@ def _finite_sample(data, represent: Represent, num: int, random_state, batch_siz
 
 
 def evaluate(
-    data,
+    data: FactorSampler,
     represent: Represent,
     random_state: np.random.RandomState,
     kinds: np.ndarray,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_passive.data.base import FactorSampler
 from vae_passive.latents import scores
 from vae_passive.metrics.common import Represent, check_codes, sample_codes
 
@@ -24,7 +25,7 @@ def compute_unsupervised(codes: np.ndarray, num_bins: int = 20) -> dict[str, flo
 
 
 def evaluate(
-    data,
+    data: FactorSampler,
     represent: Represent,
     random_state: np.random.RandomState,
     num_train: int = 10_000,

@@ -6,6 +6,8 @@ kernels are (k, k, out, in), dense kernels are (in, out).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 IMAGE_SIZE = 64
@@ -64,7 +66,7 @@ def random_weights(channels: int, num_latents: int, seed: int = 0) -> dict[str, 
     return weights
 
 
-def check_weights(weights: dict[str, np.ndarray], channels: int, num_latents: int) -> None:
+def check_weights(weights: Mapping[str, np.ndarray], channels: int, num_latents: int) -> None:
     """Raise ValueError naming the first missing, extra or mis-shaped variable."""
     expected = weight_shapes(channels, num_latents)
     missing = sorted(set(expected) - set(weights))

@@ -161,7 +161,7 @@ def write_model_folder(
         (results / "gin").mkdir(parents=True)
         (results / "gin" / "train.gin").write_text(train_gin(bindings))
         (results / "json").mkdir()
-        config = {k: repr(v) if not isinstance(v, str) else f"'{v}'" for k, v in bindings.items()}
+        config: dict[str, object] = {k: repr(v) if not isinstance(v, str) else f"'{v}'" for k, v in bindings.items()}
         config.update(train_config or {})
         (results / "json" / "train_config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
         if train_results is not None:

@@ -107,6 +107,7 @@ class Module:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise VaePassiveError(f"cannot load module {self.path}: {first_line}") from None
         signatures = self._loaded.signatures
+        outputs: tuple[str, ...]
         if GAUSSIAN_ENCODER in signatures:
             self.kind = GAUSSIAN_ENCODER
             outputs = ("mean", "logvar")
