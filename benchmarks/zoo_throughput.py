@@ -64,7 +64,7 @@ def main() -> None:
         from vae_passive.analysis.runner import run, run_task, tasks_for_ids
         from vae_passive.tfhub.architecture import random_weights
         from vae_passive.tfhub.exporter import write_model_folder
-        from vae_passive.zoo.store import install_folder
+        from vae_passive.zoo.install import install_folder
 
         ids = list(range(args.models))
         for i in ids:

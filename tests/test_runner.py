@@ -12,7 +12,7 @@ import pytest
 
 from vae_passive.tfhub.architecture import random_weights
 from vae_passive.tfhub.exporter import write_model_folder
-from vae_passive.zoo.store import install_folder
+from vae_passive.zoo.install import install_folder
 
 GOOD = [0, 1, 2, 250, 1800]  # 1800 is a 3-channel model: a second graph in the same workers
 CORRUPT = 3

@@ -1,7 +1,7 @@
 """Hostile zips, mirrors and selections: nothing lands outside its folder, nothing grows without bound,
 no credential is shown or stored, and an empty selection selects nothing.
 
-The zips here hold a module's file names with tiny payloads (the store never loads the module), built per test.
+The zips here hold a module's file names with tiny payloads (the zoo never loads the module), built per test.
 """
 
 from __future__ import annotations
@@ -25,7 +25,20 @@ from http_server import ZipServer
 from vae_passive import home
 from vae_passive.analysis import runner
 from vae_passive.errors import VaePassiveError
-from vae_passive.zoo import store
+from vae_passive.zoo.cache import cache_entry, model_lock, read_manifest
+from vae_passive.zoo.checks import MANIFEST, inside
+from vae_passive.zoo.download import _sidecar, download
+from vae_passive.zoo.fetcher import Fetcher
+from vae_passive.zoo.install import _extract, install_zip
+from vae_passive.zoo.limits import (
+    DEADLINE_ENV,
+    MAX_DOWNLOAD_ENV,
+    MAX_MODEL_ENV,
+    MAX_RATIO_ENV,
+    RETRY_BASE_ENV,
+    RetryPolicy,
+)
+from vae_passive.zoo.sources import OFFLINE_ENV, UPSTREAM_ENV, parse_source, redact_text, redact_url
 
 
 def module_members(model_id: int) -> dict[str, bytes]:
@@ -53,10 +66,10 @@ def model_zip(model_id: int, **extra: bytes) -> bytes:
 
 @pytest.fixture(autouse=True)
 def fast_and_local(monkeypatch):
-    monkeypatch.setenv(store.RETRY_BASE_ENV, "0.01")
-    monkeypatch.setenv(store.UPSTREAM_ENV, "http://127.0.0.1:9/upstream")
-    monkeypatch.delenv(store.OFFLINE_ENV, raising=False)
-    for name in (store.MAX_DOWNLOAD_ENV, store.MAX_MODEL_ENV, store.MAX_RATIO_ENV, store.DEADLINE_ENV):
+    monkeypatch.setenv(RETRY_BASE_ENV, "0.01")
+    monkeypatch.setenv(UPSTREAM_ENV, "http://127.0.0.1:9/upstream")
+    monkeypatch.delenv(OFFLINE_ENV, raising=False)
+    for name in (MAX_DOWNLOAD_ENV, MAX_MODEL_ENV, MAX_RATIO_ENV, DEADLINE_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -75,7 +88,7 @@ def server(monkeypatch):
             original(handler, head)
 
         monkeypatch.setattr(http_server._Handler, "_serve", serve)
-        monkeypatch.setenv(store.UPSTREAM_ENV, srv.url + "/upstream")
+        monkeypatch.setenv(UPSTREAM_ENV, srv.url + "/upstream")
         yield srv
 
 
@@ -131,7 +144,7 @@ def test_duplicate_members_are_refused(tmp_path):
     path = tmp_path / "5.zip"
     path.write_bytes(make_zip(members))
     with pytest.raises(VaePassiveError, match=r"'5/model/tfhub/saved_model\.pb' appears twice"):
-        store.install_zip(path, 5, str(path))
+        install_zip(path, 5, str(path))
     assert visible_models() == []
 
 
@@ -139,28 +152,28 @@ def test_destinations_are_checked_after_resolving_links(tmp_path):
     root = (tmp_path / "root").resolve()
     root.mkdir()
     (root / "link").symlink_to(tmp_path)
-    assert store.inside(root, "model/x") == root / "model/x"
+    assert inside(root, "model/x") == root / "model/x"
     with pytest.raises(VaePassiveError, match="would land outside"):
-        store.inside(root, "link/evil.txt")
+        inside(root, "link/evil.txt")
 
 
 def test_a_manifest_naming_files_outside_the_model_is_not_read(tmp_path):
     path = tmp_path / "5.zip"
     path.write_bytes(model_zip(5))
-    store.install_zip(path, 5, str(path))
+    install_zip(path, 5, str(path))
     folder = home.model_dir(5)
     secret = tmp_path / "secret.txt"
     secret.write_text("not yours")
-    manifest = json.loads((folder / store.MANIFEST).read_text())
+    manifest = json.loads((folder / MANIFEST).read_text())
     for name, says in [("../../secret.txt", "climbs out"), (str(secret), "absolute path"), ("a//b", "empty")]:
         hostile = {**manifest, "files": {name: {"size": 9, "crc32": "00000000"}}}
-        (folder / store.MANIFEST).write_text(json.dumps(hostile))
-        entry = store.cache_entry(5, deep=True)
+        (folder / MANIFEST).write_text(json.dumps(hostile))
+        entry = cache_entry(5, deep=True)
         assert entry.status == "damaged" and says in entry.problem and repr(name) in entry.problem
     (folder / "model" / "link").symlink_to(tmp_path)
     hostile = {**manifest, "files": {"model/link/secret.txt": {"size": 9, "crc32": "00000000"}}}
-    (folder / store.MANIFEST).write_text(json.dumps(hostile))
-    assert "lies outside the model folder" in store.cache_entry(5, deep=True).problem
+    (folder / MANIFEST).write_text(json.dumps(hostile))
+    assert "lies outside the model folder" in cache_entry(5, deep=True).problem
 
 
 # --- 3. limits --------------------------------------------------------------------------------------------
@@ -172,22 +185,22 @@ def test_a_zip_bomb_is_refused_before_extracting(cli, tmp_path):
     path.write_bytes(make_zip({**module_members(5), bomb: bytes(4 << 20)}, zipfile.ZIP_DEFLATED))
     result = cli("import", path)
     assert result.exit_code == 1
-    assert "zip of model 5 would inflate" in result.stderr and store.MAX_RATIO_ENV in result.stderr
+    assert "zip of model 5 would inflate" in result.stderr and MAX_RATIO_ENV in result.stderr
     assert visible_models() == [] and not list((home.models_dir() / ".staging").glob("5.*"))
 
 
 def test_the_uncompressed_total_is_capped(cli, tmp_path, monkeypatch):
     path = tmp_path / "5.zip"
     path.write_bytes(model_zip(5))
-    monkeypatch.setenv(store.MAX_MODEL_ENV, "1000")
+    monkeypatch.setenv(MAX_MODEL_ENV, "1000")
     result = cli("import", path)
     assert result.exit_code == 1
     assert "zip of model 5 would inflate to 16.4 kB, over the limit of 1.0 kB; raise VAE_PASSIVE_MAX_MODEL_BYTES" in (
         result.stderr
     )
-    monkeypatch.setenv(store.MAX_MODEL_ENV, "lots")
+    monkeypatch.setenv(MAX_MODEL_ENV, "lots")
     assert "VAE_PASSIVE_MAX_MODEL_BYTES='lots' is not a positive number" in one_line_error(cli("import", path))
-    monkeypatch.delenv(store.MAX_MODEL_ENV)
+    monkeypatch.delenv(MAX_MODEL_ENV)
     assert cli("import", path).exit_code == 0
 
 
@@ -207,7 +220,7 @@ def test_a_member_larger_than_declared_is_refused(tmp_path):
     path = tmp_path / "5.zip"
     path.write_bytes(understate(make_zip({**module_members(5), name: b"a" * 100_000}, zipfile.ZIP_DEFLATED), name, 10))
     with pytest.raises(VaePassiveError, match=r"corrupt zip 5\.zip|inflates past"):
-        store.install_zip(path, 5, str(path))
+        install_zip(path, 5, str(path))
     assert visible_models() == []
 
     class Info:
@@ -218,13 +231,13 @@ def test_a_member_larger_than_declared_is_refused(tmp_path):
             return io.BytesIO(b"a" * 100)
 
     with pytest.raises(VaePassiveError, match="inflates past the 10 bytes it declares"):
-        store._extract(Archive(), Info(), tmp_path / "out")
+        _extract(Archive(), Info(), tmp_path / "out")
     assert (tmp_path / "out").stat().st_size == 0
 
 
 def test_a_download_past_the_cap_is_stopped(server, monkeypatch):
-    monkeypatch.setenv(store.MAX_DOWNLOAD_ENV, "5000")
-    with store.Fetcher([store.parse_source(server.url + "/mirror")], workers=1) as fetcher:
+    monkeypatch.setenv(MAX_DOWNLOAD_ENV, "5000")
+    with Fetcher([parse_source(server.url + "/mirror")], workers=1) as fetcher:
         outcome = fetcher.fetch_one(0)
     assert outcome.status == "failed"
     assert f"{server.url}/mirror/0.zip sends more than 5.0 kB; raise VAE_PASSIVE_MAX_DOWNLOAD_BYTES" in outcome.reason
@@ -262,9 +275,9 @@ def test_a_chunked_download_without_length_is_capped(monkeypatch):
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     try:
-        monkeypatch.setenv(store.MAX_DOWNLOAD_ENV, str(1 << 20))
+        monkeypatch.setenv(MAX_DOWNLOAD_ENV, str(1 << 20))
         url = f"http://127.0.0.1:{httpd.server_address[1]}/zoo"
-        with store.Fetcher([store.parse_source(url)], workers=1) as fetcher:
+        with Fetcher([parse_source(url)], workers=1) as fetcher:
             outcome = fetcher.fetch_one(3)
     finally:
         httpd.shutdown()
@@ -276,9 +289,9 @@ def test_a_chunked_download_without_length_is_capped(monkeypatch):
 def test_every_download_has_a_deadline(server, monkeypatch):
     server.files["/mirror/0.zip"] = model_zip(0) + bytes(1 << 20)  # a trailing megabyte, sent slowly
     server.rate = 50_000
-    monkeypatch.setenv(store.DEADLINE_ENV, "0.5")
+    monkeypatch.setenv(DEADLINE_ENV, "0.5")
     began = time.perf_counter()
-    with store.Fetcher([store.parse_source(server.url + "/mirror")], workers=1) as fetcher:
+    with Fetcher([parse_source(server.url + "/mirror")], workers=1) as fetcher:
         outcome = fetcher.fetch_one(0)
     assert time.perf_counter() - began < 5  # cut at the deadline, not at the end of a blocked read
     assert outcome.status == "failed"
@@ -289,12 +302,12 @@ def test_every_download_has_a_deadline(server, monkeypatch):
 
 
 def test_redact_url():
-    assert store.redact_url("https://user:s3cret@host:8/zoo") == "https://***@host:8/zoo"
-    assert store.redact_url("https://token@host/zoo") == "https://***@host/zoo"
-    assert store.redact_url("https://host/f?token=abc&x=1&Sig=z") == "https://host/f?token=***&x=1&Sig=***"
+    assert redact_url("https://user:s3cret@host:8/zoo") == "https://***@host:8/zoo"
+    assert redact_url("https://token@host/zoo") == "https://***@host/zoo"
+    assert redact_url("https://host/f?token=abc&x=1&Sig=z") == "https://host/f?token=***&x=1&Sig=***"
     for plain in ("https://host/zoo", "/mnt/zoo", "gs://bucket/zoo", "http://host/a?x=1"):
-        assert store.redact_url(plain) == plain
-    assert store.redact_text("cannot read http://u:p@h/0.zip: 500") == "cannot read http://***@h/0.zip: 500"
+        assert redact_url(plain) == plain
+    assert redact_text("cannot read http://u:p@h/0.zip: 500") == "cannot read http://***@h/0.zip: 500"
 
 
 def test_mirror_credentials_are_used_but_never_shown_or_stored(cli, server, tmp_path):
@@ -303,7 +316,7 @@ def test_mirror_credentials_are_used_but_never_shown_or_stored(cli, server, tmp_
     assert result.exit_code == 1  # 42 is on no source
     assert "s3cret" not in result.output and "http://***@127.0.0.1" in result.stderr
     assert "Basic YWxpY2U6czNjcmV0" in server.authorizations  # alice:s3cret, sent to the server
-    manifest = store.read_manifest(home.model_dir(0))
+    manifest = read_manifest(home.model_dir(0))
     assert manifest["source"] == server.url.replace("http://", "http://***@") + "/mirror/0.zip"
     for args in (("cache", "ls"), ("cache", "ls", "--format", "json")):
         listing = cli(*args).stdout
@@ -313,9 +326,8 @@ def test_mirror_credentials_are_used_but_never_shown_or_stored(cli, server, tmp_
     assert "s3cret" not in one_line_error(cli("fetch", "--ids", "1", "--mirror", "http://a:s3cret@/zoo"))
 
     part = tmp_path / "1.zip.part"
-    with store.Fetcher([], workers=1) as fetcher:
-        fetcher._download_http(mirror + "/1.zip", part)  # the resume sidecar stays until the caller discards it
-    assert json.loads(store._sidecar(part).read_text())["url"] == store.redact_url(mirror + "/1.zip")
+    download(mirror + "/1.zip", part)  # the resume sidecar stays until the caller discards it
+    assert json.loads(_sidecar(part).read_text())["url"] == redact_url(mirror + "/1.zip")
 
 
 def test_error_json_redacts_urls(tmp_path):
@@ -368,7 +380,7 @@ def test_stale_extraction_folders_are_named_and_cleaned(cli, tmp_path):
 
     busy = leave_extraction_folder(7)
     leave_extraction_folder(8)
-    with store.model_lock(7):  # a running import of 7
+    with model_lock(7):  # a running import of 7
         assert "extractions in progress: 1" in cli("cache", "ls").stdout
         result = cli("cache", "rm", "--partial")
     assert result.stdout.strip() == "removed 2 partial downloads and extraction folders, freed 1.3 kB"
@@ -406,8 +418,8 @@ def test_sha256sums_of_a_folder_mirror_and_a_redacted_mirror(cli, server, tmp_pa
 
 def test_a_mirror_whose_sha256sums_fails_is_not_used(server):
     server.faults["/mirror/SHA256SUMS"] = [http_server.Status(500)] * 10
-    policy = store.RetryPolicy(attempts=2, base=0.01)
-    with store.Fetcher([store.parse_source(server.url + "/mirror")], workers=1, policy=policy) as fetcher:
+    policy = RetryPolicy(attempts=2, base=0.01)
+    with Fetcher([parse_source(server.url + "/mirror")], workers=1, policy=policy) as fetcher:
         first, second = fetcher.fetch([0, 1])
     assert "HTTP 500 after 2 tries (reading its SHA256SUMS)" in first.reason and first.reason in second.reason
     assert server.gets("/mirror/0.zip") == [] and len(server.gets("/mirror/SHA256SUMS")) == 2

@@ -21,7 +21,22 @@ from http_server import Drop, Status, ZipServer
 
 from vae_passive import home
 from vae_passive.errors import VaePassiveError
-from vae_passive.zoo import store
+from vae_passive.zoo import checks
+from vae_passive.zoo.cache import cache_entry, read_manifest
+from vae_passive.zoo.checks import MANIFEST, check_zip_members
+from vae_passive.zoo.fetcher import Fetcher, ensure_model
+from vae_passive.zoo.limits import RETRY_BASE_ENV, RetryPolicy, retryable_status
+from vae_passive.zoo.progress import Outcome, format_bytes, summarize
+from vae_passive.zoo.sources import (
+    CLOSED_BUCKET_HELP,
+    MIRROR_ENV,
+    OFFLINE_ENV,
+    UPSTREAM_ENV,
+    Source,
+    parse_source,
+    resolve_sources,
+    sources_from_env,
+)
 
 # --- fixtures -----------------------------------------------------------------------------------------
 
@@ -46,9 +61,9 @@ def zip_of(model_folder_1ch):
 @pytest.fixture(autouse=True)
 def fast_and_local(monkeypatch):
     """Short retry delays, and an upstream that is never the real bucket (a closed port)."""
-    monkeypatch.setenv(store.RETRY_BASE_ENV, "0.01")
-    monkeypatch.setenv(store.UPSTREAM_ENV, "http://127.0.0.1:9/upstream")
-    monkeypatch.delenv(store.OFFLINE_ENV, raising=False)
+    monkeypatch.setenv(RETRY_BASE_ENV, "0.01")
+    monkeypatch.setenv(UPSTREAM_ENV, "http://127.0.0.1:9/upstream")
+    monkeypatch.delenv(OFFLINE_ENV, raising=False)
 
 
 @pytest.fixture
@@ -58,7 +73,7 @@ def server(monkeypatch, zip_of):
         for model_id in range(6):
             srv.files[f"/mirror/{model_id}.zip"] = zip_of(model_id)
         srv.closed_prefixes["/upstream/"] = 403
-        monkeypatch.setenv(store.UPSTREAM_ENV, srv.url + "/upstream")
+        monkeypatch.setenv(UPSTREAM_ENV, srv.url + "/upstream")
         yield srv
 
 
@@ -70,19 +85,19 @@ def visible_models() -> list[str]:
 def assert_complete(model_id: int, data: bytes) -> None:
     """models/<id>/ holds exactly the zip's files, and its manifest says so."""
     folder = home.model_dir(model_id)
-    manifest = json.loads((folder / store.MANIFEST).read_text())
+    manifest = json.loads((folder / MANIFEST).read_text())
     assert manifest["sha256"] == hashlib.sha256(data).hexdigest()
     assert manifest["size"] == len(data)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         expected = {i.filename.split("/", 1)[1] for i in archive.infolist() if not i.is_dir()}
-    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {store.MANIFEST}
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {MANIFEST}
     assert on_disk == expected == set(manifest["files"])
-    assert store.cache_entry(model_id, deep=True).status == "ok"
+    assert cache_entry(model_id, deep=True).status == "ok"
 
 
-def fetch_with(server: ZipServer, model_id: int, **kwargs) -> store.Outcome:
-    sources = [store.parse_source(server.url + "/mirror")]
-    with store.Fetcher(sources, **kwargs) as fetcher:
+def fetch_with(server: ZipServer, model_id: int, **kwargs) -> Outcome:
+    sources = [parse_source(server.url + "/mirror")]
+    with Fetcher(sources, **kwargs) as fetcher:
         return fetcher.fetch_one(model_id)
 
 
@@ -90,29 +105,29 @@ def fetch_with(server: ZipServer, model_id: int, **kwargs) -> store.Outcome:
 
 
 def test_parse_source_kinds(tmp_path):
-    assert store.parse_source("https://example.org/zoo/") == store.Source("http", "https://example.org/zoo")
-    assert store.parse_source(f"file://{tmp_path}").kind == "folder"
-    assert store.parse_source(str(tmp_path)) == store.Source("folder", str(tmp_path.resolve()))
+    assert parse_source("https://example.org/zoo/") == Source("http", "https://example.org/zoo")
+    assert parse_source(f"file://{tmp_path}").kind == "folder"
+    assert parse_source(str(tmp_path)) == Source("folder", str(tmp_path.resolve()))
     with pytest.raises(VaePassiveError, match="uses ftp://"):
-        store.parse_source("ftp://example.org/zoo")
+        parse_source("ftp://example.org/zoo")
     with pytest.raises(VaePassiveError, match="does not exist"):
-        store.parse_source(str(tmp_path / "nope"))
+        parse_source(str(tmp_path / "nope"))
     with pytest.raises(VaePassiveError, match=r"pip install 'vae-passive\[gcs\]'"):
-        store.parse_source("gs://bucket/zoo")
+        parse_source("gs://bucket/zoo")
 
 
 def test_sources_from_env_and_offline(monkeypatch, tmp_path):
-    monkeypatch.setenv(store.MIRROR_ENV, f" https://a.example/zoo\n{tmp_path}  ")
-    assert store.sources_from_env() == ["https://a.example/zoo", str(tmp_path)]
-    kinds = [(s.kind, s.upstream) for s in store.resolve_sources()]
+    monkeypatch.setenv(MIRROR_ENV, f" https://a.example/zoo\n{tmp_path}  ")
+    assert sources_from_env() == ["https://a.example/zoo", str(tmp_path)]
+    kinds = [(s.kind, s.upstream) for s in resolve_sources()]
     assert kinds == [("http", False), ("folder", False), ("http", True)]
-    assert [s.kind for s in store.resolve_sources([])] == ["http"]  # explicit: no mirrors, upstream only
-    monkeypatch.setenv(store.OFFLINE_ENV, "1")
-    assert [s.kind for s in store.resolve_sources()] == ["folder"]
+    assert [s.kind for s in resolve_sources([])] == ["http"]  # explicit: no mirrors, upstream only
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+    assert [s.kind for s in resolve_sources()] == ["folder"]
 
 
 def test_retry_delays():
-    policy = store.RetryPolicy(base=1.0, cap=8.0, retry_after_cap=30.0)
+    policy = RetryPolicy(base=1.0, cap=8.0, retry_after_cap=30.0)
     for failures, (low, high) in {1: (0.5, 1.0), 3: (2.0, 4.0), 10: (4.0, 8.0)}.items():
         assert low <= policy.delay(failures) <= high
     assert policy.delay(1, "7") == 7.0
@@ -120,7 +135,7 @@ def test_retry_delays():
     now = 1_000_000.0
     assert policy.delay(1, formatdate(now + 12, usegmt=True), now=now) == pytest.approx(12.0)
     assert 0.5 <= policy.delay(1, "soon") <= 1.0  # unreadable: ignored
-    assert [s for s in (403, 404, 408, 429, 500, 503) if store.retryable_status(s)] == [408, 429, 500, 503]
+    assert [s for s in (403, 404, 408, 429, 500, 503) if retryable_status(s)] == [408, 429, 500, 503]
 
 
 def make_zip(members: dict[str, bytes], symlinks: tuple[str, ...] = ()) -> bytes:
@@ -155,26 +170,26 @@ def test_check_zip_members(extra, symlinks, message):
     with zipfile.ZipFile(io.BytesIO(make_zip({**LAYOUT, **extra}, symlinks))) as archive:
         infos = archive.infolist()
     if message is None:
-        store.check_zip_members(infos, 7)
+        check_zip_members(infos, 7)
     else:
         with pytest.raises(VaePassiveError, match=re.escape(message)):
-            store.check_zip_members(infos, 7)
+            check_zip_members(infos, 7)
     without_module = make_zip({"7/model/results/gin/train.gin": b""})
     with zipfile.ZipFile(io.BytesIO(without_module)) as archive, pytest.raises(VaePassiveError, match="lacks"):
-        store.check_zip_members(archive.infolist(), 7)
+        check_zip_members(archive.infolist(), 7)
 
 
 def test_summary_groups_failures_and_names_the_closed_bucket_once():
     outcomes = [
-        store.Outcome(0, "fetched", size=2_000_000),
-        store.Outcome(1, "cached"),
-        *[store.Outcome(i, "failed", reason="upstream: closed", upstream_closed=True) for i in (2, 3, 4, 9)],
+        Outcome(0, "fetched", size=2_000_000),
+        Outcome(1, "cached"),
+        *[Outcome(i, "failed", reason="upstream: closed", upstream_closed=True) for i in (2, 3, 4, 9)],
     ]
-    counts, problems = store.summarize(outcomes)
+    counts, problems = summarize(outcomes)
     assert counts == ["fetched 1 (2.0 MB), already cached 1, failed 4"]
     assert problems[0] == "failed 2-4,9: upstream: closed"
-    assert problems[1:] == [store.CLOSED_BUCKET_HELP]
-    assert store.format_bytes(None) == "-" and store.format_bytes(999) == "999 B"
+    assert problems[1:] == [CLOSED_BUCKET_HELP]
+    assert format_bytes(None) == "-" and format_bytes(999) == "999 B"
 
 
 # --- fetching over HTTP, one fault at a time --------------------------------------------------------------
@@ -186,7 +201,7 @@ def test_fetch_installs_with_manifest_and_skips_cached(cli, server, zip_of):
     assert result.stdout.strip().startswith("fetched 3 (")
     for model_id in range(3):
         assert_complete(model_id, zip_of(model_id))
-        manifest = store.read_manifest(home.model_dir(model_id))
+        manifest = read_manifest(home.model_dir(model_id))
         assert manifest["source"] == f"{server.url}/mirror/{model_id}.zip"
     assert visible_models() == ["0", "1", "2"]
     requests_before = len(server.log)
@@ -235,7 +250,7 @@ def test_429_waits_for_retry_after(server, zip_of):
 
 def test_retries_give_up_after_the_policy(server):
     server.faults["/mirror/0.zip"] = [Status(500)] * 10
-    outcome = fetch_with(server, 0, policy=store.RetryPolicy(attempts=3, base=0.01))
+    outcome = fetch_with(server, 0, policy=RetryPolicy(attempts=3, base=0.01))
     assert outcome.status == "failed"
     assert "HTTP 500" in outcome.reason and "after 3 tries" in outcome.reason
     assert len(server.gets("/mirror/0.zip")) == 3
@@ -246,12 +261,12 @@ def test_an_unreachable_mirror_is_given_up_once(server):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}/zoo"
-    sources = [store.Source("http", dead), store.parse_source(server.url + "/mirror")]
-    with store.Fetcher(sources, workers=1, policy=store.RetryPolicy(attempts=2, base=0.01)) as fetcher:
+    sources = [Source("http", dead), parse_source(server.url + "/mirror")]
+    with Fetcher(sources, workers=1, policy=RetryPolicy(attempts=2, base=0.01)) as fetcher:
         first, second = fetcher.fetch([0, 1])
     assert (first.status, second.status) == ("fetched", "fetched")
     assert first.source.startswith(server.url) and second.source.startswith(server.url)
-    with store.Fetcher(sources[:1], workers=1, policy=store.RetryPolicy(attempts=2, base=0.01)) as fetcher:
+    with Fetcher(sources[:1], workers=1, policy=RetryPolicy(attempts=2, base=0.01)) as fetcher:
         third, fourth = fetcher.fetch([3, 4])
     assert third.reason.startswith(f"{dead}: network error after 2 tries: [Errno 111] Connection refused")
     assert fourth.reason.startswith(f"{dead}: unreachable, given up earlier in this run")
@@ -273,7 +288,7 @@ def test_404_is_not_retried_and_the_next_source_is_tried(cli, server, zip_of):
     result = cli("fetch", "--ids", "3", "--mirror", server.url + "/mirror", "--mirror", server.url + "/other")
     assert result.exit_code == 0, result.output
     assert [g.status for g in server.gets("/mirror/3.zip")] == [404]
-    assert store.read_manifest(home.model_dir(3))["source"].endswith("/other/3.zip")
+    assert read_manifest(home.model_dir(3))["source"].endswith("/other/3.zip")
 
 
 def test_404_everywhere_fails_with_reasons(cli, server):
@@ -317,7 +332,7 @@ def test_dry_run_prints_sources_and_sizes_and_touches_nothing(cli, server, zip_o
     assert result.exit_code == 1  # 40 is in no source
     lines = result.stdout.splitlines()
     assert lines[0].split()[:2] == ["0", "available"] and lines[0].endswith(f"{server.url}/mirror/0.zip")
-    assert store.format_bytes(len(zip_of(1))) in lines[1]
+    assert format_bytes(len(zip_of(1))) in lines[1]
     assert lines[2].split()[:2] == ["40", "missing"]
     assert "403 AccessDenied" in result.stderr
     assert not home.home().joinpath("models").exists()
@@ -328,7 +343,7 @@ def test_not_enough_disk_space_is_a_clear_failure(server, monkeypatch):
     class Usage:
         free = 1_000_000
 
-    monkeypatch.setattr(store.shutil, "disk_usage", lambda path: Usage())
+    monkeypatch.setattr(checks.shutil, "disk_usage", lambda path: Usage())
     outcome = fetch_with(server, 0)
     assert outcome.status == "failed"
     assert "not enough free disk space" in outcome.reason and "VAE_PASSIVE_HOME" in outcome.reason
@@ -356,9 +371,9 @@ def test_import_zips_and_extracted_folders(cli, tmp_path, zip_of, model_folder_1
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("imported 3")
     assert_complete(0, zip_of(0))
-    manifest = store.read_manifest(home.model_dir(5))
+    manifest = read_manifest(home.model_dir(5))
     assert manifest["sha256"] is None and manifest["source"] == str(extracted.resolve())
-    assert store.cache_entry(5, deep=True).status == "ok"
+    assert cache_entry(5, deep=True).status == "ok"
     assert visible_models() == ["0", "1", "5"]
 
     bad = tmp_path / "bad" / "7.zip"
@@ -373,16 +388,16 @@ def test_import_zips_and_extracted_folders(cli, tmp_path, zip_of, model_folder_1
 def test_offline_uses_the_cache_and_never_the_network(cli, server, monkeypatch):
     assert fetch_with(server, 0).status == "fetched"
     requests_before = len(server.log)
-    monkeypatch.setenv(store.OFFLINE_ENV, "1")
-    monkeypatch.setenv(store.MIRROR_ENV, server.url + "/mirror")
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+    monkeypatch.setenv(MIRROR_ENV, server.url + "/mirror")
 
     def no_network(*args, **kwargs):
         raise AssertionError("offline mode opened a connection")
 
     monkeypatch.setattr("requests.Session.send", no_network)
-    assert store.ensure_model(0) == home.model_dir(0)
+    assert ensure_model(0) == home.model_dir(0)
     with pytest.raises(VaePassiveError, match="model 1 not cached, and VAE_PASSIVE_OFFLINE=1 allows no download"):
-        store.ensure_model(1)
+        ensure_model(1)
     result = cli("fetch", "--ids", "0-1")
     assert result.exit_code == 1
     assert "already cached 1, failed 1" in result.stdout
@@ -393,12 +408,12 @@ def test_offline_uses_the_cache_and_never_the_network(cli, server, monkeypatch):
 def test_ensure_model_fetches_on_demand_and_the_model_loads(server, monkeypatch, zip_of):
     from vae_passive.tfhub.module import Module
 
-    monkeypatch.setenv(store.MIRROR_ENV, server.url + "/mirror")
-    folder = store.ensure_model(4)
+    monkeypatch.setenv(MIRROR_ENV, server.url + "/mirror")
+    folder = ensure_model(4)
     assert folder == home.model_dir(4)
     assert Module(folder).num_latents == 10
     with pytest.raises(VaePassiveError, match=r"cannot fetch model 44 .*the upstream bucket is closed"):
-        store.ensure_model(44)
+        ensure_model(44)
 
 
 def test_cache_ls_verify_rm(cli, server):
@@ -459,7 +474,7 @@ def test_killed_mid_download_then_rerun(server, zip_of):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         for name in visible_models():  # a model folder is visible only once complete
-            assert (home.models_dir() / name / store.MANIFEST).is_file()
+            assert (home.models_dir() / name / MANIFEST).is_file()
         partial = [p for p in staging.glob("*.zip.part") if size_or_zero(p)] if staging.is_dir() else []
         if len(visible_models()) >= 2 and partial:
             break

@@ -88,7 +88,8 @@ def test_cli_train_and_errors(cli, tmp_path, isolated_home):
 
 
 def test_trained_zip_passes_fetch_verification(tmp_path, isolated_home):
-    from vae_passive.zoo.store import install_zip, read_manifest
+    from vae_passive.zoo.cache import read_manifest
+    from vae_passive.zoo.install import install_zip
 
     mid = 7
     train(config(mid, steps=2, batch=4), DATA, tmp_path / "out", zip_dir=tmp_path / "zips", progress=False)

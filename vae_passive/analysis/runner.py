@@ -33,7 +33,7 @@ from vae_passive.analysis.document import DOCUMENT_NAME, settings_hash_of
 from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import catalogue
-from vae_passive.zoo.store import redact_text
+from vae_passive.zoo.sources import redact_text
 
 ERROR_SCHEMA = "vae-passive/error/1"
 SCHEDULER_ENV = config.SCHEDULER
@@ -93,7 +93,7 @@ def _source(task: Task, fetch: bool, sources: list[str] | None = None) -> ModelS
     if task.model_dir is not None:
         return locate_model(model_dir=task.model_dir)
     if fetch:
-        from vae_passive.zoo.store import ensure_model
+        from vae_passive.zoo.fetcher import ensure_model
 
         ensure_model(task.model_id, sources)
     return locate_model(model_id=task.model_id)

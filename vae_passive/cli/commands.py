@@ -317,7 +317,7 @@ def _analyze_selection(
     chosen = selected_ids(*filters)
     ids = None if chosen is None else set(chosen)
     if all_cached:
-        from vae_passive.zoo.store import cached_ids
+        from vae_passive.zoo.cache import cached_ids
 
         cached = set(cached_ids())
         ids = cached if ids is None else ids & cached

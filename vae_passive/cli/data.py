@@ -45,7 +45,7 @@ def data_ls(as_json: bool) -> None:
     """
     from vae_passive.data import files
     from vae_passive.data.fetch import check
-    from vae_passive.zoo.store import format_bytes
+    from vae_passive.zoo.progress import format_bytes
 
     rows = []
     for name, requirements in files.REQUIREMENTS.items():
@@ -67,7 +67,7 @@ def data_ls(as_json: bool) -> None:
 
 
 class _ByteBar:
-    """A tqdm bar of bytes received (``store.Progress``'s interface), quiet off a terminal."""
+    """A tqdm bar of bytes received (``zoo.progress.Progress``'s interface), quiet off a terminal."""
 
     def __init__(self, enabled: bool):
         from tqdm import tqdm
@@ -107,7 +107,7 @@ def data_fetch(names: tuple[str, ...], mirror: str | None, force: bool, quiet: b
     import sys
 
     from vae_passive.data.fetch import PUBLISHED, fetch
-    from vae_passive.zoo.store import format_bytes
+    from vae_passive.zoo.progress import format_bytes
 
     unknown = [name for name in names if name not in PUBLISHED]
     if unknown:

@@ -1,4 +1,4 @@
-"""The commands ``fetch``, ``import`` and ``cache ls | verify | rm``: a thin layer over ``vae_passive.zoo.store``."""
+"""The commands ``fetch``, ``import`` and ``cache ls | verify | rm``: a thin layer over ``vae_passive.zoo``."""
 
 from __future__ import annotations
 
@@ -12,10 +12,15 @@ import click
 from vae_passive import home
 from vae_passive.cli.options import selected_ids, selection_options
 from vae_passive.errors import VaePassiveError
-from vae_passive.zoo import store
+from vae_passive.zoo.cache import cache_entry, cached_ids, remove_cached, remove_staging, staging_usage
+from vae_passive.zoo.fetcher import Fetcher
+from vae_passive.zoo.imports import import_models as install_imports
+from vae_passive.zoo.imports import plan_import
+from vae_passive.zoo.progress import Outcome, Progress, format_bytes, format_ids, summarize
+from vae_passive.zoo.sources import CLOSED_BUCKET_HELP, OFFLINE_ENV, offline, resolve_sources
 
 
-class _Bars(store.Progress):
+class _Bars(Progress):
     """tqdm bars for models and bytes on stderr; silent off a terminal or with ``--quiet``."""
 
     def __init__(self, total: int, enabled: bool, with_bytes: bool):
@@ -43,7 +48,7 @@ class _Bars(store.Progress):
         with self._lock:
             self.bytes.update(count)
 
-    def model_done(self, outcome: store.Outcome) -> None:
+    def model_done(self, outcome: Outcome) -> None:
         with self._lock:
             self.models.update(1)
 
@@ -52,9 +57,9 @@ def _bars(total: int, quiet: bool, with_bytes: bool = False) -> _Bars:
     return _Bars(total, enabled=not quiet and sys.stderr.isatty(), with_bytes=with_bytes)
 
 
-def _report(outcomes: list[store.Outcome], quiet: bool) -> None:
+def _report(outcomes: list[Outcome], quiet: bool) -> None:
     """The closing summary; exit code 1 when any model failed (finished models stay cached)."""
-    counts, problems = store.summarize(outcomes)
+    counts, problems = summarize(outcomes)
     if not quiet:
         for line in counts:
             click.echo(line)
@@ -65,8 +70,8 @@ def _report(outcomes: list[store.Outcome], quiet: bool) -> None:
 
 
 def _offline_note(quiet: bool) -> None:
-    if store.offline() and not quiet:
-        click.echo(f"offline ({store.OFFLINE_ENV}=1): only the cache and folder mirrors are used", err=True)
+    if offline() and not quiet:
+        click.echo(f"offline ({OFFLINE_ENV}=1): only the cache and folder mirrors are used", err=True)
 
 
 @click.command()
@@ -100,33 +105,33 @@ def fetch(ids_spec, dataset, method, hyperparameter_index, value, model_seed, mi
         raise VaePassiveError("choose the models to fetch with --ids or a filter, e.g. --ids 0-9 or --seed 0")
     if not ids:
         raise VaePassiveError("no model matches this selection; check it with `vae-passive list` and the same options")
-    sources = store.resolve_sources(mirrors or None)
+    sources = resolve_sources(mirrors or None)
     _offline_note(quiet)
     if dry_run:
-        with store.Fetcher(sources, workers=workers) as fetcher:
+        with Fetcher(sources, workers=workers) as fetcher:
             _print_probes(fetcher.probe(ids))
         return
     bars = _bars(len(ids), quiet, with_bytes=True)
-    with bars, store.Fetcher(sources, workers=workers, progress=bars) as fetcher:
+    with bars, Fetcher(sources, workers=workers, progress=bars) as fetcher:
         outcomes = fetcher.fetch(ids)
     _report(outcomes, quiet)
 
 
-def _print_probes(probes: list[store.Outcome]) -> None:
+def _print_probes(probes: list[Outcome]) -> None:
     """The dry-run table and its totals; exit code 1 when a model is in no source."""
     for probe in probes:
         where = probe.source if probe.status != "missing" else probe.reason
-        click.echo(f"{probe.model_id:<6} {probe.status:<9} {store.format_bytes(probe.size):>9}  {where}")
+        click.echo(f"{probe.model_id:<6} {probe.status:<9} {format_bytes(probe.size):>9}  {where}")
     available = [p for p in probes if p.status == "available"]
     missing = [p for p in probes if p.status == "missing"]
     sized = [p.size for p in available if p.size is not None]
-    known = f", {store.format_bytes(sum(sized))}" + ("" if len(sized) == len(available) else " known") if sized else ""
+    known = f", {format_bytes(sum(sized))}" + ("" if len(sized) == len(available) else " known") if sized else ""
     click.echo(
         f"would fetch {len(available)}{known}; already cached {sum(p.status == 'cached' for p in probes)}; "
         f"in no source {len(missing)}"
     )
     if any(p.upstream_closed for p in missing):
-        click.echo(store.CLOSED_BUCKET_HELP, err=True)
+        click.echo(CLOSED_BUCKET_HELP, err=True)
     if missing:
         sys.exit(1)
 
@@ -146,9 +151,9 @@ def import_models(paths: tuple[Path, ...], quiet: bool) -> None:
       vae-passive import /mnt/shared/unsupervised_study_v1
       vae-passive import ~/old_project/models/300
     """
-    items = store.plan_import(paths)
+    items = plan_import(paths)
     with _bars(len(items), quiet) as bars:
-        outcomes = store.import_models(items, bars)
+        outcomes = install_imports(items, bars)
     _report(outcomes, quiet)
 
 
@@ -180,8 +185,8 @@ def cache_ls(fmt: str) -> None:
       vae-passive cache ls
       vae-passive cache ls --format json
     """
-    entries = [store.cache_entry(model_id) for model_id in store.cached_ids()]
-    staging = store.staging_usage()
+    entries = [cache_entry(model_id) for model_id in cached_ids()]
+    staging = staging_usage()
     if fmt == "json":
         rows = [
             {
@@ -202,20 +207,18 @@ def cache_ls(fmt: str) -> None:
         click.echo(json.dumps({"models": rows, **usage}, indent=1))
         return
     for e in entries:
-        click.echo(
-            f"{e.model_id:<6} {e.status:<10} {store.format_bytes(e.size):>9}  {e.fetched_at or '-':<25}  {e.source}"
-        )
+        click.echo(f"{e.model_id:<6} {e.status:<10} {format_bytes(e.size):>9}  {e.fetched_at or '-':<25}  {e.source}")
     total = sum(e.size for e in entries)
-    click.echo(f"{len(entries)} models, {store.format_bytes(total)} in {home.models_dir()}")
+    click.echo(f"{len(entries)} models, {format_bytes(total)} in {home.models_dir()}")
     if staging.partial_files:
         click.echo(
-            f"partial downloads: {staging.partial_files} files, {store.format_bytes(staging.partial_bytes)} "
+            f"partial downloads: {staging.partial_files} files, {format_bytes(staging.partial_bytes)} "
             "(resumed by fetch; `vae-passive cache rm --partial` removes them)"
         )
     if staging.stale_folders:
         click.echo(
             f"extraction folders left by killed runs: {staging.stale_folders}, "
-            f"{store.format_bytes(staging.stale_bytes)} (removed by the next fetch or import of their model, "
+            f"{format_bytes(staging.stale_bytes)} (removed by the next fetch or import of their model, "
             "or `vae-passive cache rm --partial`)"
         )
     if staging.busy_folders:
@@ -235,9 +238,9 @@ def cache_verify(ids_spec, dataset, method, hyperparameter_index, value, model_s
       vae-passive cache verify --ids 0-99
     """
     selected = selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
-    cached = store.cached_ids()
+    cached = cached_ids()
     ids = cached if selected is None else sorted(set(cached) & set(selected))
-    entries = [store.cache_entry(model_id, deep=True) for model_id in ids]
+    entries = [cache_entry(model_id, deep=True) for model_id in ids]
     for e in entries:
         if e.status != "ok":
             note = e.problem or "no manifest (placed by hand), not checked"
@@ -246,7 +249,7 @@ def cache_verify(ids_spec, dataset, method, hyperparameter_index, value, model_s
     click.echo(f"verified {len(entries)}: {len(entries) - len(bad)} fine, {len(bad)} damaged or incomplete")
     if bad:
         click.echo(
-            f"remove them with `vae-passive cache rm --ids {store.format_ids(bad)}` and fetch or import them again",
+            f"remove them with `vae-passive cache rm --ids {format_ids(bad)}` and fetch or import them again",
             err=True,
         )
         sys.exit(1)
@@ -272,9 +275,9 @@ def cache_rm(ids_spec, dataset, method, hyperparameter_index, value, model_seed,
     if selected is None and not partial:
         raise VaePassiveError("choose the models to remove with --ids or a filter, e.g. --ids 0-9, or pass --partial")
     if selected is not None:
-        removed = store.remove_cached(selected)
+        removed = remove_cached(selected)
         freed = sum(size for _, size in removed)
-        click.echo(f"removed {len(removed)} models, freed {store.format_bytes(freed)}")
+        click.echo(f"removed {len(removed)} models, freed {format_bytes(freed)}")
     if partial:
-        count, freed = store.remove_staging()
-        click.echo(f"removed {count} partial downloads and extraction folders, freed {store.format_bytes(freed)}")
+        count, freed = remove_staging()
+        click.echo(f"removed {count} partial downloads and extraction folders, freed {format_bytes(freed)}")

@@ -1,6 +1,6 @@
 """``vae-passive data fetch``: download the published data files to upstream's relative paths.
 
-Downloads go through ``store.download_file`` (the model fetcher's resumable, retrying machinery) into
+Downloads go through ``zoo.download.download`` (the model fetcher's resumable, retrying machinery) into
 ``<data>/.staging/``, are unpacked there when needed (smallNORB's .gz, Cars3D's tar), and are renamed into
 place only when complete. Each file's source URL, sha256, size and time are recorded in
 ``<data>/<folder>/.vae-passive.json``. A mirror (``--url`` or ``VAE_PASSIVE_DATA_MIRROR``) is a base URL
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO, cast
 from urllib.parse import urlparse
 
 import filelock
@@ -32,7 +33,11 @@ from vae_passive import __version__, config
 from vae_passive.atomic import atomic_path, write_text
 from vae_passive.data import files
 from vae_passive.errors import VaePassiveError
-from vae_passive.zoo import store
+from vae_passive.zoo.checks import CHUNK
+from vae_passive.zoo.download import discard_partial, download
+from vae_passive.zoo.limits import Limits
+from vae_passive.zoo.progress import format_bytes
+from vae_passive.zoo.sources import redact_url
 
 MIRROR_ENV = config.DATA_MIRROR
 MAX_DATA_ENV = config.MAX_DATA_BYTES
@@ -88,9 +93,9 @@ class Fetched:
     size: int = 0
 
 
-def data_limits() -> store.Limits:
+def data_limits() -> Limits:
     """The download limits of a data file: 64 GiB and a day by default, raised with their variables."""
-    return store.Limits(
+    return Limits(
         download_bytes=int(config.positive(MAX_DATA_ENV, 64 << 30)),
         deadline=config.positive(DATA_DEADLINE_ENV, 86_400.0),
     )
@@ -98,7 +103,7 @@ def data_limits() -> store.Limits:
 
 def _too_big(name: str, limit: int) -> VaePassiveError:
     return VaePassiveError(
-        f"{name} unpacks to more than {store.format_bytes(limit)}; raise {MAX_DATA_ENV} (bytes) if it is genuine"
+        f"{name} unpacks to more than {format_bytes(limit)}; raise {MAX_DATA_ENV} (bytes) if it is genuine"
     )
 
 
@@ -113,7 +118,7 @@ def _gunzip(source: Path, target: Path, limit: int) -> None:
     try:
         with gzip.open(source, "rb") as packed, atomic_path(target) as temp, open(temp, "wb") as out:
             written = 0
-            while chunk := packed.read(store.CHUNK):
+            while chunk := packed.read(CHUNK):
                 written += len(chunk)
                 if written > limit:
                     raise _too_big(source.name, limit)
@@ -142,8 +147,9 @@ def _untar_folder(source: Path, folder: str, target: Path, staging: Path, limit:
                 written += member.size
                 if written > limit:
                     raise _too_big(source.name, limit)
-                with archive.extractfile(member) as src, open(extracted / relative, "wb") as out:
-                    shutil.copyfileobj(src, out, store.CHUNK)
+                src = cast(IO[bytes], archive.extractfile(member))  # a regular file: never None
+                with src, open(extracted / relative, "wb") as out:
+                    shutil.copyfileobj(src, out, CHUNK)
                 count += 1
         if not count:
             raise VaePassiveError(f"{source.name} holds no files under {prefix}; is it the right archive?")
@@ -169,7 +175,7 @@ def _record(root: Path, remote: Remote, url: str, sha256: str, size: int) -> Non
     if not isinstance(entries, dict) or not isinstance(entries.get("files"), dict):
         entries = {"files": {}}
     entries["files"][remote.target] = {
-        "url": store.redact_url(url),
+        "url": redact_url(url),
         "sha256": sha256,
         "size": size,
         "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -190,7 +196,7 @@ def fetch_remote(remote: Remote, root: Path, mirror: str | None, force: bool, pr
         staging = root / ".staging"
         part = staging / f"{remote.file_name}.part"
         limits = data_limits()
-        sha256 = store.download_file(url, part, progress, limits)
+        sha256 = download(url, part, progress, limits)
         size = part.stat().st_size
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -201,9 +207,9 @@ def fetch_remote(remote: Remote, root: Path, mirror: str | None, force: bool, pr
             else:
                 os.replace(part, target)
         finally:
-            store.discard_partial(part)
+            discard_partial(part)
         _record(root, remote, url, sha256, size)
-        return Fetched(target, "fetched", store.redact_url(url), size)
+        return Fetched(target, "fetched", redact_url(url), size)
 
 
 def fetch(name: str, mirror: str | None = None, force: bool = False, progress=None) -> list[Fetched]:

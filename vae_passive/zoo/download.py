@@ -1,0 +1,367 @@
+"""Downloading one file from a stranger: HTTP with Range resume, retries with backoff and jitter, a size cap
+and a deadline (``Limits``), hashing on the way in; ``gs://`` through gcsfs. ``download`` is the public call
+for a single file; the model ``Fetcher`` builds on ``Downloader``.
+
+A partial download ``<name>.part`` keeps a sidecar ``<name>.part.json`` (the URL, redacted, and the server's
+validator) so that the next try resumes it only when it is the same file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import requests
+
+from vae_passive import __version__
+from vae_passive.errors import VaePassiveError
+from vae_passive.zoo.checks import CHUNK, NoSpace, check_free_space, feed
+from vae_passive.zoo.limits import DEADLINE_ENV, MAX_DOWNLOAD_ENV, Limits, RetryPolicy, retryable_status
+from vae_passive.zoo.progress import Progress, format_bytes
+from vae_passive.zoo.sources import OFFLINE_ENV, gcs_module, offline, redact_url
+
+NETWORK_CHUNK = 1 << 18  # reads from a socket: progress and Ctrl-C every 256 KiB
+TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds between two reads
+
+
+class Cancelled(Exception):
+    """The run was interrupted; workers stop at the next chunk."""
+
+
+class SourceFailed(Exception):
+    """One source could not deliver one file (a model's zip); ``status`` is the HTTP status when there was one.
+
+    ``unreachable``: every try failed to get an answer at all, so the source is skipped for the rest of the run.
+    """
+
+    def __init__(self, reason: str, status: int | None = None, unreachable: bool = False):
+        super().__init__(reason)
+        self.status = status
+        self.unreachable = unreachable
+
+
+def _content_range(header: str | None) -> tuple[int, int | None] | None:
+    """(start, total) of a ``Content-Range: bytes START-END/TOTAL`` header."""
+    match = re.match(r"^\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*$", header or "")
+    if not match:
+        return None
+    return int(match.group(1)), None if match.group(2) == "*" else int(match.group(2))
+
+
+@contextmanager
+def _cut_at(response: requests.Response, deadline: float) -> Iterator[None]:
+    """Shut the response's socket down at ``deadline`` (``time.monotonic``), waking a read that a server
+    trickling a byte now and then would keep blocked past any per-read timeout."""
+
+    def cut() -> None:
+        try:
+            response.raw.shutdown()  # urllib3 >= 2.3; else closing is the best there is
+        except (AttributeError, OSError, RuntimeError, ValueError):
+            response.close()
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def status_text(status: int, reason: str | None) -> str:
+    """An HTTP error status as messages show it, with what 404 and 403 mean here."""
+    text = f"HTTP {status} {reason or ''}".strip()
+    return f"{text} (no such zip)" if status == 404 else f"{text} (access denied)" if status == 403 else text
+
+
+def short_error(error: BaseException) -> str:
+    """The gist of an exception's message: urllib3 nests whole reprs, with the OS error deep inside."""
+    text = str(error).strip()
+    os_error = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
+    if os_error:
+        return os_error.group(0).strip()
+    lines = text.splitlines()
+    return (lines[-1] if lines else type(error).__name__)[:300]
+
+
+def _sidecar(part: Path) -> Path:
+    """``<part>.json``: the URL and validator that let a partial download resume."""
+    return part.with_name(part.name + ".json")
+
+
+def discard_partial(part: Path) -> None:
+    """Remove a partial download and the sidecar that would let it resume."""
+    part.unlink(missing_ok=True)
+    _sidecar(part).unlink(missing_ok=True)
+
+
+def _strong_validator(headers) -> str | None:
+    """A validator for ``If-Range``: a strong ETag, else Last-Modified (weak ETags are not allowed there)."""
+    etag = headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return headers.get("Last-Modified")
+
+
+def _resume_validator(part: Path, url: str) -> str | None:
+    """The validator of a partial download of ``url`` worth resuming (``""``: none known), or ``None``."""
+    try:
+        meta = json.loads(_sidecar(part).read_text())
+    except (OSError, ValueError):
+        meta = None
+    if not part.exists() or not isinstance(meta, dict) or meta.get("url") != url:
+        discard_partial(part)
+        return None
+    return str(meta.get("validator") or "")
+
+
+_D = TypeVar("_D", bound="Downloader")
+
+
+@dataclass
+class _Transfer:
+    """One download across its tries: from where to where, until when, and what the tries so far left."""
+
+    url: str
+    part: Path
+    shown: str  # the URL as messages show it: credentials redacted
+    deadline: float  # ``time.monotonic()`` at which all tries end
+    validator: str | None  # of the partial file worth resuming (``""``: none known); ``None``: start at byte 0
+    failures: int = 0
+    received: int = 0  # bytes received by the current try
+    retry_after: str | None = None  # the current try's ``Retry-After`` header
+
+
+class Downloader:
+    """Downloads for one run: a ``requests.Session`` per thread, retries by ``policy``, ``limits`` on every file,
+    bytes reported to ``progress``; setting ``_cancel`` stops every download at its next chunk."""
+
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: tuple[float, float] = TIMEOUT,
+        progress: Progress | None = None,
+        limits: Limits | None = None,
+    ):
+        self.policy = policy or RetryPolicy.from_env()
+        self.timeout = timeout
+        self.progress = progress or Progress()
+        self.limits = limits or Limits.from_env()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._gcs = None
+
+    def __enter__(self: _D) -> _D:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            # identity: a gzip-encoded zip would break byte ranges and sizes.
+            session.headers.update({"User-Agent": f"vae-passive/{__version__}", "Accept-Encoding": "identity"})
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _restart(self, failures: int, why: str) -> int:
+        """Count a restart from byte 0; give up when they keep coming."""
+        failures += 1
+        if failures >= self.policy.attempts:
+            raise SourceFailed(f"the server kept answering with {why} ({failures} times)")
+        return failures
+
+    def _gcs_fs(self):
+        """One gcsfs file system per downloader (credentials from the environment, as gcsfs finds them)."""
+        with self._lock:
+            if self._gcs is None:
+                self._gcs = gcs_module().GCSFileSystem()
+            return self._gcs
+
+    def _sleep(self, seconds: float) -> None:
+        if self._cancel.wait(seconds):
+            raise Cancelled
+
+    def download_http(self, url: str, part: Path) -> str:
+        """Download ``url`` to ``part``, resuming a partial file with Range and retrying transient failures.
+
+        Returns the sha256 of the whole file, hashed on the way in. At most ``limits.download_bytes`` are
+        taken (a larger file is discarded) and all tries together end at ``limits.deadline``: a timer cuts
+        a read that a trickling server keeps alive.
+        """
+        part.parent.mkdir(parents=True, exist_ok=True)
+        shown = redact_url(url)
+        job = _Transfer(url, part, shown, time.monotonic() + self.limits.deadline, _resume_validator(part, shown))
+        while True:
+            self._check_deadline(job.deadline, shown)
+            job.received, job.retry_after = 0, None
+            try:
+                digest = self._try_once(job)
+                if digest is not None:
+                    return digest
+                continue  # restarting from byte 0 needs no wait
+            except SourceFailed as error:
+                if error.status is None or not retryable_status(error.status):
+                    raise
+                job.failures += 1
+                if job.failures >= self.policy.attempts:
+                    raise SourceFailed(f"{error} after {job.failures} tries", error.status) from None
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
+                self._check_deadline(job.deadline, shown)
+                job.failures = (
+                    0 if job.received else job.failures + 1
+                )  # a connection that delivered bytes is no failure
+                if job.failures >= self.policy.attempts:
+                    raise SourceFailed(
+                        f"network error after {job.failures} tries: {short_error(error)}", unreachable=not job.received
+                    ) from None
+            except requests.RequestException as error:
+                raise SourceFailed(f"cannot download {shown}: {short_error(error)}") from None
+            if not job.received:
+                delay = self.policy.delay(max(1, job.failures), job.retry_after)
+                self._sleep(max(0.0, min(delay, job.deadline - time.monotonic())))
+
+    def _try_once(self, job: _Transfer) -> str | None:
+        """One GET, from where the partial file ends: the sha256 of the whole file, or ``None`` to restart at byte 0."""
+        offset = job.part.stat().st_size if job.validator is not None and job.part.exists() else 0
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        if offset and job.validator:
+            headers["If-Range"] = job.validator
+        with (
+            self._session().get(job.url, headers=headers, stream=True, timeout=self.timeout) as response,
+            _cut_at(response, job.deadline),
+        ):
+            span = self._accept(response, job, offset)
+            if span is None:
+                return None
+            offset, total = span
+            job.validator = _strong_validator(response.headers) or ""
+            _sidecar(job.part).write_text(json.dumps({"url": job.shown, "validator": job.validator}))
+            if total is not None:
+                self._check_size(total, job.part, job.shown)
+                check_free_space(job.part.parent, total - offset)
+            digest = self._receive(response, job, offset)
+            self._check_deadline(job.deadline, job.shown)  # a cut connection without Content-Length ends quietly
+            if total is not None and offset + job.received != total:
+                raise requests.exceptions.ChunkedEncodingError(
+                    f"got {offset + job.received} of {total} bytes before the connection ended"
+                )
+            return digest
+
+    def _accept(self, response: requests.Response, job: _Transfer, offset: int) -> tuple[int, int | None] | None:
+        """(offset the body starts at, total size if known) of an answer worth reading; ``None`` to restart at
+        byte 0; ``SourceFailed`` for an error status (``job.retry_after`` set when the server asked)."""
+        status = response.status_code
+        if status == 416 and offset:  # our partial file does not fit the server's: start over
+            job.validator, job.failures = None, self._restart(job.failures, "HTTP 416 on resume")
+            return None
+        if retryable_status(status):
+            job.retry_after = response.headers.get("Retry-After")
+            raise SourceFailed(f"HTTP {status} {response.reason}", status)
+        if status not in (200, 206):
+            raise SourceFailed(status_text(status, response.reason), status)
+        if status == 200:  # the server ignored Range (or the file changed): restart cleanly
+            length = response.headers.get("Content-Length")
+            return 0, int(length) if length and length.isdigit() else None
+        span = _content_range(response.headers.get("Content-Range"))
+        if span is None or span[0] != offset:  # not the range we asked for
+            job.validator, job.failures = None, self._restart(job.failures, "a range that was not asked for")
+            return None
+        return span
+
+    def _receive(self, response: requests.Response, job: _Transfer, offset: int) -> str:
+        """Write the body to the partial file from ``offset`` on, counting ``job.received``; the whole file's sha256."""
+        cap = self.limits.download_bytes
+        digest = hashlib.sha256()
+        if offset:
+            feed(digest, job.part)
+        with open(job.part, "ab" if offset else "wb") as out:
+            for chunk in response.iter_content(NETWORK_CHUNK):
+                if self._cancel.is_set():
+                    raise Cancelled
+                job.received += len(chunk)
+                if offset + job.received > cap:  # no or a false Content-Length
+                    self._check_size(offset + job.received, job.part, job.shown)
+                out.write(chunk)
+                digest.update(chunk)
+                self.progress.add_bytes(len(chunk))
+        return digest.hexdigest()
+
+    def _check_deadline(self, deadline: float, shown: str) -> None:
+        if time.monotonic() >= deadline:
+            raise SourceFailed(
+                f"downloading {shown} took longer than {self.limits.deadline:g} s; "
+                f"raise {DEADLINE_ENV} (seconds) for a slow connection"
+            )
+
+    def _check_size(self, size: int, part: Path, shown: str) -> None:
+        """Refuse (and discard) a download of more than ``limits.download_bytes``."""
+        if size > self.limits.download_bytes:
+            discard_partial(part)
+            raise SourceFailed(
+                f"{shown} sends more than {format_bytes(self.limits.download_bytes)}; "
+                f"raise {MAX_DOWNLOAD_ENV} (bytes) if the file is genuine"
+            )
+
+    def download_gcs(self, location: str, part: Path) -> str:
+        """Download ``gs://...`` with gcsfs (its own retries and credentials) to ``part``; return its sha256."""
+        path = location.removeprefix("gs://")
+        part.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        try:
+            size = int(self._gcs_fs().info(path)["size"])
+            self._check_size(size, part, location)
+            check_free_space(part.parent, size)
+            received = 0
+            with self._gcs_fs().open(path, "rb", block_size=8 * CHUNK) as src, open(part, "wb") as out:
+                while chunk := src.read(CHUNK):
+                    if self._cancel.is_set():
+                        raise Cancelled
+                    received += len(chunk)
+                    self._check_size(received, part, location)
+                    out.write(chunk)
+                    digest.update(chunk)
+                    self.progress.add_bytes(len(chunk))
+            return digest.hexdigest()
+        except FileNotFoundError:
+            raise SourceFailed("not found", 404) from None
+        except (NoSpace, Cancelled, SourceFailed):
+            raise
+        except Exception as error:  # gcsfs raises its own HttpError types as well as OSError
+            raise SourceFailed(f"cannot read {location}: {short_error(error)}") from None
+
+
+def download(url: str, part: Path, progress: Progress | None = None, limits: Limits | None = None) -> str:
+    """Download one file (not a model) to ``part``: Range resume of an earlier partial ``part``, retries with
+    backoff, free-space check, ``limits`` (default: a model zip's). Returns its sha256; ``VaePassiveError`` on
+    failure. The caller removes ``part`` (``discard_partial``) when done with it."""
+    if offline():
+        raise VaePassiveError(
+            f"{OFFLINE_ENV}=1 allows no download of {redact_url(url)}; unset it or copy the file by hand"
+        )
+    with Downloader(progress=progress, limits=limits) as downloader:
+        try:
+            return downloader.download_http(url, part)
+        except SourceFailed as error:
+            raise VaePassiveError(f"cannot download {redact_url(url)}: {error}") from None

@@ -1,0 +1,285 @@
+"""Fetching models: each from the first source that delivers a valid zip, several at a time; dry-run probes;
+a mirror's ``SHA256SUMS``; and ``ensure_model``, the one call the batch runner needs.
+
+Sources are tried in order: mirrors, then the upstream bucket, which has answered 403 AccessDenied since
+2026 (after its first 403, later models in the process skip it). A mirror's ``SHA256SUMS`` is checked when
+it has one.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from vae_passive import home
+from vae_passive.errors import VaePassiveError
+from vae_passive.zoo import catalogue
+from vae_passive.zoo.cache import cache_entry, folder_size, is_cached, staging_dir
+from vae_passive.zoo.checks import NoSpace, sha256_file
+from vae_passive.zoo.download import (
+    NETWORK_CHUNK,
+    TIMEOUT,
+    Downloader,
+    SourceFailed,
+    discard_partial,
+    short_error,
+    status_text,
+)
+from vae_passive.zoo.install import install_folder, install_once, install_zip
+from vae_passive.zoo.limits import Limits, RetryPolicy, retryable_status
+from vae_passive.zoo.progress import Outcome, Progress, format_bytes
+from vae_passive.zoo.sources import (
+    OFFLINE_MISSING,
+    UPSTREAM_CLOSED,
+    Source,
+    redact_text,
+    redact_url,
+    resolve_sources,
+)
+
+SUMS_FILE = "SHA256SUMS"  # optional, at a mirror's root: lines ``<sha256>  <id>.zip``
+SUMS_MAX_BYTES = 16 << 20
+_CLOSED_UPSTREAMS: set[str] = set()  # upstream URLs that answered 403 in this process
+
+
+def parse_sums(text: str) -> dict[str, str]:
+    """``{name: sha256}`` from ``sha256sum`` output (``<sha256>  <name>``, or ``*<name>`` in binary mode)."""
+    sums = {}
+    for line in text.splitlines():
+        match = re.match(r"^([0-9a-fA-F]{64}) [ *](?:\./)?(.+)$", line.strip())
+        if match:
+            sums[match.group(2)] = match.group(1).lower()
+    return sums
+
+
+class Fetcher(Downloader):
+    """Fetch models from ``sources`` in order, ``workers`` at a time, one ``requests.Session`` per worker."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        *,
+        workers: int = 8,
+        policy: RetryPolicy | None = None,
+        timeout: tuple[float, float] = TIMEOUT,
+        progress: Progress | None = None,
+        limits: Limits | None = None,
+    ):
+        super().__init__(policy=policy, timeout=timeout, progress=progress, limits=limits)
+        self.sources = list(sources)
+        self.workers = workers
+        self._unreachable: set[str] = set()  # sources that never answered in this run
+        self._sums: dict[str, dict[str, str] | SourceFailed | None] = {}  # SHA256SUMS per mirror, read once
+        self._sums_lock = threading.Lock()
+
+    def _parallel(self, func: Callable[[int], Outcome], ids: Sequence[int]) -> list[Outcome]:
+        """``func`` over ``ids`` on the worker threads; Ctrl-C stops the workers at their next chunk."""
+        pool = ThreadPoolExecutor(max_workers=max(1, self.workers), thread_name_prefix="fetch")
+        try:
+            futures = [pool.submit(func, model_id) for model_id in ids]
+            return [future.result() for future in futures]
+        except BaseException:
+            self._cancel.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def fetch(self, ids: Sequence[int]) -> list[Outcome]:
+        """Fetch every id not cached yet; one outcome per id, in order. Finished models are kept on failure."""
+        return self._parallel(self.fetch_one, ids)
+
+    def fetch_one(self, model_id: int) -> Outcome:
+        """Fetch one model (if not cached) from the first source that delivers a valid zip."""
+        try:
+            outcome = install_once(
+                model_id, lambda: self._try_sources(model_id, self._from_source, "fetched", "failed"), self._cancel
+            )
+        except VaePassiveError as error:  # NoSpace, or a lock folder that cannot be made
+            outcome = Outcome(model_id, "failed", reason=str(error))
+        except OSError as error:
+            outcome = Outcome(model_id, "failed", reason=f"cannot write under {home.models_dir()}: {error}")
+        self.progress.model_done(outcome)
+        return outcome
+
+    def _try_sources(
+        self, model_id: int, attempt: Callable[[Source, int], tuple[str, int | None]], found: str, not_found: str
+    ) -> Outcome:
+        """``attempt`` each source in turn; the first success wins, else every source's reason is kept.
+
+        The upstream bucket's 403 means it is closed, so later models in this process skip it.
+        """
+        failures, closed = [], False
+        for source in self.sources:
+            if source.upstream and source.location in _CLOSED_UPSTREAMS:
+                failures.append(f"upstream: {UPSTREAM_CLOSED}")
+                closed = True
+                continue
+            if source.location in self._unreachable:
+                failures.append(f"{source.describe()}: unreachable, given up earlier in this run")
+                continue
+            try:
+                location, size = attempt(source, model_id)
+                return Outcome(model_id, found, redact_url(location), size)
+            except NoSpace:
+                raise
+            except (SourceFailed, VaePassiveError) as error:
+                if source.upstream and getattr(error, "status", None) == 403:
+                    _CLOSED_UPSTREAMS.add(source.location)
+                    failures.append(f"upstream: {UPSTREAM_CLOSED}")
+                    closed = True
+                else:
+                    failures.append(f"{source.describe()}: {redact_text(str(error))}")
+                if getattr(error, "unreachable", False):
+                    self._unreachable.add(source.location)
+        return Outcome(model_id, not_found, reason="; ".join(failures) or OFFLINE_MISSING, upstream_closed=closed)
+
+    def _from_source(self, source: Source, model_id: int) -> tuple[str, int]:
+        """Install ``model_id`` from ``source``; return where it came from and the size read."""
+        if source.kind == "folder":
+            zip_path = Path(source.zip_location(model_id))
+            if zip_path.is_file():
+                digest = sha256_file(zip_path)
+                self._check_sum(source, model_id, digest)
+                return str(zip_path), install_zip(zip_path, model_id, str(zip_path), digest, self.limits)
+            folder = Path(source.location) / str(model_id)
+            if folder.is_dir():
+                return str(folder), install_folder(folder, model_id, str(folder))
+            raise SourceFailed(f"neither {model_id}.zip nor {model_id}/ is there", 404)
+        location = source.zip_location(model_id)
+        self._published_sums(source)  # a mirror whose SHA256SUMS cannot be read fails before any download
+        part = staging_dir() / f"{model_id}.zip.part"
+        download = self.download_gcs if source.kind == "gcs" else self.download_http
+        try:
+            digest = download(location, part)
+            self._check_sum(source, model_id, digest)
+            return location, install_zip(part, model_id, redact_url(location), digest, self.limits)
+        finally:
+            discard_partial(part)
+
+    def _check_sum(self, source: Source, model_id: int, digest: str) -> None:
+        """Refuse a zip whose sha256 differs from the one the mirror's ``SHA256SUMS`` lists for it."""
+        expected = (self._published_sums(source) or {}).get(f"{model_id}.zip")
+        if expected is not None and expected != digest:
+            raise SourceFailed(
+                f"{model_id}.zip has sha256 {digest}, but the mirror's {SUMS_FILE} says {expected}; "
+                "the zip is damaged or was replaced (or SHA256SUMS is stale)"
+            )
+
+    def _published_sums(self, source: Source) -> dict[str, str] | None:
+        """The mirror's ``SHA256SUMS`` as ``{"<id>.zip": sha256}``, read once per run; ``None`` when it has none."""
+        if source.upstream or source.kind == "gcs":
+            return None
+        with self._sums_lock:
+            if source.location not in self._sums:
+                try:
+                    self._sums[source.location] = self._read_sums(source)
+                except SourceFailed as error:
+                    self._sums[source.location] = error
+            sums = self._sums[source.location]
+        if isinstance(sums, SourceFailed):
+            raise sums
+        return sums
+
+    def _read_sums(self, source: Source) -> dict[str, str] | None:
+        """Read ``<mirror>/SHA256SUMS`` (at most ``SUMS_MAX_BYTES``); ``None`` when absent (404, 403, 410)."""
+        too_big = SourceFailed(f"its {SUMS_FILE} is larger than {format_bytes(SUMS_MAX_BYTES)}; refusing it")
+        if source.kind == "folder":
+            path = Path(source.location) / SUMS_FILE
+            if not path.is_file():
+                return None
+            if path.stat().st_size > SUMS_MAX_BYTES:
+                raise too_big
+            return parse_sums(path.read_text(errors="replace"))
+        url = f"{source.location}/{SUMS_FILE}"
+        failures = 0
+        while True:
+            retry_after = None
+            try:
+                with self._session().get(url, stream=True, timeout=self.timeout) as response:
+                    if response.status_code in (403, 404, 410):
+                        return None
+                    if response.status_code == 200:
+                        body = b""
+                        for chunk in response.iter_content(NETWORK_CHUNK):
+                            body += chunk
+                            if len(body) > SUMS_MAX_BYTES:
+                                raise too_big
+                        return parse_sums(body.decode(errors="replace"))
+                    if not retryable_status(response.status_code):
+                        raise SourceFailed(f"cannot read its {SUMS_FILE}: {status_text(response.status_code, None)}")
+                    retry_after = response.headers.get("Retry-After")
+                    why, answered = f"HTTP {response.status_code}", True
+            except requests.RequestException as error:
+                why, answered = short_error(error), False
+            failures += 1
+            if failures >= self.policy.attempts:
+                if answered:
+                    raise SourceFailed(f"{why} after {failures} tries (reading its {SUMS_FILE})")
+                raise SourceFailed(
+                    f"network error after {failures} tries: {why} (reading its {SUMS_FILE})", unreachable=True
+                )
+            self._sleep(self.policy.delay(failures, retry_after))
+
+    def probe(self, ids: Sequence[int]) -> list[Outcome]:
+        """Dry run: where each model would come from and its size, touching nothing on disk."""
+        return self._parallel(self.probe_one, ids)
+
+    def probe_one(self, model_id: int) -> Outcome:
+        """Dry run of one model: cached, available (from where, how big), or missing (why)."""
+        if is_cached(model_id):
+            entry = cache_entry(model_id)
+            return Outcome(model_id, "cached", str(entry.path), entry.size)
+        return self._try_sources(model_id, self._probe_source, "available", "missing")
+
+    def _probe_source(self, source: Source, model_id: int) -> tuple[str, int | None]:
+        location = source.zip_location(model_id)
+        if source.kind == "folder":
+            if Path(location).is_file():
+                return location, Path(location).stat().st_size
+            folder = Path(source.location) / str(model_id)
+            if folder.is_dir():
+                return str(folder), folder_size(folder)
+            raise SourceFailed(f"neither {model_id}.zip nor {model_id}/ is there", 404)
+        if source.kind == "gcs":
+            try:
+                return location, int(self._gcs_fs().info(location.removeprefix("gs://"))["size"])
+            except FileNotFoundError:
+                raise SourceFailed("not found", 404) from None
+            except Exception as error:  # gcsfs raises its own HttpError types as well as OSError
+                raise SourceFailed(f"cannot read {location}: {short_error(error)}") from None
+        try:
+            session = self._session()
+            response = session.head(location, timeout=self.timeout, allow_redirects=True)
+            if response.status_code in (405, 501):  # no HEAD here: read the headers of a GET
+                with session.get(location, stream=True, timeout=self.timeout) as response:
+                    pass
+        except requests.RequestException as error:
+            raise SourceFailed(f"cannot connect: {short_error(error)}") from None
+        if response.status_code != 200:
+            raise SourceFailed(status_text(response.status_code, response.reason), response.status_code)
+        length = response.headers.get("Content-Length")
+        return location, int(length) if length and length.isdigit() else None
+
+
+def ensure_model(model_id: int, sources: list[str] | None = None) -> Path:
+    """The cached folder ``models/<id>/``, fetched first when missing (mirrors: ``sources`` or the environment)."""
+    catalogue.record(model_id)
+    if is_cached(model_id):
+        return home.model_dir(model_id)
+    with Fetcher(resolve_sources(sources), workers=1) as fetcher:
+        outcome = fetcher.fetch_one(model_id)
+    if outcome.status == "failed":
+        if not fetcher.sources:
+            raise VaePassiveError(f"model {model_id} {outcome.reason}")
+        hint = (
+            "the upstream bucket is closed: set VAE_PASSIVE_MIRROR to a copy or run `vae-passive import PATH`"
+            if outcome.upstream_closed
+            else "check the mirrors, or run `vae-passive import PATH` with a copy of the zip"
+        )
+        raise VaePassiveError(f"cannot fetch model {model_id} ({outcome.reason}); {hint}")
+    return home.model_dir(model_id)
