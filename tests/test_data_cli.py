@@ -13,6 +13,7 @@ from http_server import Drop, ZipServer
 
 from vae_passive.analysis.analyze import Settings, analyze_model, locate_model
 from vae_passive.data import draw_batches, get_dataset, resolve_dataset
+from vae_passive.data import fetch as data_fetch
 from vae_passive.data.files import DSPRITES, MissingData
 from vae_passive.errors import VaePassiveError
 from vae_passive.tfhub.architecture import random_weights
@@ -93,9 +94,16 @@ def test_ls(cli, dlib_data):
     assert "smallnorb" in table and "missing" in table and str(dlib_data) in table
 
 
+def published(files: dict[str, bytes]) -> dict[str, tuple[int, str]]:
+    """``data.fetch.KNOWN`` entries (size, sha256) of these files."""
+    return {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in files.items()}
+
+
 def test_fetch_retries_unpacks_and_records(cli, dlib_data, monkeypatch):
+    """Three files checked against their published hash (one resumed after a drop), three trusted on first use."""
     monkeypatch.setenv("VAE_PASSIVE_RETRY_BASE", "0.01")
     packed = smallnorb_files(gzipped=True)
+    monkeypatch.setattr(data_fetch, "KNOWN", published(dict(list(packed.items())[:3])))
     with ZipServer() as server:
         for name, data in packed.items():
             server.files[f"/m/{name}"] = data
@@ -113,6 +121,24 @@ def test_fetch_retries_unpacks_and_records(cli, dlib_data, monkeypatch):
         assert manifest[target]["sha256"] == hashlib.sha256(data).hexdigest()
         assert manifest[target]["url"].endswith(name) and manifest[target]["size"] == len(data)
     assert not list((dlib_data / ".staging").iterdir())
+
+
+def test_fetch_refuses_a_file_unlike_its_published_hash(cli, dlib_data, monkeypatch):
+    """Other bytes under a name with a published sha256: a one-line error naming the file; nothing lands."""
+    monkeypatch.setenv("VAE_PASSIVE_RETRY_BASE", "0.01")
+    packed = smallnorb_files(gzipped=True)
+    monkeypatch.setattr(data_fetch, "KNOWN", published(packed))
+    first = data_fetch.PUBLISHED["smallnorb"][0]
+    with ZipServer() as server:
+        for name, data in packed.items():
+            server.files[f"/m/{name}"] = data
+        server.files[f"/m/{first.file_name}"] = gzip.compress(b"not the published file")
+        message = one_line_error(cli("data", "fetch", "smallnorb", "--url", server.url + "/m", "--quiet"))
+    size, sha256 = published(packed)[first.file_name]
+    assert message.startswith(f"Error: {first.file_name} from {server.url}/m/{first.file_name} has sha256 ")
+    assert f"but the published file has {sha256} ({size} bytes)" in message
+    assert not (dlib_data / first.target).exists() and not (dlib_data / "small_norb").exists()
+    assert not list((dlib_data / ".staging").iterdir())  # the download and its resume sidecar are gone
 
 
 @pytest.mark.slow

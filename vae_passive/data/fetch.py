@@ -1,10 +1,11 @@
 """``vae-passive data fetch``: download the published data files to upstream's relative paths.
 
 Downloads go through ``zoo.download.download`` (the model fetcher's resumable, retrying machinery) into
-``<data>/.staging/``, are unpacked there when needed (smallNORB's .gz, Cars3D's tar), and are renamed into
-place only when complete. Each file's source URL, sha256, size and time are recorded in
-``<data>/<folder>/.vae-passive.json``. A mirror (``--url`` or ``VAE_PASSIVE_DATA_MIRROR``) is a base URL
-holding the files under their published names.
+``<data>/.staging/``, are checked against the published size and sha256 where one is known (``KNOWN``:
+smallNORB and Shapes3D; the others are trusted on first use), are unpacked there when needed (smallNORB's
+.gz, Cars3D's tar), and are renamed into place only when complete. Each file's source URL, sha256, size and
+time are recorded in ``<data>/<folder>/.vae-passive.json``. A mirror (``--url`` or
+``VAE_PASSIVE_DATA_MIRROR``) is a base URL holding the files under their published names.
 
 Data files are larger than model zips (MPI3D-real is about 12 GB), so they have limits of their own:
 ``VAE_PASSIVE_MAX_DATA_BYTES`` per file downloaded or unpacked, ``VAE_PASSIVE_DATA_DEADLINE`` seconds
@@ -45,6 +46,35 @@ DATA_DEADLINE_ENV = config.DATA_DEADLINE
 MANIFEST = ".vae-passive.json"
 _MPI3D = "https://storage.googleapis.com/disentanglement_dataset/data_npz"
 _NORB = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small"
+# (size, sha256) of published files as downloaded (before unpacking), by file name: TensorFlow Datasets'
+# checksums.tsv of smallnorb and shapes3d, whose URLs are ours byte for byte. Other files have none published.
+KNOWN: dict[str, tuple[int, str]] = {
+    "smallnorb-5x46789x9x18x6x2x96x96-training-dat.mat.gz": (
+        131_896_188,
+        "5ffd6272a07d32695ee1082a26a41a93a37aab8c28da047f8c34ed348d214873",
+    ),
+    "smallnorb-5x46789x9x18x6x2x96x96-training-cat.mat.gz": (
+        348,
+        "2784e542c1922060691090952b6cd6278879a216c90f81476f0f00256d42cdaa",
+    ),
+    "smallnorb-5x46789x9x18x6x2x96x96-training-info.mat.gz": (
+        71_052,
+        "de7eb932ebe7a4ee16217fead60660d0eb3d23632c2f4d1c51f88c501c17bf32",
+    ),
+    "smallnorb-5x01235x9x18x6x2x96x96-testing-dat.mat.gz": (
+        130_799_817,
+        "cf7104eed3e51174d2f65b66d1e5878b9da233b886f161b0d88f4510ba2c7474",
+    ),
+    "smallnorb-5x01235x9x18x6x2x96x96-testing-cat.mat.gz": (
+        347,
+        "ecaf6d5bb8c3bc5eab9cf0258f6d2198dd474e016e374836fc097f2e5ff509ff",
+    ),
+    "smallnorb-5x01235x9x18x6x2x96x96-testing-info.mat.gz": (
+        10_428,
+        "16adf314226327ee006d1a44db8cfef52773c06c829951d5653a9f6f310248a2",
+    ),
+    "3dshapes.h5": (267_573_662, "0a0f6ed98baff276a50f3a081a7434d788da63cb135a98189b2a5b5769be1785"),
+}
 
 
 @dataclass(frozen=True)
@@ -184,6 +214,16 @@ def _record(root: Path, remote: Remote, url: str, sha256: str, size: int) -> Non
     write_text(manifest, json.dumps(entries, indent=1) + "\n")
 
 
+def check_known(remote: Remote, url: str, sha256: str, size: int) -> None:
+    """Refuse a download of a file with a published size and sha256 (``KNOWN``) that has others."""
+    known = KNOWN.get(remote.file_name)
+    if known is not None and known != (size, sha256):
+        raise VaePassiveError(
+            f"{remote.file_name} from {redact_url(url)} has sha256 {sha256} ({size} bytes), but the published file "
+            f"has {known[1]} ({known[0]} bytes); the download is damaged or the source serves another file"
+        )
+
+
 def fetch_remote(remote: Remote, root: Path, mirror: str | None, force: bool, progress=None) -> Fetched:
     """Download and install one published file under ``root`` unless it is there already."""
     target = root / remote.target
@@ -199,6 +239,7 @@ def fetch_remote(remote: Remote, root: Path, mirror: str | None, force: bool, pr
         sha256 = download(url, part, progress, limits)
         size = part.stat().st_size
         try:
+            check_known(remote, url, sha256, size)
             target.parent.mkdir(parents=True, exist_ok=True)
             if remote.unpack == "gunzip":
                 _gunzip(part, target, limits.download_bytes)
