@@ -81,7 +81,7 @@ def main() -> None:
 
         settings = Settings(num_samples=10_000, dataset="procedural_dsprites")
         started = time.perf_counter()
-        summary = run(tasks_for_ids(ids), settings, Path(tmp) / "results", jobs=args.jobs, progress=False)
+        summary = run(tasks_for_ids(ids), settings, Path(tmp) / "results", jobs=args.jobs)
         ours_s = time.perf_counter() - started
         assert not summary.failed, summary.failed
         ours_per_hour = len(ids) * 3600 / ours_s

@@ -52,7 +52,7 @@ def model_folder_1ch(tmp_path_factory, weights_1ch) -> Path:
 @pytest.fixture
 def cli():
     """Invoke the CLI in-process; returns the click Result."""
-    from vae_passive.cli.commands import main
+    from vae_passive.cli import main
 
     runner = CliRunner()
 

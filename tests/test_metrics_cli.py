@@ -172,3 +172,17 @@ def test_batch_run_with_metrics_skips_only_identical_settings(designed_model, is
     assert {r["metric"] for r in document["metrics"]} == {"mig"}
     assert "analysed 0, already done 1" in analyze("--metrics", "mig").stdout
     assert "analysed 1, already done 0" in analyze("--metrics", "mig,irs").stdout
+
+
+def test_scoring_is_pure_python():
+    """``metrics.scoring``: the ``score`` command without files or click."""
+    from vae_passive.metrics.scoring import check_sample, score_codes
+
+    rng = np.random.RandomState(0)
+    factors = rng.randint(0, 3, size=(300, 2))
+    results = score_codes(check_sample(factors + 0.01 * rng.normal(size=factors.shape), factors), ("mig", "dci"))
+    assert set(results) == {"mig", "dci"} and results["mig"]["discrete_mig"] > 0.5
+    with pytest.raises(ValueError, match="both test_codes and test_factors"):
+        check_sample(factors + 0.0, factors, test_codes=factors + 0.0)
+    with pytest.raises(ValueError, match="at least 4 rows"):
+        check_sample(np.zeros((3, 2)), np.zeros((3, 1), int))

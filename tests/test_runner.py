@@ -181,3 +181,18 @@ def test_selection_errors(cli, cached):
     assert "either --model-id" in one_line_error(cli("analyze", "--model-id", 0, "--ids", "1"))
     assert "no model matches" in one_line_error(cli("analyze", "--ids", "0", "--model-dataset", "cars3d"))
     assert "--scheduler" in one_line_error(cli("analyze", "--ids", "0", "--executor", "dask"))
+
+
+def test_progress_is_told_of_each_model(isolated_home, tmp_path, monkeypatch):
+    """The runner draws no bar itself: it tells a callback (done, to do, label), the CLI's bar or any other."""
+    from vae_passive.analysis import runner
+    from vae_passive.analysis.analyze import Settings
+
+    def failing(tasks, settings, sources, jobs):
+        yield from (runner.TaskOutcome(task.key, error="broken") for task in tasks)
+
+    monkeypatch.setattr(runner, "_local_outcomes", failing)
+    calls = []
+    summary = runner.run(runner.tasks_for_ids([0, 1]), Settings(), tmp_path, progress=lambda *call: calls.append(call))
+    assert calls == [(0, 2, ""), (1, 2, "failed=1"), (2, 2, "failed=2")]
+    assert sorted(summary.failed) == ["0", "1"]

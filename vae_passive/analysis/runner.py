@@ -32,6 +32,7 @@ from vae_passive.analysis.analyze import (
 from vae_passive.analysis.document import DOCUMENT_NAME, settings_hash_of
 from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
+from vae_passive.metrics.suite import Progress
 from vae_passive.zoo import catalogue
 from vae_passive.zoo.sources import redact_text
 
@@ -265,12 +266,13 @@ def run(
     sources: list[str] | None = None,
     force: bool = False,
     save_codes: bool = False,
-    progress: bool = True,
+    progress: Progress | None = None,
     on_result: Callable[[TaskOutcome], None] | None = None,
 ) -> RunSummary:
-    """Analyse ``tasks``, skipping those already done with these settings unless ``force``."""
-    from tqdm import tqdm
+    """Analyse ``tasks``, skipping those already done with these settings unless ``force``.
 
+    ``progress`` is told ``(finished, to do, "failed=N")`` before the first model and after each one.
+    """
     started = time.perf_counter()
     summary = RunSummary()
     todo = []
@@ -291,7 +293,8 @@ def run(
     else:
         raise VaePassiveError(f"unknown executor {executor!r}; choose local or dask")
     by_key = {task.key: task for task in todo}
-    bar = tqdm(total=len(todo), unit="model", desc="analyze", disable=not progress)
+    if progress is not None:
+        progress(0, len(todo), "")
     with sigterm_as_interrupt():
         try:
             for outcome in outcomes:
@@ -303,11 +306,10 @@ def run(
                 else:
                     write_error(results_dir, task.key, task.model_id, outcome.error, expected_hash(task, settings))
                     summary.failed[task.key] = redact_text(outcome.error)
-                bar.update(1)
-                bar.set_postfix(failed=len(summary.failed), refresh=False)
+                if progress is not None:
+                    progress(len(summary.done) + len(summary.failed), len(todo), f"failed={len(summary.failed)}")
                 if on_result:
                     on_result(outcome)
         finally:
-            bar.close()
             summary.elapsed_s = time.perf_counter() - started
     return summary

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from vae_passive.cli.progress import ByteBar, on_terminal
 from vae_passive.errors import VaePassiveError
 
 
@@ -66,24 +67,6 @@ def data_ls(as_json: bool) -> None:
         click.echo(f"{row['name']:<16} {row['status']:<8} {format_bytes(row['size'] or None):>9}  {row['where']}")
 
 
-class _ByteBar:
-    """A tqdm bar of bytes received (``zoo.progress.Progress``'s interface), quiet off a terminal."""
-
-    def __init__(self, enabled: bool):
-        from tqdm import tqdm
-
-        self.bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, disable=not enabled, desc="download")
-
-    def add_bytes(self, count: int) -> None:
-        self.bar.update(count)
-
-    def model_done(self, outcome) -> None:
-        """Not used for data files."""
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 @data.command("fetch")
 @click.argument("names", nargs=-1, required=True)
 @click.option(
@@ -104,15 +87,13 @@ def data_fetch(names: tuple[str, ...], mirror: str | None, force: bool, quiet: b
       vae-passive data fetch smallnorb cars3d shapes3d
       vae-passive data fetch mpi3d_toy --url https://mirror.example.org/dlib-data
     """
-    import sys
-
     from vae_passive.data.fetch import PUBLISHED, fetch
     from vae_passive.zoo.progress import format_bytes
 
     unknown = [name for name in names if name not in PUBLISHED]
     if unknown:
         raise VaePassiveError(f"unknown data set {unknown[0]!r}; choose from {', '.join(PUBLISHED)}")
-    bar = _ByteBar(not quiet and sys.stderr.isatty())
+    bar = ByteBar(on_terminal(quiet))
     try:
         for name in names:
             for done in fetch(name, mirror, force, bar):

@@ -4,57 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from pathlib import Path
 
 import click
 
 from vae_passive import home
 from vae_passive.cli.options import selected_ids, selection_options
+from vae_passive.cli.progress import model_bars
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo.cache import cache_entry, cached_ids, remove_cached, remove_staging, staging_usage
 from vae_passive.zoo.fetcher import Fetcher
 from vae_passive.zoo.imports import import_models as install_imports
 from vae_passive.zoo.imports import plan_import
-from vae_passive.zoo.progress import Outcome, Progress, format_bytes, format_ids, summarize
+from vae_passive.zoo.progress import Outcome, format_bytes, format_ids, summarize
 from vae_passive.zoo.sources import CLOSED_BUCKET_HELP, OFFLINE_ENV, offline, resolve_sources
-
-
-class _Bars(Progress):
-    """tqdm bars for models and bytes on stderr; silent off a terminal or with ``--quiet``."""
-
-    def __init__(self, total: int, enabled: bool, with_bytes: bool):
-        from tqdm import tqdm
-
-        self._lock = threading.Lock()
-        self.models = tqdm(total=total, desc="models", unit="model", disable=not enabled, position=0)
-        self.bytes = tqdm(
-            desc="received",
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1000,
-            disable=not (enabled and with_bytes),
-            position=1,
-        )
-
-    def __enter__(self) -> _Bars:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.bytes.close()
-        self.models.close()
-
-    def add_bytes(self, count: int) -> None:
-        with self._lock:
-            self.bytes.update(count)
-
-    def model_done(self, outcome: Outcome) -> None:
-        with self._lock:
-            self.models.update(1)
-
-
-def _bars(total: int, quiet: bool, with_bytes: bool = False) -> _Bars:
-    return _Bars(total, enabled=not quiet and sys.stderr.isatty(), with_bytes=with_bytes)
 
 
 def _report(outcomes: list[Outcome], quiet: bool) -> None:
@@ -111,7 +74,7 @@ def fetch(ids_spec, dataset, method, hyperparameter_index, value, model_seed, mi
         with Fetcher(sources, workers=workers) as fetcher:
             _print_probes(fetcher.probe(ids))
         return
-    bars = _bars(len(ids), quiet, with_bytes=True)
+    bars = model_bars(len(ids), quiet, with_bytes=True)
     with bars, Fetcher(sources, workers=workers, progress=bars) as fetcher:
         outcomes = fetcher.fetch(ids)
     _report(outcomes, quiet)
@@ -152,7 +115,7 @@ def import_models(paths: tuple[Path, ...], quiet: bool) -> None:
       vae-passive import ~/old_project/models/300
     """
     items = plan_import(paths)
-    with _bars(len(items), quiet) as bars:
+    with model_bars(len(items), quiet) as bars:
         outcomes = install_imports(items, bars)
     _report(outcomes, quiet)
 

@@ -1,0 +1,43 @@
+"""Text that commands print: the readable summary of an analysis document."""
+
+from __future__ import annotations
+
+
+def format_summary(document: dict) -> str:
+    """A readable summary: one row per latent, then mean-vs-sampled TC per subset."""
+    model, data, rule = document["model"], document["data"], document["rule"]
+    title = f"model {model['key']}" + (
+        f" ({model['dataset']}, {model['method']} {model['value']:g})" if model["method"] else ""
+    )
+    stand_in = "" if data["real"] else " (stand-in, not the published data)"
+    lines = [
+        title,
+        f"data: {data['source']}{stand_in}, N = {data['num_samples']}, seed {data['seed']}",
+        f"rule: {rule['name']} (var threshold {rule['var_threshold']}"
+        + (f", mean tolerance {rule['mean_tolerance']})" if rule["mean_tolerance"] is not None else ")"),
+        "",
+        f"{'latent':>6}  {'kind':<8}  {'E[var]':>9}  {'Var[var]':>9}  {'Var[mean]':>9}",
+    ]
+    for latent in document["latents"]:
+        lines.append(
+            f"{latent['index']:>6}  {latent['kind']:<8}  {latent['mean_of_variance']:>9.4f}  "
+            f"{latent['variance_of_variance']:>9.4f}  {latent['variance_of_mean']:>9.4f}"
+        )
+    counts = document["counts"]
+    lines += ["", f"active {counts['active']}, passive {counts['passive']}, mixed {counts['mixed']}", ""]
+    lines.append(f"{'subset':<15}  {'latents':>7}  {'TC mean':>9}  {'TC sampled':>10}")
+    by_subset: dict[str, dict] = {}
+    for row in document["scores"]:
+        by_subset.setdefault(row["subset"], {"n": row["num_latents"]})[row["representation"]] = row[
+            "gaussian_total_correlation"
+        ]
+    for subset, row in by_subset.items():
+        lines.append(f"{subset:<15}  {row['n']:>7}  {_number(row.get('mean')):>9}  {_number(row.get('sampled')):>10}")
+    if not by_subset:
+        lines.append("(no subset has 2 or more latents)")
+    return "\n".join(lines)
+
+
+def _number(value: float | None) -> str:
+    """A score to 4 decimals, or n/a where it is undefined."""
+    return "n/a" if value is None else f"{value:.4f}"
