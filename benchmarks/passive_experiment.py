@@ -41,7 +41,7 @@ def main() -> None:
             for seed in args.seeds:
                 model_id = 50 * beta_level + seed
                 started = time.perf_counter()
-                folder = train(TrainConfig.for_model(model_id, data, args.steps, 64), data, Path(tmp), progress=False)
+                folder = train(TrainConfig.for_model(model_id, data, args.steps, 64), data, Path(tmp))
                 seconds = time.perf_counter() - started
                 doc = analyze_model(locate_model(model_dir=folder), Settings(num_samples=args.num_samples)).document
                 row = {

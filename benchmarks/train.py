@@ -25,9 +25,9 @@ WARMUP = 10
 def steps_per_second(method: str, steps: int, batch_size: int, root: Path) -> float:
     data = get_dataset("procedural_dsprites", 1)
     config = TrainConfig.for_model(model_id("dsprites_full", method, 5, 0), data, WARMUP + steps, batch_size)
-    train(config, data, root, progress=False, stop_after=WARMUP, checkpoint_every=10**9)
+    train(config, data, root, stop_after=WARMUP, checkpoint_every=10**9)
     started = time.perf_counter()
-    train(config, data, root, progress=False, stop_after=steps, checkpoint_every=10**9)
+    train(config, data, root, stop_after=steps, checkpoint_every=10**9)
     return steps / (time.perf_counter() - started)
 
 

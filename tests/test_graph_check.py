@@ -122,7 +122,7 @@ def test_every_module_we_write_passes(module_1ch, module_3ch, model_folder_1ch):
 def test_trained_model_passes(tmp_path):
     mid = model_id("dsprites_full", "beta_vae", 0, 0)
     data = get_dataset("procedural_dsprites", 1)
-    folder = train(TrainConfig.for_model(mid, data, 3, 4), data, tmp_path, progress=False)
+    folder = train(TrainConfig.for_model(mid, data, 3, 4), data, tmp_path)
     for module in (folder / "model" / "tfhub", *(folder / "postprocessed" / k / "tfhub" for k in ("mean", "sampled"))):
         check_module_graph(module)
     assert Module(folder).num_latents == 10

@@ -22,7 +22,7 @@ def config(mid: int, steps: int = 40, batch: int = 16) -> TrainConfig:
 @pytest.mark.parametrize("method", ["beta_vae", "factor_vae", "dip_vae_i", "dip_vae_ii", "beta_tc_vae", "annealed_vae"])
 def test_every_objective_trains(method, tmp_path):
     mid = model_id("dsprites_full", method, 5, 0)
-    folder = train(config(mid), DATA, tmp_path, progress=False)
+    folder = train(config(mid), DATA, tmp_path)
     results = json.loads((folder / "model" / "results" / "json" / "train_results.json").read_text())
     assert all(np.isfinite(results[k]) for k in ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo"))
     assert results["loss"] < results["initial_loss"]
@@ -43,7 +43,6 @@ def test_three_channel_model_and_zip(tmp_path):
         get_dataset("procedural_dsprites", 3),
         tmp_path,
         zip_dir=tmp_path / "zips",
-        progress=False,
     )
     assert Module(folder).channels == 3
     import zipfile
@@ -57,20 +56,25 @@ def test_three_channel_model_and_zip(tmp_path):
 def test_resume_continues_from_checkpoint(tmp_path):
     tf = tensorflow()
     cfg = config(250, steps=12, batch=8)
-    train(cfg, DATA, tmp_path, progress=False, checkpoint_every=100, stop_after=5)
+    first, resumed = [], []
+    train(cfg, DATA, tmp_path, checkpoint_every=100, stop_after=5, progress=lambda *call: first.append(call))
     assert tf.train.latest_checkpoint(str(checkpoint_dir(250))).endswith("-5")
-    train(cfg, DATA, tmp_path, progress=False, checkpoint_every=100, stop_after=3)
+    train(cfg, DATA, tmp_path, checkpoint_every=100, stop_after=3, progress=lambda *call: resumed.append(call))
     assert tf.train.latest_checkpoint(str(checkpoint_dir(250))).endswith("-8")  # 5 + 3, not 3
-    folder = train(cfg, DATA, tmp_path, progress=False, checkpoint_every=100)
+    # The callback opens at the starting step, then reports each step with the latest loss terms.
+    assert [(done, total) for done, total, _ in first] == [(0, 12), (1, 12), (2, 12), (3, 12), (4, 12), (5, 12)]
+    assert first[0][2] == {} and set(first[1][2]) == {"loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo"}
+    assert [done for done, _, _ in resumed] == [5, 6, 7, 8]
+    folder = train(cfg, DATA, tmp_path, checkpoint_every=100)
     assert json.loads((folder / "model/results/json/train_results.json").read_text())["steps"] == 12
     assert not checkpoint_dir(250).exists()
 
 
 def test_checkpoint_of_other_settings_is_refused(tmp_path):
-    train(config(251, steps=10, batch=8), DATA, tmp_path, progress=False, stop_after=2)
+    train(config(251, steps=10, batch=8), DATA, tmp_path, stop_after=2)
     with pytest.raises(VaePassiveError, match="--restart"):
-        train(config(251, steps=20, batch=8), DATA, tmp_path, progress=False, stop_after=1)
-    train(config(251, steps=20, batch=8), DATA, tmp_path, progress=False, stop_after=1, restart=True)
+        train(config(251, steps=20, batch=8), DATA, tmp_path, stop_after=1)
+    train(config(251, steps=20, batch=8), DATA, tmp_path, stop_after=1, restart=True)
 
 
 def test_cli_train_and_errors(cli, tmp_path, isolated_home):
@@ -87,12 +91,19 @@ def test_cli_train_and_errors(cli, tmp_path, isolated_home):
     assert "unknown data set" in one_line_error(cli("train", "--model-id", 2, "--dataset", "mnist"))
 
 
+def test_cli_bar_shows_the_loss_terms_but_the_elbo():
+    from vae_passive.cli.train import _loss_postfix
+
+    assert _loss_postfix({}) == ""
+    assert _loss_postfix({"loss": 1.234, "kl_loss": 0.5, "elbo": 9.0}) == "loss=1.23, kl_loss=0.50"
+
+
 def test_trained_zip_passes_fetch_verification(tmp_path, isolated_home):
     from vae_passive.zoo.cache import read_manifest
     from vae_passive.zoo.install import install_zip
 
     mid = 7
-    train(config(mid, steps=2, batch=4), DATA, tmp_path / "out", zip_dir=tmp_path / "zips", progress=False)
+    train(config(mid, steps=2, batch=4), DATA, tmp_path / "out", zip_dir=tmp_path / "zips")
     install_zip(tmp_path / "zips" / f"{mid}.zip", mid, "test")
     manifest = read_manifest(isolated_home / "models" / str(mid))
     assert manifest["source"] == "test" and "model/tfhub/saved_model.pb" in manifest["files"]

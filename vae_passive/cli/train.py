@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
 from vae_passive import home
+from vae_passive.cli.progress import StepBar, on_terminal
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import catalogue
+
+
+def _loss_postfix(losses: Mapping[str, float]) -> str:
+    """The bar's postfix: the latest loss terms but the ELBO, to 2 decimals (``loss=..., kl_loss=...``)."""
+    return ", ".join(f"{name}={value:.2f}" for name, value in losses.items() if name != "elbo")
 
 
 @click.command()
@@ -51,17 +58,19 @@ def train(model_id, steps, batch_size, dataset, out, make_zip, checkpoint_every,
     if note:
         click.echo(f"note: {note}", err=True)
     zip_dir = (out or home.home() / "zips") if make_zip else None
+    bar = StepBar(f"model {model_id} {config.method}", "step", enabled=on_terminal(quiet))
     try:
-        result = run_training(
-            config,
-            data,
-            out_root,
-            checkpoint_every=checkpoint_every,
-            zip_dir=zip_dir,
-            restart=restart,
-            force=force,
-            progress=not quiet,
-        )
+        with bar:
+            result = run_training(
+                config,
+                data,
+                out_root,
+                checkpoint_every=checkpoint_every,
+                zip_dir=zip_dir,
+                restart=restart,
+                force=force,
+                progress=lambda step, total, losses: bar(step, total, _loss_postfix(losses)),
+            )
     except KeyboardInterrupt:
         click.echo(f"interrupted; checkpoint kept, rerun the same command to resume model {model_id}", err=True)
         sys.exit(130)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -192,6 +193,11 @@ def checkpoint_dir(model_id: int) -> Path:
     return home.home() / "training" / str(model_id)
 
 
+#: Called after every step with (steps done, total steps, the latest loss terms), and once before
+#: the first step with the step a resumed run starts from; the losses are measured every 25 steps.
+Progress = Callable[[int, int, Mapping[str, float]], None]
+
+
 def train(
     config: TrainConfig,
     data: GroundTruthData,
@@ -201,20 +207,52 @@ def train(
     zip_dir: Path | None = None,
     restart: bool = False,
     force: bool = False,
-    progress: bool = True,
+    progress: Progress | None = None,
     stop_after: int | None = None,
 ) -> Path:
     """Train (or resume) ``config`` on ``data`` and write ``<out_root>/<id>/``; return that folder.
 
     ``stop_after`` ends the run early after that many steps of this call, leaving a checkpoint (for
-    tests of resume). Ctrl-C also saves a checkpoint before stopping.
+    tests of resume); the checkpoint folder is returned then. Ctrl-C also saves a checkpoint before
+    stopping.
     """
-    from tqdm import tqdm
-
     tf = tensorflow()
     final = Path(out_root) / str(config.model_id)
     if final.exists() and not force:
         raise VaePassiveError(f"{final} already exists; pass --force to replace it or remove it first")
+    ckpt_dir = _prepare_checkpoint_dir(config, restart)
+    model = _Model(config)
+    manager = tf.train.CheckpointManager(model.checkpoint, str(ckpt_dir), max_to_keep=2)
+    if manager.latest_checkpoint:
+        model.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    previous = _read_elapsed(ckpt_dir)
+    started = time.perf_counter()
+
+    def elapsed() -> float:
+        return previous + time.perf_counter() - started
+
+    try:
+        losses, initial_loss = _run_steps(
+            model, data, manager, ckpt_dir, elapsed, checkpoint_every, stop_after, progress
+        )
+    except KeyboardInterrupt:
+        manager.save(checkpoint_number=int(model.step.numpy()))
+        _write_elapsed(ckpt_dir, elapsed())
+        raise
+    done, seconds = int(model.step.numpy()), elapsed()
+    if done < config.steps:
+        manager.save(checkpoint_number=done)
+        _write_elapsed(ckpt_dir, seconds)
+        return ckpt_dir
+    folder = _export(config, model, {**losses, "initial_loss": initial_loss}, seconds, Path(out_root), force)
+    if zip_dir is not None:
+        zip_model_folder(folder, Path(zip_dir) / f"{config.model_id}.zip")
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return folder
+
+
+def _prepare_checkpoint_dir(config: TrainConfig, restart: bool) -> Path:
+    """The run's checkpoint folder, holding ``config``; refuses a checkpoint of other settings."""
     ckpt_dir = checkpoint_dir(config.model_id)
     config_file = ckpt_dir / "config.json"
     if restart:
@@ -226,60 +264,47 @@ def train(
         )
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     config_file.write_text(json.dumps(asdict(config), indent=1))
+    return ckpt_dir
 
-    model = _Model(config)
-    manager = tf.train.CheckpointManager(model.checkpoint, str(ckpt_dir), max_to_keep=2)
-    if manager.latest_checkpoint:
-        model.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+
+def _run_steps(
+    model: _Model,
+    data: GroundTruthData,
+    manager: Any,
+    ckpt_dir: Path,
+    elapsed: Callable[[], float],
+    checkpoint_every: int,
+    stop_after: int | None,
+    progress: Progress | None,
+) -> tuple[dict[str, float], float | None]:
+    """Run the training steps from the model's step on; return the last loss terms and the first loss."""
+    tf = tensorflow()
+    config = model.config
     start = int(model.step.numpy())
     # A resumed run draws a fresh, equally distributed data stream keyed by its start step.
     random_state = np.random.RandomState([config.seed, start])
-    previous = _read_elapsed(ckpt_dir)
-    started = time.perf_counter()
     losses: dict[str, float] = {}
     initial_loss = _read_initial_loss(ckpt_dir)
-    bar = tqdm(
-        total=config.steps,
-        initial=start,
-        desc=f"model {config.model_id} {config.method}",
-        unit="step",
-        disable=not progress or not sys.stderr.isatty(),
-    )
-    try:
-        for step in range(start, config.steps):
-            if stop_after is not None and step - start >= stop_after:
-                break
-            _, images = data.sample(config.batch_size, random_state)
-            terms = model.train_step(tf.constant(images))
-            if step % 25 == 0 or step == config.steps - 1:
-                losses = {name: float(value) for name, value in terms.items()}
-                if not all(np.isfinite(v) for v in losses.values()):
-                    raise VaePassiveError(f"training of model {config.model_id} diverged at step {step}: {losses}")
-                bar.set_postfix({k: f"{v:.2f}" for k, v in losses.items() if k != "elbo"}, refresh=False)
-                if initial_loss is None:
-                    initial_loss = losses["loss"]
-                    (ckpt_dir / "initial_loss.txt").write_text(repr(initial_loss))
-            bar.update(1)
-            if (step + 1) % checkpoint_every == 0:
-                manager.save(checkpoint_number=step + 1)
-                _write_elapsed(ckpt_dir, previous + time.perf_counter() - started)
-    except KeyboardInterrupt:
-        manager.save(checkpoint_number=int(model.step.numpy()))
-        _write_elapsed(ckpt_dir, previous + time.perf_counter() - started)
-        bar.close()
-        raise
-    bar.close()
-    done = int(model.step.numpy())
-    elapsed = previous + time.perf_counter() - started
-    if done < config.steps:
-        manager.save(checkpoint_number=done)
-        _write_elapsed(ckpt_dir, elapsed)
-        return ckpt_dir
-    folder = _export(config, model, {**losses, "initial_loss": initial_loss}, elapsed, Path(out_root), force)
-    if zip_dir is not None:
-        zip_model_folder(folder, Path(zip_dir) / f"{config.model_id}.zip")
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return folder
+    if progress is not None:
+        progress(start, config.steps, losses)
+    for step in range(start, config.steps):
+        if stop_after is not None and step - start >= stop_after:
+            break
+        _, images = data.sample(config.batch_size, random_state)
+        terms = model.train_step(tf.constant(images))
+        if step % 25 == 0 or step == config.steps - 1:
+            losses = {name: float(value) for name, value in terms.items()}
+            if not all(np.isfinite(v) for v in losses.values()):
+                raise VaePassiveError(f"training of model {config.model_id} diverged at step {step}: {losses}")
+            if initial_loss is None:
+                initial_loss = losses["loss"]
+                (ckpt_dir / "initial_loss.txt").write_text(repr(initial_loss))
+        if progress is not None:
+            progress(step + 1, config.steps, losses)
+        if (step + 1) % checkpoint_every == 0:
+            manager.save(checkpoint_number=step + 1)
+            _write_elapsed(ckpt_dir, elapsed())
+    return losses, initial_loss
 
 
 def _read_initial_loss(ckpt_dir: Path) -> float | None:
