@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from report_docs import make_document
 
-from vae_passive.report import tables
-from vae_passive.report.tables import DocumentError, NewerSchemaError, TableBuilder
+from vae_passive.analysis.document import NewerSchemaError, check_schema
+from vae_passive.report import findings, tables
+from vae_passive.report.tables import DocumentError, TableBuilder
+from vae_passive.untrusted import UnreadableFile
 
 CATALOGUE = ["dataset", "method", "hyperparameter", "value", "seed"]
 
@@ -127,7 +129,7 @@ def test_prevalence_and_findings_state_numbers():
     prevalence = tables.prevalence(t.models)
     factor = prevalence[prevalence["method"] == "factor_vae"].iloc[0]
     assert (factor["models"], factor["with_passive"]) == (1, 0)
-    found = {f.title: f.text for f in tables.findings(t)}
+    found = {f.title: f.text for f in findings.findings(t)}
     with_passive = int((t.models["passive"] > 0).sum())
     assert found["Models with passive latents"].startswith(f"{with_passive:,} of 7 models")
     assert "factor_vae 0/1" in found["Models with passive latents"]
@@ -138,30 +140,30 @@ def test_prevalence_and_findings_state_numbers():
 
 def test_findings_without_passive_latents_say_so():
     t = build([make_document(300, kinds=["active"] * 10), make_document(301, kinds=["active"] * 4)])
-    found = {f.title: f.text for f in tables.findings(t)}
+    found = {f.title: f.text for f in findings.findings(t)}
     assert found["Models with passive latents"].startswith("0 of 2 models (0%)")
     assert "cannot be compared" in found["Passive latents: mean vs sampled TC"]
     assert "Removing passive latents: TC gap" not in found
 
 
 @pytest.mark.parametrize(
-    ("mutate", "message"),
+    ("mutate", "error", "message"),
     [
-        (lambda d: d.pop("latents"), "missing document.latents"),
-        (lambda d: d["latents"][0].update(kind="sleepy"), "latents[0].kind is 'sleepy'"),
-        (lambda d: d["counts"].update(passive=9), "disagrees with the latents"),
-        (lambda d: d["scores"][0].update(gaussian_total_correlation="high"), "not a number"),
-        (lambda d: d["model"].update(id=99999), "outside unsupervised_study_v1"),
-        (lambda d: d.update(schema="something/else/1"), "not a vae-passive analysis document"),
-        (lambda d: d.update(rule=[]), "rule is not an object"),
+        (lambda d: d.pop("latents"), DocumentError, "missing document.latents"),
+        (lambda d: d["latents"][0].update(kind="sleepy"), DocumentError, "latents[0].kind is 'sleepy'"),
+        (lambda d: d["counts"].update(passive=9), DocumentError, "disagrees with the latents"),
+        (lambda d: d["scores"][0].update(gaussian_total_correlation="high"), DocumentError, "not a number"),
+        (lambda d: d["model"].update(id=99999), DocumentError, "outside unsupervised_study_v1"),
+        (lambda d: d.update(schema="something/else/1"), UnreadableFile, "not a vae-passive analysis document"),
+        (lambda d: d.update(rule=[]), DocumentError, "rule is not an object"),
     ],
 )
-def test_bad_documents_add_nothing(mutate, message):
+def test_bad_documents_add_nothing(mutate, error, message):
     builder = TableBuilder()
     builder.add(make_document(0))
     doc = make_document(1)
     mutate(doc)
-    with pytest.raises(DocumentError, match=re.escape(message)):
+    with pytest.raises(error, match=re.escape(message)):
         builder.add(doc)
     t = builder.build()
     assert len(t.models) == 1 and set(t.scores["key"]) == {"0"} and set(t.latents["key"]) == {"0"}
@@ -170,7 +172,7 @@ def test_bad_documents_add_nothing(mutate, message):
 def test_newer_schema_is_its_own_error():
     with pytest.raises(NewerSchemaError, match="upgrade vae-passive"):
         TableBuilder().add(make_document(0, schema="vae-passive/analysis/2"))
-    tables.check_schema(make_document(0))
+    check_schema(make_document(0))
 
 
 def test_mixed_rules_stay_apart():

@@ -20,7 +20,9 @@ from report_docs import make_codes, make_document
 from vae_passive import atomic
 from vae_passive.analysis.analyze import AnalysisResult, write_results
 from vae_passive.errors import VaePassiveError
-from vae_passive.report.render import FileNames, build_report, csv_safe, inside, md, md_code
+from vae_passive.report.files import FileNames, csv_safe, inside
+from vae_passive.report.pages import md, md_code
+from vae_passive.report.render import build_report
 from vae_passive.untrusted import UnreadableFile, is_tensorflow_error, load_npy, load_npz, read_json
 
 HOSTILE = {
@@ -281,14 +283,14 @@ def test_read_only_folder_is_one_line(cli, tmp_path):
 
 
 def test_report_write_error_is_one_line(cli, tmp_path, monkeypatch):
-    from vae_passive.report import render
+    from vae_passive.report import files
 
     put(tmp_path / "results", "0", make_document(0))
 
     def full_disk(table, temp):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(render.pa_parquet, "write_table", full_disk)
+    monkeypatch.setattr(files.pa_parquet, "write_table", full_disk)
     result = cli("report", "--results", tmp_path / "results", "--out", tmp_path / "out")
     assert result.exit_code == 1 and "Traceback" not in result.output  # progress lines, then the error
     last = result.stderr.strip().splitlines()[-1]

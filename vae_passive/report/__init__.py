@@ -1,2 +1,3 @@
-"""``vae-passive report``: analysis documents -> tidy tables (``tables``), figures (``figures``), and the
-files on disk with report.md and index.html (``render``, the only module here that does I/O)."""
+"""``vae-passive report``: analysis documents -> tidy tables (``read``, ``tables``), headline text
+(``findings``, ``provenance``), figures (``figures``) and the pages (``pages``). ``render`` runs it
+all; only ``read`` (the results folder), ``render`` and ``files`` (the report folder) do I/O."""

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from cycler import cycler
 from matplotlib import colormaps
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-from vae_passive.report.tables import KINDS, MI, REPRESENTATIONS, SCORES, SUBSETS, SUMMARY_ITEM_COLUMNS, TC
+from vae_passive.latents.representations import REPRESENTATIONS
+from vae_passive.latents.scores import SCORE_NAMES
+from vae_passive.latents.variables import KINDS, SUBSETS
+from vae_passive.report.tables import MI, SUMMARY_ITEM_COLUMNS, TC
 from vae_passive.zoo import catalogue
 
 DPI = 100
@@ -37,7 +43,7 @@ OKABE_ITO = {
 REPRESENTATION_COLOURS = {"mean": OKABE_ITO["blue"], "sampled": OKABE_ITO["orange"], "variance": OKABE_ITO["green"]}
 REPRESENTATION_MARKERS = {"mean": "o", "sampled": "s"}
 KIND_COLOURS = {"active": OKABE_ITO["green"], "mixed": OKABE_ITO["sky_blue"], "passive": OKABE_ITO["purple"]}
-SUBSET_STYLES = {"full": "-", "active": "--", "active+mixed": ":"}
+SUBSET_STYLES: dict[str, Any] = {"full": "-", "active": "--", "active+mixed": ":"}
 METHOD_STYLES = [
     (OKABE_ITO[c], m)
     for c, m in zip(("blue", "orange", "green", "vermillion", "purple", "sky_blue", "black"), "os^Dv<>", strict=True)
@@ -53,7 +59,7 @@ SCORE_LABELS = {
 }
 # rcParams for drawing and saving: palette, fonts, a fixed SVG id salt so files are byte-identical, and no
 # mathtext: titles and labels carry names from documents, and a "$" in them must not be parsed as TeX.
-STYLE = {
+STYLE: dict[Any, Any] = {
     "text.parse_math": False,
     "axes.prop_cycle": cycler(color=list(OKABE_ITO.values())),
     "font.size": 9,
@@ -121,7 +127,7 @@ def passive_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None)
         ax.set_ylabel("passive latents (mean ± sd over seeds)")
         ax.set_ylim(bottom=0)
         twin = ax.twinx()
-        handles = [Patch(color=KIND_COLOURS["passive"], alpha=0.55, label="passive latents (left axis)")]
+        handles: list[Artist] = [Patch(color=KIND_COLOURS["passive"], alpha=0.55, label="passive latents (left axis)")]
         for rep in REPRESENTATIONS:
             line = lines.get("scores", score, rep, "full")
             twin.errorbar(
@@ -157,7 +163,7 @@ def subset_scores_figure(summary: pd.DataFrame, title: str, fig: Figure | None =
     panels that halves drawing time.
     """
     scores = summary[summary["table"] == "scores"]
-    present_scores = [s for s in SCORES if (scores["quantity"] == s).any()] or [TC]
+    present_scores = [s for s in SCORE_NAMES if (scores["quantity"] == s).any()] or [TC]
     present_subsets = [s for s in SUBSETS if (scores["subset"] == s).any()] or ["full"]
     width, height = subset_scores_size(len(present_scores), len(present_subsets))
     if fig is None:
@@ -223,7 +229,7 @@ def kinds_figure(summary: pd.DataFrame, title: str, ax: Axes | None = None) -> F
     ax.set_ylabel("latents (mean over seeds)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="kind")
     ax.set_title(f"{title}\nactive, mixed and passive latents")
-    return ax.figure
+    return cast(Figure, ax.figure)  # the figure of the given ax (a SubFigure is not used here)
 
 
 def metrics_size(panels: int) -> tuple[float, float]:
@@ -389,6 +395,7 @@ def correlation_figure(
                     colour = "white" if abs(value) > 0.6 else "black"
                     ax.text(c, r, f"{value:.2f}", ha="center", va="center", fontsize=6, color=colour)
         ax.set_title(f"{name} code: Pearson correlation")
+    assert image is not None
     fig.colorbar(image, ax=list(axes), shrink=0.8, label="correlation (grey: constant latent)")
     fig.suptitle(f"{title}\ncorrelation between latents")
     return fig
@@ -406,7 +413,9 @@ def traversal_figure(
     ``images`` is (latents, steps, 64, 64, channels) in [0, 1].
     """
     fig = _figure(fig, *traversal_size(len(kinds), len(values)))
-    fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.0, hspace=0.0)
+    engine = fig.get_layout_engine()
+    assert isinstance(engine, ConstrainedLayoutEngine)  # a given fig must use the constrained layout too
+    engine.set(w_pad=0.01, h_pad=0.01, wspace=0.0, hspace=0.0)
     axes = fig.subplots(len(kinds), len(values), squeeze=False)
     for i, kind in enumerate(kinds):
         for j, value in enumerate(values):

@@ -1,30 +1,29 @@
-"""Analysis documents -> tidy tables, their summary over seeds, and headline findings (pure pandas, no I/O).
+"""Analysis documents -> tidy tables and their summary over seeds (pure pandas, no I/O).
 
 Documents are streamed into column lists (one ``TableBuilder.add`` per document), so ten thousand
 of them never become ten thousand small DataFrames. Every row table carries the catalogue fields
-and the rule, so results of different rules never mix in a group.
+and the rule, so results of different rules never mix in a group. The headline text built from
+these tables is ``findings``.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from vae_passive.analysis.document import check_schema
 from vae_passive.errors import VaePassiveError
-from vae_passive.latents import variables
+from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.scores import SCORE_NAMES
+from vae_passive.latents.variables import KINDS, SUBSETS
 from vae_passive.zoo import catalogue
 
-SCHEMA_PREFIX = "vae-passive/analysis/"
-SCHEMA_VERSION = 1
-KINDS = ("active", "mixed", "passive")
-REPRESENTATIONS = ("mean", "sampled")
-SUBSETS = tuple(variables.SUBSETS)
-SCORES = SCORE_NAMES
 TC, MI = "gaussian_total_correlation", "mutual_info_score"
 RULE_COLUMNS = ("rule", "var_threshold", "mean_tolerance")
 # Columns every row table carries: which model, its catalogue fields, and the rule behind its kinds.
@@ -51,10 +50,6 @@ class DocumentError(ValueError):
     """A document that cannot be used; the message says which field is wrong."""
 
 
-class NewerSchemaError(DocumentError):
-    """A document written by a newer vae-passive than this one."""
-
-
 @dataclass
 class Tables:
     """The tidy tables of one report; ``versions`` counts each (library, version) seen in provenance."""
@@ -67,7 +62,8 @@ class Tables:
     versions: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _need(mapping: object, name: str, where: str) -> object:
+def _need(mapping: object, name: str, where: str) -> Any:
+    """``mapping[name]`` of a JSON object (any JSON value), or a ``DocumentError`` naming what is missing."""
     if not isinstance(mapping, dict):
         raise DocumentError(f"{where} is not an object")
     if name not in mapping:
@@ -92,26 +88,11 @@ def _optional_int(value: object, where: str) -> int | None:
     return int(value)
 
 
-def _text(value: object, where: str, allowed: tuple[str, ...] | None = None) -> str:
+def _text(value: object, where: str, allowed: Collection[str] | None = None) -> str:
     if not isinstance(value, str) or (allowed is not None and value not in allowed):
         hint = f" (expected one of {', '.join(allowed)})" if allowed else ""
         raise DocumentError(f"{where} is {value!r}{hint}")
     return value
-
-
-def check_schema(doc: object) -> None:
-    """Raise ``NewerSchemaError`` for a newer schema and ``DocumentError`` for anything not an analysis document."""
-    schema = _need(doc, "schema", "document")
-    if not isinstance(schema, str) or not schema.startswith(SCHEMA_PREFIX):
-        raise DocumentError(f"schema {schema!r} is not a vae-passive analysis document")
-    version = schema[len(SCHEMA_PREFIX) :]
-    if not version.isdigit():
-        raise DocumentError(f"schema {schema!r} has no version number")
-    if int(version) > SCHEMA_VERSION:
-        raise NewerSchemaError(
-            f"schema {schema} is newer than this vae-passive reads ({SCHEMA_PREFIX}{SCHEMA_VERSION}); "
-            "upgrade vae-passive (pip install -U vae-passive)"
-        )
 
 
 def level_of(method: str | None, value: float) -> int | None:
@@ -139,20 +120,29 @@ def _model_fields(model: dict) -> dict:
             "level": rec.hyperparameter_index,
             "seed": rec.seed,
         }
-    fields = {"id": None}
-    for name in ("dataset", "method", "hyperparameter"):
-        value = model.get(name)
-        fields[name] = None if value is None else _text(value, f"model.{name}")
-    fields["value"] = _number(model.get("value"), "model.value")
-    fields["level"] = level_of(fields["method"], fields["value"])
-    fields["seed"] = _optional_int(model.get("seed"), "model.seed")
-    return fields
+    dataset, method, hyperparameter = (
+        None if model.get(name) is None else _text(model[name], f"model.{name}")
+        for name in ("dataset", "method", "hyperparameter")
+    )
+    value = _number(model.get("value"), "model.value")
+    return {
+        "id": None,
+        "dataset": dataset,
+        "method": method,
+        "hyperparameter": hyperparameter,
+        "value": value,
+        "level": level_of(method, value),
+        "seed": _optional_int(model.get("seed"), "model.seed"),
+    }
 
 
 class TableBuilder:
     """Collects documents into column lists; ``build`` turns them into ``Tables``."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self._models: dict[str, list] = {c: [] for c in MODEL_COLUMNS}
         self._latents: dict[str, list] = {
             c: [] for c in ("_model", "latent", "kind", "mean_of_variance", "variance_of_variance", "variance_of_mean")
@@ -172,82 +162,11 @@ class TableBuilder:
     def add(self, doc: object) -> None:
         """Validate one document and append its rows; on ``DocumentError`` nothing is appended."""
         check_schema(doc)
-        model = _need(doc, "model", "document")
-        data = _need(doc, "data", "document")
-        rule = _need(doc, "rule", "document")
-        row = _model_fields(model)
-        row["key"] = _text(_need(model, "key", "model"), "model.key")
-        row["path"] = str(model.get("path") or "")
-        row["rule"] = _text(_need(rule, "name", "rule"), "rule.name")
-        row["var_threshold"] = _number(_need(rule, "var_threshold", "rule"), "rule.var_threshold")
-        row["mean_tolerance"] = _number(rule.get("mean_tolerance"), "rule.mean_tolerance")
-        row["source"] = _text(_need(data, "source", "data"), "data.source")
-        row["real"] = bool(_need(data, "real", "data"))
-        row["num_samples"] = _optional_int(data.get("num_samples"), "data.num_samples")
-        row["data_seed"] = _optional_int(data.get("seed"), "data.seed")
-        versions = (doc.get("provenance") or {}).get("versions") or {}
-        row["vae_passive_version"] = str(versions.get("vae_passive", ""))
-
-        latents = _need(doc, "latents", "document")
-        if not isinstance(latents, list) or not latents:
-            raise DocumentError("latents is not a non-empty list")
-        latent_rows = []
-        for i, latent in enumerate(latents):
-            where = f"latents[{i}]"
-            latent_rows.append(
-                (
-                    _optional_int(_need(latent, "index", where), f"{where}.index"),
-                    _text(_need(latent, "kind", where), f"{where}.kind", KINDS),
-                    _number(_need(latent, "mean_of_variance", where), f"{where}.mean_of_variance"),
-                    _number(_need(latent, "variance_of_variance", where), f"{where}.variance_of_variance"),
-                    _number(_need(latent, "variance_of_mean", where), f"{where}.variance_of_mean"),
-                )
-            )
-        kinds = Counter(r[1] for r in latent_rows)
-        counts = _need(doc, "counts", "document")
-        for kind in KINDS:
-            if _optional_int(counts.get(kind, 0), f"counts.{kind}") != kinds[kind]:
-                raise DocumentError(f"counts.{kind} = {counts.get(kind)} disagrees with the latents ({kinds[kind]})")
-            row[kind] = kinds[kind]
-        row["num_latents"] = len(latent_rows)
-
-        score_rows = []
-        entries = _need(doc, "scores", "document")
-        if not isinstance(entries, list):
-            raise DocumentError("scores is not a list")
-        for i, entry in enumerate(entries):
-            where = f"scores[{i}]"
-            rep = _text(_need(entry, "representation", where), f"{where}.representation", REPRESENTATIONS)
-            subset = _text(_need(entry, "subset", where), f"{where}.subset", SUBSETS)
-            size = _optional_int(_need(entry, "num_latents", where), f"{where}.num_latents")
-            for score in SCORES:
-                if score in entry:
-                    score_rows.append((rep, subset, size, score, _number(entry[score], f"{where}.{score}")))
-
-        metric_rows = []
-        for i, entry in enumerate(doc.get("metrics") or []):
-            where = f"metrics[{i}]"
-            metric = _text(_need(entry, "metric", where), f"{where}.metric")
-            metric_rows.append(
-                (
-                    _text(_need(entry, "representation", where), f"{where}.representation"),
-                    _text(_need(entry, "subset", where), f"{where}.subset"),
-                    metric,
-                    _text(entry.get("key", metric), f"{where}.key"),  # documents before the metrics issue
-                    _number(_need(entry, "value", where), f"{where}.value"),
-                )
-            )
-
-        upstream_rows = []
-        upstream = doc.get("upstream_metrics") or {}
-        if not isinstance(upstream, dict):
-            raise DocumentError("upstream_metrics is not an object")
-        for rep, by_metric in upstream.items():
-            for metric, values in (by_metric or {}).items():
-                for key, value in (values or {}).items():
-                    if isinstance(value, (int, float)) and not isinstance(value, bool):  # skip uuids and the like
-                        upstream_rows.append((rep, metric, key, float(value)))
-
+        assert isinstance(doc, dict)  # check_schema refuses anything else
+        row, versions = _model_row(doc)
+        latent_rows = _latent_rows(doc)
+        row.update(_kind_counts(doc, latent_rows))
+        score_rows, metric_rows, upstream_rows = _score_rows(doc), _metric_rows(doc), _upstream_rows(doc)
         index = len(self)
         for name in MODEL_COLUMNS:
             self._models[name].append(row[name])
@@ -281,8 +200,110 @@ class TableBuilder:
             upstream_metrics=_rows_frame(models, self._upstream, ("representation", "metric", "key"), ()),
             versions=versions,
         )
-        self.__init__()
+        self._reset()
         return tables
+
+
+def _model_row(doc: dict[str, Any]) -> tuple[dict, dict]:
+    """The models-table row of a document (without its counts) and its provenance versions."""
+    model = _need(doc, "model", "document")
+    data = _need(doc, "data", "document")
+    rule = _need(doc, "rule", "document")
+    row = _model_fields(model)
+    row["key"] = _text(_need(model, "key", "model"), "model.key")
+    row["path"] = str(model.get("path") or "")
+    row["rule"] = _text(_need(rule, "name", "rule"), "rule.name")
+    row["var_threshold"] = _number(_need(rule, "var_threshold", "rule"), "rule.var_threshold")
+    row["mean_tolerance"] = _number(rule.get("mean_tolerance"), "rule.mean_tolerance")
+    row["source"] = _text(_need(data, "source", "data"), "data.source")
+    row["real"] = bool(_need(data, "real", "data"))
+    row["num_samples"] = _optional_int(data.get("num_samples"), "data.num_samples")
+    row["data_seed"] = _optional_int(data.get("seed"), "data.seed")
+    versions = (doc.get("provenance") or {}).get("versions") or {}
+    row["vae_passive_version"] = str(versions.get("vae_passive", ""))
+    return row, versions
+
+
+def _latent_rows(doc: dict[str, Any]) -> list[tuple]:
+    """(index, kind, mean_of_variance, variance_of_variance, variance_of_mean) per latent."""
+    latents = _need(doc, "latents", "document")
+    if not isinstance(latents, list) or not latents:
+        raise DocumentError("latents is not a non-empty list")
+    rows = []
+    for i, latent in enumerate(latents):
+        where = f"latents[{i}]"
+        rows.append(
+            (
+                _optional_int(_need(latent, "index", where), f"{where}.index"),
+                _text(_need(latent, "kind", where), f"{where}.kind", KINDS),
+                _number(_need(latent, "mean_of_variance", where), f"{where}.mean_of_variance"),
+                _number(_need(latent, "variance_of_variance", where), f"{where}.variance_of_variance"),
+                _number(_need(latent, "variance_of_mean", where), f"{where}.variance_of_mean"),
+            )
+        )
+    return rows
+
+
+def _kind_counts(doc: dict[str, Any], latent_rows: list[tuple]) -> dict[str, int]:
+    """The count per kind and ``num_latents``, checked against the document's ``counts``."""
+    kinds = Counter(r[1] for r in latent_rows)
+    counts = _need(doc, "counts", "document")
+    row = {}
+    for kind in KINDS:
+        if _optional_int(counts.get(kind, 0), f"counts.{kind}") != kinds[kind]:
+            raise DocumentError(f"counts.{kind} = {counts.get(kind)} disagrees with the latents ({kinds[kind]})")
+        row[kind] = kinds[kind]
+    row["num_latents"] = len(latent_rows)
+    return row
+
+
+def _score_rows(doc: dict[str, Any]) -> list[tuple]:
+    """(representation, subset, num_latents, score, result) per score present in each entry."""
+    entries = _need(doc, "scores", "document")
+    if not isinstance(entries, list):
+        raise DocumentError("scores is not a list")
+    rows = []
+    for i, entry in enumerate(entries):
+        where = f"scores[{i}]"
+        rep = _text(_need(entry, "representation", where), f"{where}.representation", REPRESENTATIONS)
+        subset = _text(_need(entry, "subset", where), f"{where}.subset", SUBSETS)
+        size = _optional_int(_need(entry, "num_latents", where), f"{where}.num_latents")
+        for score in SCORE_NAMES:
+            if score in entry:
+                rows.append((rep, subset, size, score, _number(entry[score], f"{where}.{score}")))
+    return rows
+
+
+def _metric_rows(doc: dict[str, Any]) -> list[tuple]:
+    """(representation, subset, metric, key, result) per metric entry."""
+    rows = []
+    for i, entry in enumerate(doc.get("metrics") or []):
+        where = f"metrics[{i}]"
+        metric = _text(_need(entry, "metric", where), f"{where}.metric")
+        rows.append(
+            (
+                _text(_need(entry, "representation", where), f"{where}.representation"),
+                _text(_need(entry, "subset", where), f"{where}.subset"),
+                metric,
+                _text(entry.get("key", metric), f"{where}.key"),  # documents before the metrics issue
+                _number(_need(entry, "value", where), f"{where}.value"),
+            )
+        )
+    return rows
+
+
+def _upstream_rows(doc: dict[str, Any]) -> list[tuple]:
+    """(representation, metric, key, result) per numeric upstream value (uuids and the like are skipped)."""
+    upstream = doc.get("upstream_metrics") or {}
+    if not isinstance(upstream, dict):
+        raise DocumentError("upstream_metrics is not an object")
+    rows = []
+    for rep, by_metric in upstream.items():
+        for metric, values in (by_metric or {}).items():
+            for key, value in (values or {}).items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    rows.append((rep, metric, key, float(value)))
+    return rows
 
 
 def _extend(columns: dict[str, list], model_index: int, rows: list[tuple]) -> None:
@@ -389,27 +410,6 @@ def with_strength(summary: pd.DataFrame) -> pd.DataFrame:
     return summary.assign(strength=strength)
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One headline: a short title and a sentence with the numbers behind it."""
-
-    title: str
-    text: str
-
-
-def _fmt(x: float) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
-
-
-def _per_model(scores: pd.DataFrame, score: str, subsets: tuple[str, ...]) -> pd.DataFrame:
-    """One row per model, a column per (subset, representation) of ``score``."""
-    rows = scores[(scores["score"] == score) & scores["subset"].isin(subsets)]
-    wide = rows.pivot_table(
-        index="key", columns=["subset", "representation"], values="result", aggfunc="first", observed=True
-    )
-    return wide
-
-
 def select_keys(tables: Tables, keys: pd.Index) -> Tables:
     """The rows of ``tables`` that belong to the models named by ``keys``."""
 
@@ -424,75 +424,3 @@ def select_keys(tables: Tables, keys: pd.Index) -> Tables:
         upstream_metrics=pick(tables.upstream_metrics),
         versions=tables.versions,
     )
-
-
-_SCORE_NAMES = {TC: ("Gaussian total correlation", "TC"), MI: ("average discrete mutual information", "MI")}
-
-
-def findings(tables: Tables) -> list[Finding]:
-    """Headline findings for one rule's tables, computed from the data and worded without overclaiming."""
-    models = tables.models
-    n = len(models)
-    has_passive = models["passive"] > 0
-    per_method = (
-        models.assign(has_passive=has_passive)
-        .groupby("method", observed=True, sort=True)["has_passive"]
-        .agg(["sum", "size"])
-    )
-    by_method = "; ".join(f"{m} {int(r['sum']):,}/{int(r['size']):,}" for m, r in per_method.iterrows())
-    out = [
-        Finding(
-            "Models with passive latents",
-            f"{int(has_passive.sum()):,} of {n:,} models ({has_passive.mean():.0%}) have at least one passive latent"
-            + (f" (per method: {by_method})" if by_method else "")
-            + f". On average a model has {models['active'].mean():.2f} active, {models['mixed'].mean():.2f} mixed "
-            f"and {models['passive'].mean():.2f} passive latents out of {models['num_latents'].mean():.3g}.",
-        )
-    ]
-    passive_keys = models.loc[has_passive, "key"].astype(str)
-    for score, (name, short) in _SCORE_NAMES.items():
-        wide = _per_model(tables.scores, score, ("full", "passive", "active+mixed"))
-        pair = _columns(wide, [("passive", "mean"), ("passive", "sampled")])
-        if len(pair):
-            mean_rep, sampled_rep = pair.iloc[:, 0], pair.iloc[:, 1]
-            out.append(
-                Finding(
-                    f"Passive latents: mean vs sampled {short}",
-                    f"On the passive latents of the {len(pair):,} models with at least two of them, the {name} "
-                    f"is {_fmt(mean_rep.mean())} on average (median {_fmt(mean_rep.median())}) for the mean "
-                    f"representation and {_fmt(sampled_rep.mean())} (median {_fmt(sampled_rep.median())}) for the "
-                    f"sampled one; the mean representation's is the higher in {int((mean_rep > sampled_rep).sum()):,} "
-                    "of them.",
-                )
-            )
-        else:
-            out.append(
-                Finding(
-                    f"Passive latents: mean vs sampled {short}",
-                    f"No model has two or more passive latents with a {short} score, so this cannot be compared.",
-                )
-            )
-        both = _columns(
-            wide[wide.index.isin(passive_keys)], [(s, r) for s in ("full", "active+mixed") for r in REPRESENTATIONS]
-        )
-        if len(both):
-            full_gap = both.iloc[:, 0] - both.iloc[:, 1]
-            kept_gap = both.iloc[:, 2] - both.iloc[:, 3]
-            share = 100 * kept_gap.mean() / full_gap.mean() if full_gap.mean() else math.nan
-            out.append(
-                Finding(
-                    f"Removing passive latents: {short} gap",
-                    f"In the {len(both):,} models with passive latents (and at least two other latents), the "
-                    f"mean-minus-sampled {short} gap averages {_fmt(full_gap.mean())} on the full code and "
-                    f"{_fmt(kept_gap.mean())} on the active and mixed latents alone ({_fmt(share)}% of the full-code "
-                    "gap). The subset has fewer latents, so part of any change may come from its size alone.",
-                )
-            )
-    return out
-
-
-def _columns(wide: pd.DataFrame, columns: list[tuple[str, str]]) -> pd.DataFrame:
-    """``wide[columns]`` without rows that lack any of them (empty when a column is absent)."""
-    if not all(c in wide.columns for c in columns):
-        return pd.DataFrame()
-    return wide[columns].dropna()

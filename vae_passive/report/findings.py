@@ -1,0 +1,134 @@
+"""The report's headline: findings and the prevalence table, computed from one rule's tables (no I/O).
+
+The sentences state the numbers behind them and are worded without overclaiming: a subset with
+fewer latents may score differently for its size alone, and procedural data is called so elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from vae_passive.latents.representations import REPRESENTATIONS
+from vae_passive.report.tables import MI, TC, Tables
+
+PREVALENCE_HEADER = ["method", "hyperparameter", "value", "models", "with passive", "share"]
+_SCORE_NAMES = {TC: ("Gaussian total correlation", "TC"), MI: ("average discrete mutual information", "MI")}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One headline: a short title and a sentence with the numbers behind it."""
+
+    title: str
+    text: str
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
+
+
+def _per_model(scores: pd.DataFrame, score: str, subsets: tuple[str, ...]) -> pd.DataFrame:
+    """One row per model, a column per (subset, representation) of ``score``."""
+    rows = scores[(scores["score"] == score) & scores["subset"].isin(subsets)]
+    wide = rows.pivot_table(
+        index="key", columns=["subset", "representation"], values="result", aggfunc="first", observed=True
+    )
+    return wide
+
+
+def _columns(wide: pd.DataFrame, columns: list[tuple[str, str]]) -> pd.DataFrame:
+    """``wide[columns]`` without rows that lack any of them (empty when a column is absent)."""
+    if not all(c in wide.columns for c in columns):
+        return pd.DataFrame()
+    return wide[columns].dropna()
+
+
+def findings(tables: Tables) -> list[Finding]:
+    """Headline findings for one rule's tables, computed from the data and worded without overclaiming."""
+    models = tables.models
+    out = [_passive_share(models)]
+    passive_keys = models.loc[models["passive"] > 0, "key"].astype(str)
+    for score, (name, short) in _SCORE_NAMES.items():
+        wide = _per_model(tables.scores, score, ("full", "passive", "active+mixed"))
+        out.append(_mean_vs_sampled(wide, name, short))
+        gap = _removal_gap(wide[wide.index.isin(passive_keys)], short)
+        if gap is not None:
+            out.append(gap)
+    return out
+
+
+def _passive_share(models: pd.DataFrame) -> Finding:
+    """How many models have a passive latent (overall and per method), and the mean count per kind."""
+    n = len(models)
+    has_passive = models["passive"] > 0
+    per_method = (
+        models.assign(has_passive=has_passive)
+        .groupby("method", observed=True, sort=True)["has_passive"]
+        .agg(["sum", "size"])
+    )
+    by_method = "; ".join(f"{m} {int(r['sum']):,}/{int(r['size']):,}" for m, r in per_method.iterrows())
+    return Finding(
+        "Models with passive latents",
+        f"{int(has_passive.sum()):,} of {n:,} models ({has_passive.mean():.0%}) have at least one passive latent"
+        + (f" (per method: {by_method})" if by_method else "")
+        + f". On average a model has {models['active'].mean():.2f} active, {models['mixed'].mean():.2f} mixed "
+        f"and {models['passive'].mean():.2f} passive latents out of {models['num_latents'].mean():.3g}.",
+    )
+
+
+def _mean_vs_sampled(wide: pd.DataFrame, name: str, short: str) -> Finding:
+    """The score on the passive latents, mean vs sampled representation."""
+    title = f"Passive latents: mean vs sampled {short}"
+    pair = _columns(wide, [("passive", "mean"), ("passive", "sampled")])
+    if not len(pair):
+        return Finding(
+            title, f"No model has two or more passive latents with a {short} score, so this cannot be compared."
+        )
+    mean_rep, sampled_rep = pair.iloc[:, 0], pair.iloc[:, 1]
+    return Finding(
+        title,
+        f"On the passive latents of the {len(pair):,} models with at least two of them, the {name} "
+        f"is {_fmt(mean_rep.mean())} on average (median {_fmt(mean_rep.median())}) for the mean "
+        f"representation and {_fmt(sampled_rep.mean())} (median {_fmt(sampled_rep.median())}) for the "
+        f"sampled one; the mean representation's is the higher in {int((mean_rep > sampled_rep).sum()):,} "
+        "of them.",
+    )
+
+
+def _removal_gap(wide: pd.DataFrame, short: str) -> Finding | None:
+    """The mean-minus-sampled gap on the full code vs on the active and mixed latents (models with passive ones)."""
+    both = _columns(wide, [(s, r) for s in ("full", "active+mixed") for r in REPRESENTATIONS])
+    if not len(both):
+        return None
+    full_gap = both.iloc[:, 0] - both.iloc[:, 1]
+    kept_gap = both.iloc[:, 2] - both.iloc[:, 3]
+    share = 100 * kept_gap.mean() / full_gap.mean() if full_gap.mean() else math.nan
+    return Finding(
+        f"Removing passive latents: {short} gap",
+        f"In the {len(both):,} models with passive latents (and at least two other latents), the "
+        f"mean-minus-sampled {short} gap averages {_fmt(full_gap.mean())} on the full code and "
+        f"{_fmt(kept_gap.mean())} on the active and mixed latents alone ({_fmt(share)}% of the full-code "
+        "gap). The subset has fewer latents, so part of any change may come from its size alone.",
+    )
+
+
+def prevalence_rows(prevalence: pd.DataFrame) -> list[list[str]]:
+    """Models with passive latents per method x value, all datasets together (one rule's ``tables.prevalence``)."""
+    grouped = prevalence.groupby(["method", "hyperparameter", "value"], observed=True, sort=True, dropna=False)[
+        ["models", "with_passive"]
+    ].sum()
+    counts = zip(grouped.index, grouped["models"], grouped["with_passive"], strict=True)
+    return [
+        [
+            str(m),
+            "n/a" if pd.isna(h) else str(h),
+            "n/a" if pd.isna(v) else f"{v:g}",
+            f"{int(models):,}",
+            f"{int(with_passive):,}",
+            f"{with_passive / models:.0%}",
+        ]
+        for (m, h, v), models, with_passive in counts
+    ]

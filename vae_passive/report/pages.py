@@ -1,0 +1,337 @@
+"""report.md and index.html: one list of ``Section``s, built once, rendered by a Markdown and an HTML writer.
+
+A section is a heading and its blocks (paragraphs, bullet lists, a table, figures); the text in
+them is plain, made of strings, links, code and strong spans, and each writer escapes it for its
+format. Text from documents or the user is therefore inert in both pages: Markdown special
+characters and HTML are escaped, and links only point at files the report wrote.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from vae_passive.report.findings import PREVALENCE_HEADER
+from vae_passive.report.provenance import demo_warning, provenance
+from vae_passive.report.read import Problem
+
+TABLE_DESCRIPTIONS = {
+    "models": "one row per model: catalogue fields, rule, latent counts per kind, data source",
+    "latents": "one row per model x latent: kind and the statistics the rule used",
+    "scores": "one row per model x representation x subset x score",
+    "metrics": "one row per model x representation x subset x metric x key",
+    "upstream_metrics": "one row per model x representation x metric x key, as disentanglement_lib computed them",
+    "summary": "mean, std (ddof 1) and count over seeds per dataset x method x value x rule of every count, score "
+    "and metric (representation, subset, key empty where they do not apply)",
+    "prevalence": "per method x dataset x value x rule: models, models with passive latents, mean passive count",
+}
+
+
+@dataclass
+class FigureFile:
+    """One saved figure: its files by format and the PNG bytes that index.html embeds."""
+
+    section: str
+    caption: str
+    files: dict[str, str]
+    png: bytes = field(repr=False)
+
+
+@dataclass
+class Contents:
+    """Everything the pages say, gathered by ``render.build_report``."""
+
+    results: Path
+    models: pd.DataFrame
+    rule_table: pd.DataFrame
+    rule_findings: list[tuple]  # (rule row, findings, prevalence rows), most used rule first
+    problems: list[Problem]
+    table_files: dict[str, dict[str, str]]
+    frames: dict[str, pd.DataFrame]
+    figures: list[FigureFile]
+    unplaced: int
+    model_notes: list[str]
+    versions: dict[str, dict[str, int]]
+    note: str | None = None  # the user's own words for the top of the report (``--note``)
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    href: str  # a file the report wrote (paths are ``FileNames`` stems): safe as a link target
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+
+
+@dataclass(frozen=True)
+class Strong:
+    text: str
+
+
+Inline = str | Link | Code | Strong
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    parts: tuple[Inline, ...]
+    callout: bool = False  # a highlighted note: a quote in report.md, a warning box in index.html
+    only: str | None = None  # "md" or "html" when the paragraph belongs to one page only
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[tuple[Inline, ...], ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    header: Sequence[str]
+    rows: Sequence[Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Picture:
+    figure: FigureFile
+
+
+Block = Paragraph | Bullets | Table | Picture
+
+
+@dataclass
+class Section:
+    title: str
+    level: int  # 1 for the page title, 2 for a part, 3 and 4 below
+    blocks: list[Block] = field(default_factory=list)
+
+
+def sections(c: Contents) -> list[Section]:
+    """The pages' sections, in order: title, headline findings, provenance, tables, figures, problems."""
+    out = [_title(c), *_headline(c)]
+    facts = provenance(c.results, c.models, c.rule_table, c.versions, c.unplaced)
+    bullets = Bullets(tuple((Strong(f"{k}:"), " ", v) for k, v in facts))
+    out.append(Section("Data and provenance", 2, [bullets]))
+    out.append(_tables(c))
+    out += _figures(c)
+    if c.problems:
+        out.append(_problems(c.problems))
+    return out
+
+
+def _title(c: Contents) -> Section:
+    title = Section("vae-passive report", 1)
+    if c.note:
+        title.blocks.append(Paragraph((Strong("Note."), " ", c.note), callout=True))
+    warning = demo_warning(c.models)
+    if warning:
+        title.blocks.append(Paragraph((Strong("Procedural data."), " ", warning), callout=True))
+    index = ("Open ", Link("index.html", "index.html"), " for the same report with every figure embedded.")
+    title.blocks.append(Paragraph(index, only="md"))
+    return title
+
+
+def _headline(c: Contents) -> list[Section]:
+    """Findings and the prevalence table, under one heading per rule when there are several."""
+    headline = Section("Headline findings", 2)
+    out = [headline]
+    several = len(c.rule_findings) > 1
+    if several:
+        md_text = (
+            " The documents classify latents with different rules; every table has the rule columns, and findings "
+            "and figures are made per rule. Re-run "
+        )
+        rerun = (Code("vae-passive analyze"), " with one rule to compare them directly.")
+        html_text = (
+            " The documents classify latents with different rules; tables keep them apart, and findings and figures "
+            "are made per rule."
+        )
+        headline.blocks.append(Paragraph((Strong("Several rules."), md_text, *rerun), callout=True, only="md"))
+        headline.blocks.append(Paragraph((Strong("Several rules."), html_text), callout=True, only="html"))
+    for rule, found, prevalence_rows in c.rule_findings:
+        bullets = Bullets(tuple((Strong(f"{f.title}."), " ", f.text) for f in found))
+        if several:
+            out.append(Section(f"Rule {rule.label} ({rule.models:,} models)", 3, [bullets]))
+        else:
+            headline.blocks.append(bullets)
+        per_dataset = ("All datasets together (per dataset: ", Link("prevalence table", "tables/prevalence.csv"), ").")
+        blocks: list[Block] = [Paragraph(per_dataset, only="md"), Table(PREVALENCE_HEADER, prevalence_rows)]
+        out.append(
+            Section("Models with passive latents per method and hyperparameter value", 4 if several else 3, blocks)
+        )
+    return out
+
+
+def _tables(c: Contents) -> Section:
+    intro = (
+        "Long (tidy) form, Parquet and CSV; every row table carries the catalogue fields (",
+        Code("dataset, method, hyperparameter, value, level, seed"),
+        ") and the rule (",
+        Code("rule, var_threshold, mean_tolerance"),
+        "). See docs/report.md for every column.",
+    )
+    items = []
+    for name, files in c.table_files.items():
+        frame = c.frames[name]
+        about = f" ({len(frame):,} rows × {frame.shape[1]} columns): {TABLE_DESCRIPTIONS[name]}. "
+        parquet, csv = files["parquet"], files["csv"]
+        items.append((Strong(name), about, Link(Path(parquet).name, parquet), " · ", Link(Path(csv).name, csv)))
+    return Section("Tables", 2, [Paragraph(intro, only="md"), Bullets(tuple(items))])
+
+
+def _figures(c: Contents) -> list[Section]:
+    """``Figures``, a subsection per figure section (in drawing order), then the per-model notes."""
+    out = [Section("Figures", 2)]
+    section = None
+    for fig in c.figures:
+        if fig.section != section:
+            section = fig.section
+            out.append(Section(section, 3))
+        out[-1].blocks.append(Picture(fig))
+    if c.model_notes:
+        out.append(Section("Per-model notes", 3, [Bullets(tuple((note,) for note in c.model_notes))]))
+    return out
+
+
+def _problems(problems: list[Problem], shown: int = 50) -> Section:
+    intro = (
+        f"{len(problems):,} documents could not be used (all of them in ",
+        Link("problems.csv", "problems.csv"),
+        "):",
+    )
+    items: list[tuple[Inline, ...]] = [(Code(p.path), " (", p.kind, "): ", p.reason) for p in problems[:shown]]
+    if len(problems) > shown:
+        items.append((f"… and {len(problems) - shown:,} more",))
+    return Section("Documents left out", 2, [Paragraph(intro), Bullets(tuple(items))])
+
+
+# Markdown
+
+_MD_SPECIAL = re.compile(r"([\\\[\]|])")
+
+
+def md(text: object) -> str:
+    """Text from documents or the user made inert in Markdown: one line, HTML escaped (no raw tags or
+    entities), and backslashes, link brackets and table pipes escaped. Emphasis characters are left alone:
+    at worst they change the look, not what the page does."""
+    line = " ".join(str(text).splitlines())
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(line, quote=False))
+
+
+def md_code(text: object) -> str:
+    """``text`` as a Markdown code span (shown literally, raw HTML included), fenced by more backticks than it holds."""
+    line = " ".join(str(text).splitlines())
+    fence = "`" * (max((len(run) for run in re.findall("`+", line)), default=0) + 1)
+    pad = " " if line.startswith("`") or line.endswith("`") else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
+def _md_inline(parts: Sequence[Inline]) -> str:
+    out = []
+    for part in parts:
+        if isinstance(part, Link):
+            out.append(f"[{md(part.text)}]({part.href})")
+        elif isinstance(part, Code):
+            out.append(md_code(part.text))
+        elif isinstance(part, Strong):
+            out.append(f"**{md(part.text)}**")
+        else:
+            out.append(md(part))
+    return "".join(out)
+
+
+def _md_block(block: Block) -> list[str]:
+    if isinstance(block, Paragraph):
+        return [("> " if block.callout else "") + _md_inline(block.parts)]
+    if isinstance(block, Bullets):
+        return [f"- {_md_inline(item)}" for item in block.items]
+    if isinstance(block, Table):
+        lines = ["| " + " | ".join(md(h) for h in block.header) + " |", "|" + "---|" * len(block.header)]
+        return lines + ["| " + " | ".join(md(cell) for cell in row) + " |" for row in block.rows]
+    fig = block.figure
+    first = next(iter(fig.files.values()))
+    links = [Link(fmt, path) for fmt, path in fig.files.items()]
+    caption = _md_inline((fig.caption, ": ", *_joined(links, " · ")))
+    return [f"![{md(fig.caption)}]({fig.files.get('png', first)})", "", caption]
+
+
+def markdown(page: list[Section]) -> str:
+    """report.md: each heading and block followed by a blank line."""
+    lines = []
+    for section in page:
+        lines += [f"{'#' * section.level} {md(section.title)}", ""]
+        for block in section.blocks:
+            if not (isinstance(block, Paragraph) and block.only == "html"):
+                lines += [*_md_block(block), ""]
+    return "\n".join(lines)
+
+
+# HTML
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+img{max-width:100%;border:1px solid #ddd}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}
+.warning{background:#fff3cd;border-left:4px solid #E69F00;padding:0.6em 1em}figure{margin:1em 0}"""
+
+
+def _html_inline(parts: Sequence[Inline]) -> str:
+    e = html.escape
+    out = []
+    for part in parts:
+        if isinstance(part, Link):
+            out.append(f'<a href="{e(part.href)}">{e(part.text)}</a>')
+        elif isinstance(part, Code):
+            out.append(f"<code>{e(part.text)}</code>")
+        elif isinstance(part, Strong):
+            out.append(f"<strong>{e(part.text)}</strong>")
+        else:
+            out.append(e(part))
+    return "".join(out)
+
+
+def _html_block(block: Block) -> str:
+    e = html.escape
+    if isinstance(block, Paragraph):
+        return ('<p class="warning">' if block.callout else "<p>") + _html_inline(block.parts) + "</p>"
+    if isinstance(block, Bullets):
+        return "\n".join(["<ul>", *(f"<li>{_html_inline(item)}</li>" for item in block.items), "</ul>"])
+    if isinstance(block, Table):
+        header = "<tr>" + "".join(f"<th>{e(h)}</th>" for h in block.header) + "</tr>"
+        rows = "".join("<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>" for row in block.rows)
+        return f"<table>{header}{rows}</table>"
+    fig = block.figure
+    encoded = base64.b64encode(fig.png).decode("ascii")
+    links = _html_inline(_joined([Link(fmt, path) for fmt, path in fig.files.items()], " · "))
+    return (
+        f'<figure><img alt="{e(fig.caption)}" src="data:image/png;base64,{encoded}">'
+        f"<figcaption>{e(fig.caption)}: {links}</figcaption></figure>"
+    )
+
+
+def html_page(page: list[Section]) -> str:
+    """index.html: self-contained, every figure embedded as a PNG."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>vae-passive report</title>",
+        f"<style>{_CSS}</style></head><body>",
+    ]
+    for section in page:
+        parts.append(f"<h{section.level}>{html.escape(section.title)}</h{section.level}>")
+        parts += [_html_block(b) for b in section.blocks if not (isinstance(b, Paragraph) and b.only == "md")]
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _joined(parts: list[Link], separator: str) -> list[Inline]:
+    """``parts`` with ``separator`` between them."""
+    out: list[Inline] = []
+    for i, part in enumerate(parts):
+        out += [separator, part] if i else [part]
+    return out

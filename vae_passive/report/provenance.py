@@ -1,0 +1,86 @@
+"""What the report says about its inputs: where the numbers come from, and a warning for procedural data."""
+
+from __future__ import annotations
+
+import math
+import platform
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pyarrow
+
+from vae_passive import __version__
+
+
+def report_versions() -> dict[str, str]:
+    """The libraries that wrote the report (``analysis.document.versions`` lists those that analysed)."""
+    return {
+        "vae_passive": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "pyarrow": pyarrow.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def demo_warning(models: pd.DataFrame) -> str | None:
+    """A warning when some models were analysed on procedural stand-in data; None when all data was real."""
+    procedural = models.loc[~models["real"], "source"].astype(str)
+    if procedural.empty:
+        return None
+    sources = ", ".join(sorted(procedural.unique()))
+    return (
+        f"{len(procedural):,} of {len(models):,} models were analysed on procedural stand-in data ({sources}), "
+        "not on the real data sets: treat their numbers as a demonstration of the pipeline, not as evidence "
+        "about the study."
+    )
+
+
+def _first_few(column: pd.Series, shown: int = 10) -> str:
+    """``3 distinct: 0, 1, 2`` (the first ``shown`` of them)."""
+    values = sorted(int(v) for v in column.dropna().unique())
+    listed = ", ".join(map(str, values[:shown])) + (", …" if len(values) > shown else "")
+    return f"{len(values)} distinct: {listed}" if values else "not recorded"
+
+
+def _rule_text(rule: str, var_threshold: float, mean_tolerance: float, models: int) -> str:
+    tolerance = "" if math.isnan(mean_tolerance) else f", mean_tolerance {mean_tolerance:g}"
+    return f"{rule} (var_threshold {var_threshold:g}{tolerance}): {models:,} models"
+
+
+def provenance(
+    results: Path,
+    models: pd.DataFrame,
+    rule_table: pd.DataFrame,
+    versions: dict[str, dict[str, int]],
+    unplaced: int,
+) -> list[tuple[str, str]]:
+    """(fact, text) pairs: models, data, N, seeds, rules, catalogue fields, library versions."""
+    counted = models.groupby(["source", "real"], observed=True).size()
+    sources = zip(counted.index, counted, strict=True)
+    columns = ["rule", "var_threshold", "mean_tolerance", "models"]
+    rules = (_rule_text(*row) for row in rule_table[columns].itertuples(index=False))
+    analysed = (f"{lib} " + ", ".join(f"{v} ({n:,})" for v, n in counts.items()) for lib, counts in versions.items())
+    facts = [
+        ("models", f"{len(models):,} (from {results})"),
+        ("data", "; ".join(f"{s} ({'real' if r else 'procedural'}): {n:,} models" for (s, r), n in sources)),
+        ("samples per model (N)", ", ".join(f"{int(n):,}" for n in sorted(models["num_samples"].dropna().unique()))),
+        ("data seeds", _first_few(models["data_seed"])),
+        ("rules", "; ".join(rules)),
+        ("model seeds", _first_few(models["seed"])),
+        (
+            "catalogue fields",
+            f"{int(models['id'].notna().sum()):,} models from the catalogue by id, "
+            f"{int(models['id'].isna().sum()):,} as their documents state",
+        ),
+        ("analysed with", "; ".join(analysed) or "(no versions recorded)"),
+        ("report written with", ", ".join(f"{k} {v}" for k, v in report_versions().items())),
+    ]
+    if unplaced:
+        facts.append(
+            ("not in the figures", f"{unplaced:,} models without a method or dataset (they are in the tables)")
+        )
+    return facts

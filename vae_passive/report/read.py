@@ -1,0 +1,104 @@
+"""Reading a results folder: ``<results>/*/analysis.json`` into tables, unusable documents listed as problems.
+
+Documents are read through ``vae_passive.analysis.document.read_document`` (untrusted JSON, schema
+version checked); a document that cannot be used becomes a ``Problem`` for report.md and
+problems.csv, never a failure of the whole report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from vae_passive.analysis.document import DOCUMENT_NAME, NewerSchemaError, read_document
+from vae_passive.errors import VaePassiveError
+from vae_passive.report.tables import TableBuilder, Tables
+from vae_passive.untrusted import UnreadableFile, reason
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A document left out of the report, and why."""
+
+    path: str
+    kind: str  # "newer schema", "unreadable" or "duplicate"
+    reason: str
+
+    COLUMNS = ("path", "kind", "reason")  # of problems.csv
+
+
+def _key_order(path: Path) -> tuple:
+    name = path.parent.name
+    return (0, int(name), "") if name.isdigit() else (1, 0, name)
+
+
+def document_paths(results: Path) -> list[Path]:
+    """``<results>/*/analysis.json``, numeric folder names first in numeric order; a user error when none."""
+    if not results.is_dir():
+        raise VaePassiveError(
+            f"results folder {results} does not exist; run `vae-passive analyze` first or pass --results DIR"
+        )
+    paths = sorted(results.glob(f"*/{DOCUMENT_NAME}"), key=_key_order)
+    if not paths:
+        raise VaePassiveError(
+            f"no analysis documents in {results} (expected {results}/<model>/{DOCUMENT_NAME}); "
+            "run `vae-passive analyze` first or pass --results DIR"
+        )
+    return paths
+
+
+def read_results(results: Path, progress: Progress) -> tuple[Tables, list[Problem], dict[str, Path]]:
+    """Read ``<results>/*/analysis.json`` into tables; unusable documents become ``Problem``s.
+
+    Also returns the folder of each model key (where its codes.npz would be).
+    """
+    paths = document_paths(results)
+    progress(f"reading {len(paths):,} analysis documents from {results}")
+    builder = TableBuilder()
+    problems: list[Problem] = []
+    folders: dict[str, Path] = {}
+    for path in paths:
+        # a folder name that is not UTF-8 (surrogate-escaped here) must not stop report.md from being written
+        shown = str(path.relative_to(results)).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        try:
+            doc = read_document(path)
+            key = doc.get("model", {}).get("key") if isinstance(doc.get("model"), dict) else None
+            if key in folders:
+                where = folders[key].relative_to(results) / path.name
+                problems.append(Problem(shown, "duplicate", reason(f"model key {key!r} also in {where}")))
+                continue
+            builder.add(doc)
+            folders[str(key)] = path.parent  # add checked that the key is a string
+        except NewerSchemaError as error:
+            problems.append(Problem(shown, "newer schema", reason(error)))
+        except (UnreadableFile, ValueError, TypeError, AttributeError) as error:
+            problems.append(Problem(shown, "unreadable", reason(error)))
+    if not len(builder):
+        first = problems[0]
+        raise VaePassiveError(
+            f"none of the {len(paths):,} analysis documents in {results} could be used "
+            f"({sum(p.kind == 'newer schema' for p in problems)} of a newer schema); "
+            f"first: {first.path}: {first.reason}"
+        )
+    if problems:
+        progress(f"warning: left out {len(problems):,} documents (listed in report.md and problems.csv)")
+    return builder.build(), problems, folders
+
+
+def select_models(models: pd.DataFrame, wanted: Sequence[str], results: Path) -> list[str]:
+    """The result keys named by ``--model-id`` values (an id or a results folder name)."""
+    keys = []
+    for item in wanted:
+        match = models[models["key"].astype(str) == item]
+        if match.empty and item.isdigit():
+            match = models[models["id"] == int(item)]
+        if match.empty:
+            hint = f"`vae-passive analyze --ids {item}`" if item.isdigit() else "`vae-passive analyze` on it"
+            raise VaePassiveError(f"--model-id {item}: no analysis document for it in {results}; run {hint}")
+        keys.append(str(match["key"].iloc[0]))
+    return list(dict.fromkeys(keys))
