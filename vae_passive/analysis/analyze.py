@@ -13,11 +13,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 from vae_passive import home
-from vae_passive.analysis.document import SCHEMA, versions, write_document
+from vae_passive.analysis.document import (
+    SCHEMA,
+    AnalysisDocument,
+    DataFields,
+    LatentRow,
+    ModelFields,
+    RuleFields,
+    ScoreRow,
+    versions,
+    write_document,
+)
 from vae_passive.data import GroundTruthData, draw_batches, resolve_dataset
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import noise_seed, sampled_representation
@@ -85,39 +96,34 @@ def settings_hash(settings: Settings, data_source: str) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def score_representations(codes: dict[str, np.ndarray], kinds: np.ndarray) -> list[dict]:
+def score_representations(codes: dict[str, np.ndarray], kinds: np.ndarray) -> list[ScoreRow]:
     """Scores of each representation (N, latents) on the study's subsets with >= 2 latents."""
-    rows = []
+    rows: list[ScoreRow] = []
     subsets = study_subsets(kinds, min_latents=2)
     for representation, code in codes.items():
         cov, mi = covariance(code), mutual_info_matrix(code)
         for subset, indices in subsets.items():
             scores = score_subset(cov, mi, indices)
-            rows.append(
-                {
-                    "representation": representation,
-                    "subset": subset,
-                    "num_latents": len(indices),
-                    **{name: finite_or_none(scores[name]) for name in SCORE_NAMES},
-                }
-            )
+            row = {"representation": representation, "subset": subset, "num_latents": len(indices)}
+            row.update({name: finite_or_none(scores[name]) for name in SCORE_NAMES})
+            rows.append(cast(ScoreRow, row))
     return rows
 
 
 def analysis_document(
     *,
-    model: dict,
-    data: dict,
+    model: ModelFields,
+    data: DataFields,
     rule: Rule,
     mean: np.ndarray,
     logvar: np.ndarray,
     sampled: np.ndarray,
     upstream_metrics: dict,
-) -> dict:
+) -> AnalysisDocument:
     """The result document (without provenance) for codes (N, latents) of one model."""
     stats = latent_statistics(mean, logvar)
     kinds, why = classify(stats, rule), reasons(stats, rule)
-    latents = [
+    latents: list[LatentRow] = [
         {
             "index": j,
             "kind": str(kinds[j]),
@@ -132,7 +138,7 @@ def analysis_document(
         "schema": SCHEMA,
         "model": model,
         "data": data,
-        "rule": rule.as_dict(),
+        "rule": cast(RuleFields, rule.as_dict()),
         "latents": latents,
         "counts": {kind: int(np.sum(kinds == kind)) for kind in KINDS},
         "scores": score_representations({"mean": mean, "sampled": sampled}, kinds),
@@ -167,6 +173,7 @@ def locate_model(model_id: int | None = None, model_dir: str | Path | None = Non
             read_gin_dataset(folder) or record.dataset,
             read_training_data(folder),
         )
+    assert model_dir is not None  # exactly one of the two was given
     folder = Path(model_dir).expanduser().resolve()
     if not folder.is_dir():
         raise VaePassiveError(f"model folder {model_dir} does not exist")
@@ -177,23 +184,27 @@ def locate_model(model_id: int | None = None, model_dir: str | Path | None = Non
     return ModelSource(folder.name, folder, known_id, dataset, read_training_data(folder))
 
 
-def model_fields(source: ModelSource, num_latents: int) -> dict:
+def model_fields(source: ModelSource, num_latents: int) -> ModelFields:
     """The document's ``model`` block: catalogue fields when the id is known."""
-    fields = {"id": source.id, "key": source.key, "path": str(source.path), "dataset": source.dataset}
-    if source.id is not None:
-        record = catalogue.record(source.id)
-        fields.update(method=record.method, hyperparameter=record.hyperparameter, value=record.value, seed=record.seed)
-    else:
-        fields.update(method=None, hyperparameter=None, value=None, seed=None)
-    fields["num_latents"] = num_latents
-    return fields
+    record = catalogue.record(source.id) if source.id is not None else None
+    return {
+        "id": source.id,
+        "key": source.key,
+        "path": str(source.path),
+        "dataset": source.dataset,
+        "method": record.method if record else None,
+        "hyperparameter": record.hyperparameter if record else None,
+        "value": record.value if record else None,
+        "seed": record.seed if record else None,
+        "num_latents": num_latents,
+    }
 
 
 @dataclass
 class AnalysisResult:
     """A finished analysis: the document, the codes it was computed from, and notes for the user."""
 
-    document: dict
+    document: AnalysisDocument
     codes: dict[str, np.ndarray]
     notes: list[str]
 
@@ -214,7 +225,9 @@ def _draw_and_encode(source: ModelSource, settings: Settings, module, timings: d
     return data, note, noise, codes
 
 
-def _metric_rows(data, module, document: dict, source: ModelSource, settings: Settings, jobs: int, progress):
+def _metric_rows(
+    data, module, document: AnalysisDocument, source: ModelSource, settings: Settings, jobs: int, progress
+):
     """The disentanglement metrics of ``settings.metrics`` on the model's codes (``metrics.suite``)."""
     from vae_passive.metrics.suite import metric_rows
 

@@ -7,10 +7,13 @@ documents only through ``read_document``, which also checks the schema version.
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
+import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
@@ -18,6 +21,11 @@ from vae_passive import __version__
 from vae_passive.atomic import save_npz, write_text
 from vae_passive.errors import VaePassiveError
 from vae_passive.untrusted import UnreadableFile, read_json
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired
+else:  # pragma: no cover - Python 3.10
+    from typing_extensions import NotRequired
 
 SCHEMA_PREFIX = "vae-passive/analysis/"
 SCHEMA_VERSION = 1
@@ -131,7 +139,7 @@ def read_document(path: Path) -> AnalysisDocument:
     """The document at ``path``, read as an untrusted file and its schema checked (fields are not)."""
     document = read_json(path)
     check_schema(document)
-    return document
+    return cast(AnalysisDocument, document)
 
 
 def settings_hash_of(path: Path) -> str | None:
@@ -160,18 +168,31 @@ def write_document(results_dir: Path, document: AnalysisDocument, codes: dict[st
     return path
 
 
+#: How to find the version of each library a result or a report records, by the name it is recorded under.
+_VERSION_OF: dict[str, Callable[[], str]] = {
+    "vae_passive": lambda: __version__,
+    "python": platform.python_version,
+    "numpy": lambda: np.__version__,
+    "tensorflow": lambda: _module("vae_passive.tfhub.runtime").tensorflow().__version__,
+    "scipy": lambda: _module("scipy").__version__,
+    "scikit_learn": lambda: _module("sklearn").__version__,
+    "pandas": lambda: _module("pandas").__version__,
+    "pyarrow": lambda: _module("pyarrow").__version__,
+    "matplotlib": lambda: _module("matplotlib").__version__,
+}
+#: What an analysis records: the libraries whose numbers enter the document.
+ANALYSIS_LIBRARIES = ("vae_passive", "tensorflow", "numpy", "scipy", "scikit_learn", "python")
+
+
+def _module(name: str):
+    return importlib.import_module(name)
+
+
+def library_versions(names: Iterable[str]) -> dict[str, str]:
+    """The versions of ``names`` (keys of ``_VERSION_OF``), in that order: the one list of how to ask."""
+    return {name: _VERSION_OF[name]() for name in names}
+
+
 def versions() -> dict[str, str]:
-    """Versions recorded with every result and report."""
-    import scipy
-    import sklearn
-
-    from vae_passive.tfhub.runtime import tensorflow
-
-    return {
-        "vae_passive": __version__,
-        "tensorflow": tensorflow().__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit_learn": sklearn.__version__,
-        "python": platform.python_version(),
-    }
+    """Versions recorded with every result (``ANALYSIS_LIBRARIES``)."""
+    return library_versions(ANALYSIS_LIBRARIES)

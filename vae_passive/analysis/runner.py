@@ -93,7 +93,7 @@ def is_done(results_dir: Path, task: Task, settings: Settings) -> bool:
 def _source(task: Task, fetch: bool, sources: list[str] | None = None) -> ModelSource:
     if task.model_dir is not None:
         return locate_model(model_dir=task.model_dir)
-    if fetch:
+    if fetch and task.model_id is not None:
         from vae_passive.zoo.fetcher import ensure_model
 
         ensure_model(task.model_id, sources)
@@ -174,7 +174,7 @@ def _dask_client(scheduler: str):
         from distributed.security import Security
 
         security = Security()  # loads distributed.comm.tls.* from Dask's configuration
-        if not security.tls_ca_file:
+        if not getattr(security, "tls_ca_file", None):
             raise VaePassiveError(
                 f"the Dask scheduler {scheduler} needs TLS settings: set DASK_DISTRIBUTED__COMM__TLS__CA_FILE, "
                 "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY "
@@ -304,8 +304,9 @@ def run(
                     (results_dir / task.key / "error.json").unlink(missing_ok=True)
                     summary.done.append(task.key)
                 else:
-                    write_error(results_dir, task.key, task.model_id, outcome.error, expected_hash(task, settings))
-                    summary.failed[task.key] = redact_text(outcome.error)
+                    error = outcome.error or "unknown error"
+                    write_error(results_dir, task.key, task.model_id, error, expected_hash(task, settings))
+                    summary.failed[task.key] = redact_text(error)
                 if progress is not None:
                     progress(len(summary.done) + len(summary.failed), len(todo), f"failed={len(summary.failed)}")
                 if on_result:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -48,7 +49,7 @@ def data_ls(as_json: bool) -> None:
     from vae_passive.data.fetch import check
     from vae_passive.zoo.progress import format_bytes
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, requirements in files.REQUIREMENTS.items():
         found = [files.find(alternatives) for alternatives in requirements]
         present = [p for p in found if p is not None]

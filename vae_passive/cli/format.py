@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from vae_passive.analysis.document import AnalysisDocument
 
-def format_summary(document: dict) -> str:
+
+def format_summary(document: AnalysisDocument) -> str:
     """A readable summary: one row per latent, then mean-vs-sampled TC per subset."""
     model, data, rule = document["model"], document["data"], document["rule"]
     title = f"model {model['key']}" + (
@@ -26,13 +28,15 @@ def format_summary(document: dict) -> str:
     counts = document["counts"]
     lines += ["", f"active {counts['active']}, passive {counts['passive']}, mixed {counts['mixed']}", ""]
     lines.append(f"{'subset':<15}  {'latents':>7}  {'TC mean':>9}  {'TC sampled':>10}")
-    by_subset: dict[str, dict] = {}
-    for row in document["scores"]:
-        by_subset.setdefault(row["subset"], {"n": row["num_latents"]})[row["representation"]] = row[
-            "gaussian_total_correlation"
-        ]
-    for subset, row in by_subset.items():
-        lines.append(f"{subset:<15}  {row['n']:>7}  {_number(row.get('mean')):>9}  {_number(row.get('sampled')):>10}")
+    by_subset: dict[str, dict[str, float | None]] = {}
+    sizes: dict[str, int] = {}
+    for score in document["scores"]:
+        sizes[score["subset"]] = score["num_latents"]
+        by_subset.setdefault(score["subset"], {})[score["representation"]] = score["gaussian_total_correlation"]
+    for subset, tc in by_subset.items():
+        lines.append(
+            f"{subset:<15}  {sizes[subset]:>7}  {_number(tc.get('mean')):>9}  {_number(tc.get('sampled')):>10}"
+        )
     if not by_subset:
         lines.append("(no subset has 2 or more latents)")
     return "\n".join(lines)

@@ -122,12 +122,12 @@ REGISTRY: dict[str, MetricSpec] = {
     ),
     "truncated_downstream_task_logistic_regression": MetricSpec(
         partial(truncated.evaluate, predictor="logistic_regression"),
-        {"num_train": 10_000, "num_test": 5_000}, {"num_train": 500, "num_test": 250},
+        {"num_train": 10_000, "num_test": 5_000}, {"num_train": 100, "num_test": 100},
         fixed_sample=False, needs_test=True, parallel=True, per_subset=True,
     ),
     "truncated_downstream_task_boosted_trees": MetricSpec(
         partial(truncated.evaluate, predictor="boosted_trees"),
-        {"num_train": 10_000, "num_test": 5_000}, {"num_train": 500, "num_test": 250},
+        {"num_train": 10_000, "num_test": 5_000}, {"num_train": 100, "num_test": 100},
         fixed_sample=False, needs_test=True, parallel=True, per_subset=True,
     ),
 }  # fmt: skip

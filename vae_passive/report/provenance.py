@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import math
-import platform
 from pathlib import Path
 
-import matplotlib
-import numpy as np
 import pandas as pd
-import pyarrow
 
-from vae_passive import __version__
+from vae_passive.analysis.document import library_versions
 
 
 def report_versions() -> dict[str, str]:
     """The libraries that wrote the report (``analysis.document.versions`` lists those that analysed)."""
-    return {
-        "vae_passive": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "pyarrow": pyarrow.__version__,
-        "matplotlib": matplotlib.__version__,
-    }
+    return library_versions(("vae_passive", "python", "numpy", "pandas", "pyarrow", "matplotlib"))
 
 
 def demo_warning(models: pd.DataFrame) -> str | None:
