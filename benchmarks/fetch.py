@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/fetch.py [--count 40] [--size-mb 15] [--workers 8] [--rate-mb 10]
 
-Zips with the zoo's layout and a random payload are served from 127.0.0.1 by tests/http_server.py,
+Zips with the zoo's layout and a random payload are served from 127.0.0.1 by tests/support/http_server.py,
 in its own process, twice: with each connection limited to --rate-mb MB/s (as a remote server or
 a long path limits one TCP stream), then unlimited. `fetch` is timed end to end as a user runs it
 (process start, download, sha256, CRC check, extraction into models/); curl only downloads, so

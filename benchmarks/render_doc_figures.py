@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/render_doc_figures.py [--out docs/figures]
 
-The inputs are synthetic: analysis documents from ``tests/report_docs.py`` for dsprites_full and
+The inputs are synthetic: analysis documents from ``tests/support/report_docs.py`` for dsprites_full and
 smallnorb (6 methods x 6 levels x 5 seeds), and for model 0 a codes.npz drawn with numpy plus a
 module written by the project's exporter. The module's weights are random, made visible by
 scaling the decoder, and the decoder's input weights of model 0's passive latents are zeroed, as
@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from report_docs import make_codes, make_document, write_documents
+from support.report_docs import make_codes, make_document, write_documents
 
 from vae_passive.report.render import build_report
 from vae_passive.tfhub.architecture import random_weights

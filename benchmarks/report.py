@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/report.py [--documents 10000] [--keep DIR]
 
-Documents come from ``tests/report_docs.py`` (the first N released model ids, 10 latents, scores,
+Documents come from ``tests/support/report_docs.py`` (the first N released model ids, 10 latents, scores,
 metrics and upstream metrics). The report runs as its own process (``python -m vae_passive
 report``), so its wall time, CPU time and peak resident memory are measured alone. The target is
 under 60 s and 2 GB for 10,000 documents.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from report_docs import make_document
+from support.report_docs import make_document
 
 from vae_passive.zoo import catalogue
 

@@ -8,11 +8,11 @@ scikit-learn are this project's. TensorFlow is stubbed (``gfile`` opens local fi
 listing is sorted, as the project sorts Cars3D's files), ``PIL.Image.ANTIALIAS`` is Lanczos (its
 name before Pillow 10), ``thumbnail`` ignores a third size element (Pillow 6 did) and smallNORB's
 header reader gets scalars where numpy 2 no longer converts a one-element array. Upstream reads
-dSprites' grid from the file's metadata, so the small files of ``tests/data_files.py`` load as they
+dSprites' grid from the file's metadata, so the small files of ``tests/support/data_files.py`` load as they
 are. For the large fixed-image sets (smallNORB, Cars3D, Shapes3D, MPI3D) the stored images are
 replaced by an object that echoes the requested indices, so the file records upstream's factors and
 image indices. The output, ``tests/reference/golden/data_sampling.json``, is compared by
-``tests/test_data_sampling.py``.
+``tests/data/test_data_sampling.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-import data_files  # noqa: E402
+from support import data_files  # noqa: E402
 
 OUT = HERE / "golden" / "data_sampling.json"
 SEEDS = (0, 2051556033)

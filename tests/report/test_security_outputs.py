@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import one_line_error
-from report_docs import make_codes, make_document
+from support.helpers import one_line_error
+from support.report_docs import make_codes, make_document
 
 from vae_passive import atomic
 from vae_passive.analysis.analyze import AnalysisResult, write_results

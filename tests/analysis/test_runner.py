@@ -176,7 +176,7 @@ def test_module_pool_swaps_within_a_graph(zoo):
 
 
 def test_selection_errors(cli, cached):
-    from helpers import one_line_error
+    from support.helpers import one_line_error
 
     assert "either --model-id" in one_line_error(cli("analyze", "--model-id", 0, "--ids", "1"))
     assert "no model matches" in one_line_error(cli("analyze", "--ids", "0", "--model-dataset", "cars3d"))

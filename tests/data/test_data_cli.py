@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_files import cars_tar, smallnorb_files, write_dsprites, write_mpi3d, write_smallnorb
-from helpers import one_line_error
-from http_server import Drop, ZipServer
+from support.data_files import cars_tar, smallnorb_files, write_dsprites, write_mpi3d, write_smallnorb
+from support.helpers import one_line_error
+from support.http_server import Drop, ZipServer
 
 from vae_passive.analysis.analyze import Settings, analyze_model, locate_model
 from vae_passive.data import draw_batches, get_dataset, resolve_dataset
@@ -19,7 +19,7 @@ from vae_passive.errors import VaePassiveError
 from vae_passive.tfhub.architecture import random_weights
 from vae_passive.tfhub.exporter import write_model_folder
 
-GOLDEN = json.loads((Path(__file__).parent / "reference" / "golden" / "data_sampling.json").read_text())
+GOLDEN = json.loads((Path(__file__).parents[1] / "reference" / "golden" / "data_sampling.json").read_text())
 
 
 @pytest.fixture

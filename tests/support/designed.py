@@ -9,8 +9,8 @@ latents 0-2 are active (log-variance -10, mean varies with the input), 3-6 are p
 from __future__ import annotations
 
 import numpy as np
-import numpy_reference
 
+from support import numpy_reference
 from vae_passive.data.procedural import ProceduralDSprites
 from vae_passive.tfhub.architecture import random_weights
 

@@ -1,7 +1,7 @@
 import numpy as np
-import numpy_reference
 import pytest
-from helpers import one_line_error, random_images
+from support import numpy_reference
+from support.helpers import one_line_error, random_images
 
 from vae_passive.errors import VaePassiveError
 from vae_passive.tfhub.architecture import random_weights, weight_shapes

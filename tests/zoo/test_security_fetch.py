@@ -17,10 +17,10 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import http_server
 import pytest
-from helpers import one_line_error
-from http_server import ZipServer
+from support import http_server
+from support.helpers import one_line_error
+from support.http_server import ZipServer
 
 from vae_passive import home
 from vae_passive.analysis import runner

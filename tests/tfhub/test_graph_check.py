@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import one_line_error, random_images
+from support.helpers import one_line_error, random_images
 
 from vae_passive.data import get_dataset
 from vae_passive.errors import VaePassiveError

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from report_docs import make_document
+from support.report_docs import make_document
 
 from vae_passive.analysis.document import NewerSchemaError, check_schema
 from vae_passive.report import findings, tables

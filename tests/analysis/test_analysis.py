@@ -2,8 +2,8 @@ import json
 
 import numpy as np
 import pytest
-from designed import EXPECTED_KINDS, designed_weights
-from helpers import one_line_error
+from support.designed import EXPECTED_KINDS, designed_weights
+from support.helpers import one_line_error
 
 from vae_passive.analysis.analyze import SCHEMA, Settings, analyze_model, locate_model
 from vae_passive.latents.representations import noise_seed

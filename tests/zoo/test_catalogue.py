@@ -3,7 +3,7 @@ import io
 import json
 
 import pytest
-from helpers import one_line_error
+from support.helpers import one_line_error
 
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import catalogue

@@ -12,7 +12,7 @@ from reference.golden_data import GoldenData, fixed_arrays, represent
 from vae_passive.metrics import registry
 from vae_passive.metrics.encoded import EncodedData
 
-GOLDEN = json.loads((Path(__file__).parent / "reference" / "golden" / "metrics.json").read_text())
+GOLDEN = json.loads((Path(__file__).parents[1] / "reference" / "golden" / "metrics.json").read_text())
 EXACT = 1e-9
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from data_files import (
+from support.data_files import (
     DSPRITES_GRID,
     MPI3D_GRID,
     SHAPES3D_GRID,
@@ -121,7 +121,7 @@ def test_cars3d_errors(tmp_path):
 @pytest.mark.parametrize("layout", ["h5", "h5-chunked", "upstream-npz"])
 def test_shapes3d(tmp_path, layout):
     if layout == "upstream-npz":
-        from data_files import coded_rgb
+        from support.data_files import coded_rgb
 
         path = tmp_path / "3dshapes.npz"
         np.savez(path, images=coded_rgb(96).reshape(*SHAPES3D_GRID, 64, 64, 3), labels=np.zeros((96, 6)))

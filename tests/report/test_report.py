@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import one_line_error
 from PIL import Image
-from report_docs import make_codes, make_document, write_documents
+from support.helpers import one_line_error
+from support.report_docs import make_codes, make_document, write_documents
 from test_report_tables import edge_documents
 
 from vae_passive.report import figures, tables

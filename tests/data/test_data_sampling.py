@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_files import write_dsprites, write_scream, write_smallnorb
+from support.data_files import write_dsprites, write_scream, write_smallnorb
 
 from vae_passive.data import draw_batches
 from vae_passive.data.cars3d import Cars3D
@@ -19,7 +19,7 @@ from vae_passive.data.mpi3d import MPI3D
 from vae_passive.data.shapes3d import Shapes3D
 from vae_passive.data.smallnorb import SmallNORB
 
-GOLDEN = json.loads((Path(__file__).parent / "reference" / "golden" / "data_sampling.json").read_text())
+GOLDEN = json.loads((Path(__file__).parents[1] / "reference" / "golden" / "data_sampling.json").read_text())
 NUM, BATCH, SEEDS = GOLDEN["num"], GOLDEN["batch"], GOLDEN["seeds"]
 SMALL_GRID = (1, 3, 2, 4, 2, 2)
 

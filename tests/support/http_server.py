@@ -9,7 +9,7 @@ In a test::
 
 As a process (benchmarks/fetch.py), serving FOLDER/<name> at /<name> until killed::
 
-    python tests/http_server.py FOLDER [--rate BYTES_PER_SECOND_PER_CONNECTION]   # prints its base URL
+    python tests/support/http_server.py FOLDER [--rate BYTES_PER_SECOND_PER_CONNECTION]   # prints its base URL
 """
 
 from __future__ import annotations

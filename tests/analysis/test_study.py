@@ -103,7 +103,7 @@ def test_truncated_downstream_agrees_with_the_authors(kinds, predictor, toleranc
 
 @pytest.mark.slow
 def test_truncated_downstream_rows_in_the_document(tmp_path):
-    from designed import designed_weights
+    from support.designed import designed_weights
 
     from vae_passive.analysis.analyze import Settings, analyze_model, locate_model
     from vae_passive.metrics.registry import STUDY_METRICS, parse_metrics

@@ -16,8 +16,8 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
-from helpers import one_line_error
-from http_server import Drop, Status, ZipServer
+from support.helpers import one_line_error
+from support.http_server import Drop, Status, ZipServer
 
 from vae_passive import home
 from vae_passive.errors import VaePassiveError
