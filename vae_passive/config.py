@@ -6,7 +6,9 @@ A value that cannot be parsed is a one-line error naming the variable and what i
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 
 from vae_passive.errors import VaePassiveError
 
@@ -48,27 +50,23 @@ def words(name: str) -> list[str]:
 
 def positive(name: str, default: float) -> float:
     """A positive number (bytes, seconds, a ratio); ``default`` when unset."""
-    value = text(name)
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not number > 0 or number == float("inf"):
-        raise VaePassiveError(f"{name}={value!r} is not a positive number; unset it or give e.g. {default:g}")
-    return number
+    return _number(name, default, lambda n: n > 0, f"is not a positive number; unset it or give e.g. {default:g}")
 
 
 def non_negative(name: str, default: float) -> float:
     """A number >= 0 (e.g. a delay in seconds); ``default`` when unset."""
+    return _number(name, default, lambda n: n >= 0, "is not a delay in seconds; set e.g. 1 or 0.01")
+
+
+def _number(name: str, default: float, accept: Callable[[float], bool], problem: str) -> float:
+    """The variable as a finite number that ``accept`` takes, else a one-line error ending in ``problem``."""
     value = text(name)
     if not value:
         return default
     try:
         number = float(value)
     except ValueError:
-        number = -1.0
-    if not number >= 0 or number == float("inf"):
-        raise VaePassiveError(f"{name}={value!r} is not a delay in seconds; set e.g. 1 or 0.01")
+        number = float("nan")
+    if not (math.isfinite(number) and accept(number)):
+        raise VaePassiveError(f"{name}={value!r} {problem}")
     return number
