@@ -9,7 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "vae_passive"
-ENTRY_POINTS = {"vae_passive/__main__.py"}  # `python -m vae_passive` starts the CLI
+# `python -m vae_passive` starts the CLI; `vae_passive/__init__.py` re-exports the API lazily (PEP 562)
+ENTRY_POINTS = {"vae_passive/__main__.py", "vae_passive/__init__.py"}
 
 
 def layer_table() -> dict[str, set[str]]:

@@ -111,7 +111,8 @@ def test_cli_analyze_writes_document_and_codes(cli, designed_model, tmp_path):
     doc = json.loads((tmp_path / "299" / "analysis.json").read_text())
     assert doc["data"]["num_samples"] == 500
     codes = np.load(tmp_path / "299" / "codes.npz")
-    assert set(codes.files) == {"mean", "logvar", "sampled", "factors"}
+    assert set(codes.files) == {"mean", "logvar", "sampled", "factors", "key"}  # the codes layout
+    assert str(codes["key"]) == "299"
     assert codes["mean"].shape == (500, 10) and codes["factors"].shape == (500, 5)
     assert sorted(p.name for p in (tmp_path / "299").iterdir()) == ["analysis.json", "codes.npz"]
 

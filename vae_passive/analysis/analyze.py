@@ -18,14 +18,18 @@ from typing import cast
 import numpy as np
 
 from vae_passive import home
+from vae_passive.analysis.codes import Codes
 from vae_passive.analysis.document import (
+    CODES_LIBRARIES,
     SCHEMA,
     AnalysisDocument,
     DataFields,
     LatentRow,
+    MetricRow,
     ModelFields,
     RuleFields,
     ScoreRow,
+    library_versions,
     versions,
     write_document,
 )
@@ -41,6 +45,9 @@ DEFAULT_NUM_SAMPLES = 10_000
 DEFAULT_SEED = 2051556033  # unsupervised_study_v1's seed of the sampled/unsupervised evaluation
 DATA_BATCH_SIZE = 16  # upstream's generate_batch_factor_code batch, which fixes the draw order
 ENCODE_BATCH_SIZE = 1024
+SAMPLED_NOISE = "numpy.random.default_rng(noise_seed(seed, model key)).standard_normal"  # recorded in hashes
+#: ``model.source`` and ``data.source`` of an analysis of given codes.
+CODES_SOURCE = "codes"
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ def settings_hash(settings: Settings, data_source: str) -> str:
         "schema": SCHEMA,
         "data": {"source": data_source, "num_samples": settings.num_samples, "seed": settings.seed},
         "rule": settings.rule.as_dict(),
-        "sampled_noise": "numpy.random.default_rng(noise_seed(seed, model key)).standard_normal",
+        "sampled_noise": SAMPLED_NOISE,
     }
     if settings.metrics:  # only then, so that hashes of analyses without metrics stay valid
         payload["metrics"] = {"names": list(settings.metrics), "preset": settings.preset}
@@ -294,3 +301,120 @@ def analyze_model(
 def write_results(results_dir: Path, result: AnalysisResult, save_codes: bool = False) -> Path:
     """Write ``<results>/<key>/analysis.json`` (and ``codes.npz``) atomically; return the document path."""
     return write_document(results_dir, result.document, result.codes if save_codes else None)
+
+
+# ---- codes computed elsewhere (any framework) -----------------------------------------------
+
+
+def codes_settings_hash(settings: Settings, codes: Codes, key: str) -> str:
+    """A hash of everything that changes the result of given codes: their arrays, key, seed, rule and metrics."""
+    digest = hashlib.sha256()
+    for array in (codes.mean, codes.logvar, codes.factors):
+        if array is not None:
+            digest.update(f"{array.dtype}{array.shape}".encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+    payload: dict = {
+        "schema": SCHEMA,
+        "codes": {"sha256": digest.hexdigest(), "key": key, "seed": settings.seed},
+        "rule": settings.rule.as_dict(),
+        "sampled_noise": SAMPLED_NOISE,
+    }
+    if settings.metrics:
+        payload["metrics"] = {"names": list(settings.metrics), "sample": "given codes"}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _check_codes_metrics(settings: Settings, codes: Codes) -> None:
+    """Only the fixed-sample metrics can score given codes, and they need the factors."""
+    from vae_passive.metrics.registry import REGISTRY
+
+    drawn = [name for name in settings.metrics if not REGISTRY[name].fixed_sample]
+    if drawn:
+        fixed = ", ".join(name for name, spec in REGISTRY.items() if spec.fixed_sample)
+        raise VaePassiveError(
+            f"{', '.join(drawn)} draw new inputs from a model and a data set; on given codes only the "
+            f"fixed-sample metrics run: {fixed}"
+        )
+    if settings.metrics and codes.factors is None:
+        raise VaePassiveError(
+            "metrics on given codes need factors (N x factors, integer classes) beside mean and logvar"
+        )
+
+
+def _codes_metric_rows(
+    representations: dict[str, np.ndarray], factors: np.ndarray, kinds: np.ndarray, metrics: tuple[str, ...], jobs: int
+) -> list[MetricRow]:
+    """The fixed-sample metrics on each representation and subset of ``metrics.suite.metric_steps``
+    (``metrics.scoring``: the last third of the rows is the test sample of metrics that need one)."""
+    from vae_passive.metrics.scoring import check_sample, score_codes
+    from vae_passive.metrics.suite import metric_steps
+
+    subsets = study_subsets(kinds)
+    rows: list[MetricRow] = []
+    for representation, subset, name in metric_steps(kinds, metrics):
+        base = {"representation": representation, "subset": subset, "metric": name}
+        try:
+            sample = check_sample(representations[representation][:, subsets[subset]], factors)
+            result = score_codes(sample, (name,), jobs)[name]
+        except (ValueError, VaePassiveError) as error:
+            rows.append(cast(MetricRow, {**base, "key": None, "value": None, "error": str(error).splitlines()[0]}))
+            continue
+        rows.extend(cast(MetricRow, {**base, "key": k, "value": finite_or_none(v)}) for k, v in result.items())
+    return rows
+
+
+def analyze_codes(codes: Codes, settings: Settings, key: str, path: str = "", jobs: int = 1) -> AnalysisResult:
+    """``analyze_model`` for codes computed elsewhere: the same classification, sampled code (noise from
+    ``noise_seed(settings.seed, key)``) and scores; with ``settings.metrics``, the fixed-sample metrics
+    on ``codes.factors``. ``path`` (the codes file, if any) is recorded as ``model.path``."""
+    started = time.perf_counter()
+    _check_codes_metrics(settings, codes)
+    noise = noise_seed(settings.seed, key)
+    sampled = sampled_representation(codes.mean, codes.logvar, np.random.default_rng(noise))
+    model: ModelFields = {
+        "id": None,
+        "key": key,
+        "path": path,
+        "dataset": None,
+        "method": None,
+        "hyperparameter": None,
+        "value": None,
+        "seed": None,
+        "num_latents": codes.mean.shape[1],
+        "source": CODES_SOURCE,
+    }
+    data: DataFields = {
+        "source": CODES_SOURCE,
+        "real": None,
+        "num_samples": len(codes.mean),
+        "seed": settings.seed,
+        "noise_seed": noise,
+    }
+    document = analysis_document(
+        model=model,
+        data=data,
+        rule=settings.rule,
+        mean=codes.mean,
+        logvar=codes.logvar,
+        sampled=sampled,
+        upstream_metrics={},
+    )
+    timings = {"classify_and_score": time.perf_counter() - started}
+    if settings.metrics:
+        assert codes.factors is not None  # _check_codes_metrics
+        tick = time.perf_counter()
+        kinds = np.array([latent["kind"] for latent in document["latents"]])
+        representations = {"mean": codes.mean, "sampled": sampled}
+        document["metrics"] = _codes_metric_rows(representations, codes.factors, kinds, settings.metrics, jobs)
+        timings["metrics"] = time.perf_counter() - tick
+    document["provenance"] = {
+        "versions": library_versions(CODES_LIBRARIES),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "elapsed_s": round(time.perf_counter() - started, 4),
+        "timings_s": {name: round(value, 4) for name, value in timings.items()},
+        "settings_hash": codes_settings_hash(settings, codes, key),
+    }
+    arrays = {"mean": codes.mean, "logvar": codes.logvar, "sampled": sampled}
+    if codes.factors is not None:
+        arrays["factors"] = codes.factors
+    return AnalysisResult(document, arrays, [])

@@ -18,7 +18,8 @@ from typing import Any, TypedDict, cast
 import numpy as np
 
 from vae_passive import __version__
-from vae_passive.atomic import save_npz, write_text
+from vae_passive.analysis.codes import Codes, save_codes
+from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
 from vae_passive.untrusted import UnreadableFile, read_json
 
@@ -46,13 +47,14 @@ class ModelFields(TypedDict):
     value: float | None
     seed: int | None
     num_latents: int
+    source: NotRequired[str]  # "codes" for codes computed elsewhere (``analyze --codes``); absent for a module
 
 
 class DataFields(TypedDict):
-    """The inputs drawn: data set, whether it is the published one, N, and the seeds."""
+    """The inputs drawn: data set, whether it is the published one (null: unknown, given codes), N, and the seeds."""
 
     source: str
-    real: bool
+    real: bool | None
     num_samples: int
     seed: int
     noise_seed: NotRequired[int]  # absent in documents written before per-model noise
@@ -159,10 +161,15 @@ def result_folder(results_dir: Path, key: object) -> Path:
 
 
 def write_document(results_dir: Path, document: AnalysisDocument, codes: dict[str, np.ndarray] | None = None) -> Path:
-    """Write ``<results>/<key>/analysis.json`` (and ``codes.npz`` when given) atomically; return the path."""
-    folder = result_folder(results_dir, document["model"]["key"])
+    """Write ``<results>/<key>/analysis.json`` (and ``codes.npz`` in the codes layout, ``analysis.codes``, when
+    given) atomically; return the path."""
+    key = document["model"]["key"]
+    folder = result_folder(results_dir, key)
     if codes is not None:
-        save_npz(folder / CODES_NAME, **codes)
+        save_codes(
+            folder / CODES_NAME,
+            Codes(codes["mean"], codes["logvar"], codes.get("sampled"), codes.get("factors"), key),
+        )
     path = folder / DOCUMENT_NAME
     write_text(path, json.dumps(document, indent=1) + "\n")
     return path
@@ -182,6 +189,8 @@ _VERSION_OF: dict[str, Callable[[], str]] = {
 }
 #: What an analysis records: the libraries whose numbers enter the document.
 ANALYSIS_LIBRARIES = ("vae_passive", "tensorflow", "numpy", "scipy", "scikit_learn", "python")
+#: What an analysis of given codes records: no TensorFlow, which it neither uses nor needs installed.
+CODES_LIBRARIES = tuple(name for name in ANALYSIS_LIBRARIES if name != "tensorflow")
 
 
 def _module(name: str):

@@ -1,13 +1,15 @@
 """Import TensorFlow once, quietly; the only place that does.
 
 TensorFlow is imported lazily so that commands that do not need it (``list``, ``report``)
-start in a fraction of a second. Its C++ start-up lines (oneDNN, CUDA probing) are written to
+start in a fraction of a second, and it is an extra (``vae-passive[tf]``): without it, the first
+command that needs it stops with one line naming the extra. Its C++ start-up lines (oneDNN, CUDA probing) are written to
 file descriptor 2 before any log level applies, so the import runs with that descriptor
 pointed at a temporary file, which is replayed only if the import fails.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -16,7 +18,14 @@ from functools import cache
 from types import ModuleType
 from typing import TypeVar
 
+from vae_passive.errors import VaePassiveError
+
 T = TypeVar("T")
+INSTALL_HINT = 'pip install "vae-passive[tf]"'
+
+
+class TensorFlowMissing(VaePassiveError):
+    """TensorFlow is not installed: the core works on arrays and documents, modules need the ``tf`` extra."""
 
 
 def _quietly(action: Callable[[], T]) -> T:
@@ -39,8 +48,17 @@ def _quietly(action: Callable[[], T]) -> T:
 
 @cache
 def tensorflow() -> ModuleType:
-    """The ``tensorflow`` module, with its start-up chatter silenced."""
+    """The ``tensorflow`` module, with its start-up chatter silenced; ``TensorFlowMissing`` when not installed."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        spec = importlib.util.find_spec("tensorflow")
+    except ValueError:  # a placeholder module (sys.modules["tensorflow"] = None) blocks it
+        spec = None
+    if spec is None or sys.modules.get("tensorflow", spec) is None:
+        raise TensorFlowMissing(
+            f"this needs TensorFlow, which is not installed: {INSTALL_HINT} (models and modules; "
+            "arrays and documents work without it)"
+        )
 
     def load() -> ModuleType:
         import tensorflow as tf
