@@ -41,7 +41,7 @@ def expected_size(name: str, report_tables: tables.Tables, scores_summary: pd.Da
         part = report_tables.metrics[
             (report_tables.metrics["method"] == method) & (report_tables.metrics["dataset"] == dataset)
         ]
-        return figures.metrics_size(len(set(zip(part["metric"], part["key"], strict=True))))
+        return figures.metrics_size(len(set(zip(part["metric"], part["metric_key"], strict=True))))
     if name.endswith("__histograms"):
         return figures.histograms_size(len(KINDS_OF_MODEL_0))
     if name.endswith("__correlation"):
@@ -138,7 +138,7 @@ def test_report_md_and_index_html(edge_report):
     assert "**Procedural data.**" in markdown
     assert "broken/analysis.json` (unreadable)" in markdown
     assert "future/analysis.json` (newer schema)" in markdown and "upgrade vae-passive" in markdown
-    assert "Removing passive latents: TC gap" in markdown
+    assert "Claim (a): passive latents cause the mean/sampled discrepancy" in markdown
     assert "| beta_vae | vae.beta | 3 | 1 |" in markdown  # the model outside the catalogue, at beta = 3
     assert "1 models without" not in markdown  # custom has method and dataset, so it is in the figures
     assert "model 0: no codes.npz" not in markdown

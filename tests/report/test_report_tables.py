@@ -60,7 +60,7 @@ def test_rows_and_columns_of_every_table():
     for frame in (t.latents, t.scores, t.metrics, t.upstream_metrics):
         assert set(tables.MODEL_KEY_COLUMNS) <= set(frame.columns)
     assert {"representation", "subset", "score", "result", "num_latents"} <= set(t.scores.columns)
-    assert {"representation", "subset", "metric", "key", "result"} <= set(t.metrics.columns)
+    assert {"key", "representation", "subset", "metric", "metric_key", "result"} <= set(t.metrics.columns)
     three = t.latents[t.latents["key"] == "150"]
     assert list(three["kind"]) == ["active", "passive", "passive"]
     assert list(three["latent"]) == [0, 1, 2]
@@ -72,7 +72,8 @@ def test_rows_and_columns_of_every_table():
     assert not ((t.scores["key"] == "300") & (t.scores["subset"] == "passive")).any()
     # Documents from before the metrics issue have no key: the metric name stands in.
     old = t.metrics[t.metrics["key"] == "2"]
-    assert (old["key"].astype(str) == old["metric"].astype(str)).all()
+    assert len(old) and (old["metric_key"].astype(str) == old["metric"].astype(str)).all()
+    assert set(t.metrics["key"]) == {d["model"]["key"] for d in docs}  # the model key, not the metric's
 
 
 def test_catalogue_fields_come_from_the_catalogue_when_the_model_has_an_id():
@@ -133,17 +134,62 @@ def test_prevalence_and_findings_state_numbers():
     with_passive = int((t.models["passive"] > 0).sum())
     assert found["Models with passive latents"].startswith(f"{with_passive:,} of 7 models")
     assert "factor_vae 0/1" in found["Models with passive latents"]
-    assert "Passive latents: mean vs sampled TC" in found
-    assert "Removing passive latents: TC gap" in found
-    assert re.search(r"averages [0-9.e+-]+ on the full code", found["Removing passive latents: TC gap"])
+    assert "Passive latents: mean vs sampled MI" in found
+    assert re.search(r"averages [0-9.e+-]+ nats on the full code", found["Removing passive latents: MI gap"])
+    assert not any(re.search(r"\b1 models\b|average.*on average", text) for text in found.values())
 
 
 def test_findings_without_passive_latents_say_so():
     t = build([make_document(300, kinds=["active"] * 10), make_document(301, kinds=["active"] * 4)])
     found = {f.title: f.text for f in findings.findings(t)}
     assert found["Models with passive latents"].startswith("0 of 2 models (0%)")
-    assert "cannot be compared" in found["Passive latents: mean vs sampled TC"]
-    assert "Removing passive latents: TC gap" not in found
+    assert "cannot be compared" in found["Passive latents: mean vs sampled MI"]
+    assert "Removing passive latents: MI gap" not in found
+    assert found["Claim (a): passive latents cause the mean/sampled discrepancy"].startswith("not measurable")
+    assert "Too few models" in found["Claim (b): active latents are equally disentangled in mean and sampled codes"]
+
+
+def test_pair_rows_that_repeat_one_kind_are_dropped():
+    """A document written before the fix holds active+passive and mixed+passive rows for a model with no
+    passive latent; they must not reach the tables, the summary or the claims."""
+    legacy = make_document(300, kinds=["active"] * 4 + ["mixed"] * 3, legacy=True, downstream=True)
+    assert {"active+passive", "mixed+passive"} <= {e["subset"] for e in legacy["scores"]}
+    t = build([legacy, make_document(0, kinds=["active"] * 3 + ["passive"] * 3, legacy=True, downstream=True)])
+    no_passive = t.scores[t.scores["key"] == "300"]
+    assert set(no_passive["subset"]) == {"full", "active", "mixed", "active+mixed"}
+    assert set(t.metrics.loc[t.metrics["key"] == "300", "subset"]) >= {"full", "random", "active+mixed"}
+    assert not t.metrics.loc[t.metrics["key"] == "300", "subset"].isin(["active+passive", "mixed+passive"]).any()
+    with_passive = t.scores[t.scores["key"] == "0"]
+    assert set(with_passive["subset"]) == {"full", "active", "passive", "active+passive"}
+    summary = tables.summarize(t)
+    pairs = summary[(summary["table"] == "scores") & (summary["subset"] == "active+passive")]
+    assert set(pairs["count"]) == {1}  # only model 0: model 300's repeat of "active" is not averaged in
+
+
+def test_mixed_latents_are_broken_down_by_reason():
+    reasons = build([make_document(0, kinds=["active", "mixed", "mixed", "passive"])]).latents
+    assert set(reasons.loc[reasons["kind"] == "active", "reason"]) == {"narrow"}
+    found = {f.title: f.text for f in findings.findings(build([make_document(0, legacy=True, kinds=["mixed"] * 3)]))}
+    assert found["Mixed latents by reason"].startswith("3 mixed latents in 1 model: unknown 3 (100%)")
+
+
+def test_claims_are_measured_per_model():
+    documents = [
+        make_document(i, kinds=["active"] * 5 + ["mixed"] + ["passive"] * 4, downstream=True) for i in range(8)
+    ]
+    found = {f.title: f.text for f in findings.findings(build(documents))}
+    a = found["Claim (a): passive latents cause the mean/sampled discrepancy"]
+    assert a.startswith("Supported: holds in 8 of 8 models (100%)") and "nats" in a and "IQR" in a
+    b = found["Claim (b): active latents are equally disentangled in mean and sampled codes"]
+    assert b.startswith(("Supported", "Not supported")) and "TC mean − sampled" in b
+    c = found["Claim (c): mean codes remain good downstream; removing passive latents may help"]
+    assert c.startswith("Supported: holds in 8 of 8") and "logistic regression" in c and "boosted trees" in c
+    assert "without passive latents accuracy changes" in c
+    without = {f.title: f.text for f in findings.findings(build([make_document(i) for i in range(3)]))}
+    assert (
+        "run `vae-passive analyze --metrics study`"
+        in without["Claim (c): mean codes remain good downstream; removing passive latents may help"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -67,17 +67,27 @@ def make_document(
     catalogue_fields: dict | None = None,
     path: str = "/nonexistent/model",
     schema: str = "vae-passive/analysis/1",
+    legacy: bool = False,
+    downstream: bool = False,
 ) -> dict:
-    """One analysis document; ``catalogue_fields`` fills ``model`` when ``model_id`` is None."""
+    """One analysis document; ``catalogue_fields`` fills ``model`` when ``model_id`` is None.
+
+    ``legacy`` writes it as documents before the study's subsets were: no ``reason`` per latent, and
+    pair rows (``active+passive``...) even when one of the pair's kinds has no latent.
+    ``downstream`` adds the truncated downstream tasks' rows (every subset and ``random``)."""
     rng = np.random.default_rng(model_id if model_id is not None else 12345)
     kinds = list(kinds) if kinds is not None else default_kinds(model_id, num_latents, rng)
     latents = []
     for index, kind in enumerate(kinds):
         mean_var = {"active": 0.01, "passive": 1.0, "mixed": 0.5}[kind] + 0.005 * rng.random()
+        reason = {"active": "narrow", "passive": "prior"}.get(kind) or str(
+            rng.choice(["varies", "between_bands", "above_prior"])
+        )
         latents.append(
             {
                 "index": index,
                 "kind": kind,
+                **({} if legacy else {"reason": reason}),
                 "mean_of_variance": mean_var,
                 "variance_of_variance": 0.001 * rng.random() if kind != "mixed" else 0.3,
                 "variance_of_mean": 1.0 if kind == "active" else 0.001 * rng.random(),
@@ -87,7 +97,7 @@ def make_document(
     for subset in SUBSETS:
         wanted = set(subset.split("+")) if subset != "full" else {"active", "passive", "mixed"}
         members = [k for k in kinds if k in wanted]
-        if len(members) < 2:
+        if len(members) < 2 or (not legacy and not all(part in kinds for part in wanted)):
             continue
         for representation in ("mean", "sampled"):
             entry = {"representation": representation, "subset": subset, "num_latents": len(members)}
@@ -97,7 +107,8 @@ def make_document(
     if metrics:
         for representation in ("mean", "sampled"):
             for subset in ("full", "active", "active+mixed"):
-                if subset != "full" and sum(k in subset.split("+") for k in kinds) < 1:
+                parts = subset.split("+")
+                if subset != "full" and not (any if legacy else all)(p in kinds for p in parts):
                     continue
                 for metric, metric_key in METRICS:
                     row = {"representation": representation, "subset": subset, "metric": metric}
@@ -105,6 +116,8 @@ def make_document(
                         row["key"] = metric_key
                     row["value"] = float(0.1 + 0.3 * rng.random() + (0.05 if representation == "mean" else 0.0))
                     metric_rows.append(row)
+    if downstream:
+        metric_rows += _downstream_rows(kinds, rng)
     upstream_metrics = {}
     if upstream:
         upstream_metrics = {
@@ -142,6 +155,25 @@ def make_document(
             "settings_hash": "abc123",
         },
     }
+
+
+def _downstream_rows(kinds: Sequence[str], rng: np.random.Generator) -> list[dict]:
+    """Truncated downstream rows: accuracy grows with the share of non-passive latents kept, mean above sampled."""
+    rows = []
+    for metric in ("truncated_downstream_task_logistic_regression", "truncated_downstream_task_boosted_trees"):
+        for representation in ("mean", "sampled"):
+            for subset in ("full", "random", *SUBSETS[1:]):
+                wanted = set(subset.split("+"))
+                if subset not in ("full", "random") and not all(part in kinds for part in wanted):
+                    continue
+                members = kinds if subset == "full" else [k for k in kinds if k in wanted]
+                useful = 0 if subset == "random" else sum(k != "passive" for k in members)
+                informative = useful / max(1, sum(k != "passive" for k in kinds))
+                accuracy = 0.2 + 0.6 * informative + 0.05 * rng.random() - 0.03 * (representation == "sampled")
+                for key in ("mean_test_accuracy", "mean_train_accuracy"):
+                    row = {"representation": representation, "subset": subset, "metric": metric, "key": key}
+                    rows.append({**row, "value": float(accuracy)})
+    return rows
 
 
 def write_documents(root: Path, documents: Iterable[dict]) -> Path:

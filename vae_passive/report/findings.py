@@ -7,23 +7,17 @@ fewer latents may score differently for its size alone, and procedural data is c
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import pandas as pd
 
 from vae_passive.latents.representations import REPRESENTATIONS
-from vae_passive.report.tables import MI, TC, Tables
+from vae_passive.latents.variables import MIXED
+from vae_passive.report.claims import Finding, claims, counted
+from vae_passive.report.tables import MI, Tables
 
 PREVALENCE_HEADER = ["method", "hyperparameter", "value", "models", "with passive", "share"]
-_SCORE_NAMES = {TC: ("Gaussian total correlation", "TC"), MI: ("average discrete mutual information", "MI")}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One headline: a short title and a sentence with the numbers behind it."""
-
-    title: str
-    text: str
+# TC on the passive latents and the TC gap are claim (a); MI's counterparts stay here.
+_SCORE_NAMES = {MI: ("discrete mutual information (averaged over latent pairs)", "MI")}
 
 
 def _fmt(x: float) -> str:
@@ -47,9 +41,12 @@ def _columns(wide: pd.DataFrame, columns: list[tuple[str, str]]) -> pd.DataFrame
 
 
 def findings(tables: Tables) -> list[Finding]:
-    """Headline findings for one rule's tables, computed from the data and worded without overclaiming."""
+    """The paper's claims re-measured, then headline findings for one rule's tables, worded without overclaiming."""
     models = tables.models
-    out = [_passive_share(models)]
+    out = [*claims(tables), _passive_share(models)]
+    mixed = _mixed_reasons(tables.latents)
+    if mixed is not None:
+        out.append(mixed)
     passive_keys = models.loc[models["passive"] > 0, "key"].astype(str)
     for score, (name, short) in _SCORE_NAMES.items():
         wide = _per_model(tables.scores, score, ("full", "passive", "active+mixed"))
@@ -72,10 +69,25 @@ def _passive_share(models: pd.DataFrame) -> Finding:
     by_method = "; ".join(f"{m} {int(r['sum']):,}/{int(r['size']):,}" for m, r in per_method.iterrows())
     return Finding(
         "Models with passive latents",
-        f"{int(has_passive.sum()):,} of {n:,} models ({has_passive.mean():.0%}) have at least one passive latent"
+        f"{int(has_passive.sum()):,} of {counted(n)} ({has_passive.mean():.0%}) have at least one passive latent"
         + (f" (per method: {by_method})" if by_method else "")
-        + f". On average a model has {models['active'].mean():.2f} active, {models['mixed'].mean():.2f} mixed "
-        f"and {models['passive'].mean():.2f} passive latents out of {models['num_latents'].mean():.3g}.",
+        + f". A model has {models['active'].mean():.2f} active, {models['mixed'].mean():.2f} mixed "
+        f"and {models['passive'].mean():.2f} passive latents out of {models['num_latents'].mean():.3g} on average.",
+    )
+
+
+def _mixed_reasons(latents: pd.DataFrame) -> Finding | None:
+    """Mixed latents broken down by the condition that made them mixed (``unknown`` in older documents)."""
+    mixed = latents[latents["kind"] == MIXED]
+    if mixed.empty:
+        return None
+    counts = mixed["reason"].astype(str).value_counts()
+    parts = ", ".join(f"{reason} {n:,} ({n / len(mixed):.0%})" for reason, n in counts.items())
+    return Finding(
+        "Mixed latents by reason",
+        f"{counted(len(mixed), 'mixed latent')} in {counted(mixed['key'].nunique())}: {parts}. varies: σ² varies across inputs; "
+        "between_bands: σ² stable between the active and passive bands; above_prior: σ² stable above the prior's; "
+        "unknown: written before reasons were recorded.",
     )
 
 
@@ -90,9 +102,10 @@ def _mean_vs_sampled(wide: pd.DataFrame, name: str, short: str) -> Finding:
     mean_rep, sampled_rep = pair.iloc[:, 0], pair.iloc[:, 1]
     return Finding(
         title,
-        f"On the passive latents of the {len(pair):,} models with at least two of them, the {name} "
-        f"is {_fmt(mean_rep.mean())} on average (median {_fmt(mean_rep.median())}) for the mean "
-        f"representation and {_fmt(sampled_rep.mean())} (median {_fmt(sampled_rep.median())}) for the "
+        f"On the passive latents of the {counted(len(pair))} "
+        f"with at least two of them, the {name} "
+        f"has a mean of {_fmt(mean_rep.mean())} nats (median {_fmt(mean_rep.median())}) for the mean "
+        f"representation and {_fmt(sampled_rep.mean())} nats (median {_fmt(sampled_rep.median())}) for the "
         f"sampled one; the mean representation's is the higher in {int((mean_rep > sampled_rep).sum()):,} "
         "of them.",
     )
@@ -108,9 +121,10 @@ def _removal_gap(wide: pd.DataFrame, short: str) -> Finding | None:
     share = 100 * kept_gap.mean() / full_gap.mean() if full_gap.mean() else math.nan
     return Finding(
         f"Removing passive latents: {short} gap",
-        f"In the {len(both):,} models with passive latents (and at least two other latents), the "
-        f"mean-minus-sampled {short} gap averages {_fmt(full_gap.mean())} on the full code and "
-        f"{_fmt(kept_gap.mean())} on the active and mixed latents alone ({_fmt(share)}% of the full-code "
+        f"In the {counted(len(both))} with passive latents "
+        "(and at least two other latents), the "
+        f"mean-minus-sampled {short} gap averages {_fmt(full_gap.mean())} nats on the full code and "
+        f"{_fmt(kept_gap.mean())} nats on the active and mixed latents alone ({_fmt(share)}% of the full-code "
         "gap). The subset has fewer latents, so part of any change may come from its size alone.",
     )
 

@@ -21,10 +21,11 @@ from vae_passive.analysis.document import check_schema
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.scores import SCORE_NAMES
-from vae_passive.latents.variables import KINDS, SUBSETS
+from vae_passive.latents.variables import KINDS, REASONS, SUBSETS
 from vae_passive.zoo import catalogue
 
 TC, MI = "gaussian_total_correlation", "mutual_info_score"
+UNKNOWN_REASON = "unknown"  # a latent's reason in documents written before reasons were recorded
 RULE_COLUMNS = ("rule", "var_threshold", "mean_tolerance")
 # Columns every row table carries: which model, its catalogue fields, and the rule behind its kinds.
 MODEL_KEY_COLUMNS = ("key", "id", "dataset", "method", "hyperparameter", "value", "level", "seed", *RULE_COLUMNS)
@@ -145,15 +146,26 @@ class TableBuilder:
     def _reset(self) -> None:
         self._models: dict[str, list] = {c: [] for c in MODEL_COLUMNS}
         self._latents: dict[str, list] = {
-            c: [] for c in ("_model", "latent", "kind", "mean_of_variance", "variance_of_variance", "variance_of_mean")
+            c: []
+            for c in (
+                "_model",
+                "latent",
+                "kind",
+                "reason",
+                "mean_of_variance",
+                "variance_of_variance",
+                "variance_of_mean",
+            )
         }
         self._scores: dict[str, list] = {
             c: [] for c in ("_model", "representation", "subset", "num_latents", "score", "result")
         }
         self._metrics: dict[str, list] = {
-            c: [] for c in ("_model", "representation", "subset", "metric", "key", "result")
+            c: [] for c in ("_model", "representation", "subset", "metric", "metric_key", "result")
         }
-        self._upstream: dict[str, list] = {c: [] for c in ("_model", "representation", "metric", "key", "result")}
+        self._upstream: dict[str, list] = {
+            c: [] for c in ("_model", "representation", "metric", "metric_key", "result")
+        }
         self._versions: Counter[tuple[str, str]] = Counter()
 
     def __len__(self) -> int:
@@ -166,7 +178,9 @@ class TableBuilder:
         row, versions = _model_row(doc)
         latent_rows = _latent_rows(doc)
         row.update(_kind_counts(doc, latent_rows))
-        score_rows, metric_rows, upstream_rows = _score_rows(doc), _metric_rows(doc), _upstream_rows(doc)
+        present = {kind for kind in KINDS if row[kind]}
+        score_rows, metric_rows = _score_rows(doc, present), _metric_rows(doc, present)
+        upstream_rows = _upstream_rows(doc)
         index = len(self)
         for name in MODEL_COLUMNS:
             self._models[name].append(row[name])
@@ -194,10 +208,10 @@ class TableBuilder:
             versions.setdefault(library, {})[version] = count
         tables = Tables(
             models=models,
-            latents=_rows_frame(models, self._latents, ("kind",), ("latent",)),
+            latents=_rows_frame(models, self._latents, ("kind", "reason"), ("latent",)),
             scores=_rows_frame(models, self._scores, ("representation", "subset", "score"), ("num_latents",)),
-            metrics=_rows_frame(models, self._metrics, ("representation", "subset", "metric", "key"), ()),
-            upstream_metrics=_rows_frame(models, self._upstream, ("representation", "metric", "key"), ()),
+            metrics=_rows_frame(models, self._metrics, ("representation", "subset", "metric", "metric_key"), ()),
+            upstream_metrics=_rows_frame(models, self._upstream, ("representation", "metric", "metric_key"), ()),
             versions=versions,
         )
         self._reset()
@@ -225,7 +239,9 @@ def _model_row(doc: dict[str, Any]) -> tuple[dict, dict]:
 
 
 def _latent_rows(doc: dict[str, Any]) -> list[tuple]:
-    """(index, kind, mean_of_variance, variance_of_variance, variance_of_mean) per latent."""
+    """(index, kind, reason, mean_of_variance, variance_of_variance, variance_of_mean) per latent.
+
+    ``reason`` is ``UNKNOWN_REASON`` in documents written before reasons were recorded."""
     latents = _need(doc, "latents", "document")
     if not isinstance(latents, list) or not latents:
         raise DocumentError("latents is not a non-empty list")
@@ -236,6 +252,7 @@ def _latent_rows(doc: dict[str, Any]) -> list[tuple]:
             (
                 _optional_int(_need(latent, "index", where), f"{where}.index"),
                 _text(_need(latent, "kind", where), f"{where}.kind", KINDS),
+                _text(latent.get("reason", UNKNOWN_REASON), f"{where}.reason", (*REASONS, UNKNOWN_REASON)),
                 _number(_need(latent, "mean_of_variance", where), f"{where}.mean_of_variance"),
                 _number(_need(latent, "variance_of_variance", where), f"{where}.variance_of_variance"),
                 _number(_need(latent, "variance_of_mean", where), f"{where}.variance_of_mean"),
@@ -257,8 +274,16 @@ def _kind_counts(doc: dict[str, Any], latent_rows: list[tuple]) -> dict[str, int
     return row
 
 
-def _score_rows(doc: dict[str, Any]) -> list[tuple]:
-    """(representation, subset, num_latents, score, result) per score present in each entry."""
+def in_study(subset: str, present: Collection[str]) -> bool:
+    """Whether the authors form ``subset`` for a model whose latents have the kinds ``present``: ``full``
+    always, any other only when each of its kinds has latents (documents written before that rule hold
+    pair rows such as ``active+passive`` for models without a passive latent, which merely repeat one kind)."""
+    return subset not in SUBSETS or subset == "full" or all(kind in present for kind in SUBSETS[subset])
+
+
+def _score_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
+    """(representation, subset, num_latents, score, result) per score present in each entry, for the
+    subsets the study forms (``in_study``)."""
     entries = _need(doc, "scores", "document")
     if not isinstance(entries, list):
         raise DocumentError("scores is not a list")
@@ -268,22 +293,29 @@ def _score_rows(doc: dict[str, Any]) -> list[tuple]:
         rep = _text(_need(entry, "representation", where), f"{where}.representation", REPRESENTATIONS)
         subset = _text(_need(entry, "subset", where), f"{where}.subset", SUBSETS)
         size = _optional_int(_need(entry, "num_latents", where), f"{where}.num_latents")
+        if not in_study(subset, present):
+            continue
         for score in SCORE_NAMES:
             if score in entry:
                 rows.append((rep, subset, size, score, _number(entry[score], f"{where}.{score}")))
     return rows
 
 
-def _metric_rows(doc: dict[str, Any]) -> list[tuple]:
-    """(representation, subset, metric, key, result) per metric entry."""
+def _metric_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
+    """(representation, subset, metric, key, result) per metric entry of a subset the study forms
+    (``in_study``; the truncated tasks' ``random`` baseline too). A metric that failed (``key`` null,
+    with an ``error``) has no value and no row."""
     rows = []
     for i, entry in enumerate(doc.get("metrics") or []):
         where = f"metrics[{i}]"
         metric = _text(_need(entry, "metric", where), f"{where}.metric")
+        subset = _text(_need(entry, "subset", where), f"{where}.subset")
+        if not in_study(subset, present) or ("key" in entry and entry["key"] is None and "error" in entry):
+            continue
         rows.append(
             (
                 _text(_need(entry, "representation", where), f"{where}.representation"),
-                _text(_need(entry, "subset", where), f"{where}.subset"),
+                subset,
                 metric,
                 _text(entry.get("key", metric), f"{where}.key"),  # documents before the metrics issue
                 _number(_need(entry, "value", where), f"{where}.value"),
@@ -363,10 +395,11 @@ def summarize(tables: Tables) -> pd.DataFrame:
         columns={"score": "quantity"}
     )
     parts.append(scores.assign(table="scores", key=""))
-    metrics = tables.metrics[[*group, "representation", "subset", "metric", "key", "result"]]
-    parts.append(metrics.rename(columns={"metric": "quantity"}).assign(table="metrics"))
-    upstream = tables.upstream_metrics[[*group, "representation", "metric", "key", "result"]]
-    parts.append(upstream.rename(columns={"metric": "quantity"}).assign(table="upstream_metrics", subset="full"))
+    metrics = tables.metrics[[*group, "representation", "subset", "metric", "metric_key", "result"]]
+    parts.append(metrics.rename(columns={"metric": "quantity", "metric_key": "key"}).assign(table="metrics"))
+    upstream = tables.upstream_metrics[[*group, "representation", "metric", "metric_key", "result"]]
+    upstream = upstream.rename(columns={"metric": "quantity", "metric_key": "key"})
+    parts.append(upstream.assign(table="upstream_metrics", subset="full"))
     parts = [p.astype({c: "str" for c in SUMMARY_ITEM_COLUMNS}) for p in parts]
     long = pd.concat([p[[*group, *SUMMARY_ITEM_COLUMNS, "result"]] for p in parts], ignore_index=True)
     summary = (
