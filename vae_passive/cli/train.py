@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 
 from vae_passive import home
+from vae_passive.cli.options import json_option, quiet_option, renamed
 from vae_passive.cli.progress import StepBar, on_terminal
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import catalogue
@@ -23,28 +25,64 @@ def _loss_postfix(losses: Mapping[str, float]) -> str:
 @click.option("--model-id", required=True, type=int, help="The model of unsupervised_study_v1 to train.")
 @click.option("--steps", default=300_000, show_default=True, type=int, help="Training steps (the spec: 300,000).")
 @click.option("--batch-size", default=64, show_default=True, type=int)
-@click.option("--dataset", help="Training data (default: the model's own; procedural_dsprites is a stand-in).")
+@click.option(
+    "--data",
+    "dataset",
+    metavar="NAME",
+    help="Training images (default: the model's own data set; procedural_dsprites is a stand-in).",
+)
+@renamed("--dataset", "--data", "dataset")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder to write <id>/ into [home/models].")
 @click.option("--zip", "make_zip", is_flag=True, help="Also write <id>.zip (next to <id>/, or in home/zips).")
 @click.option("--checkpoint-every", default=1000, show_default=True, type=click.IntRange(1))
 @click.option("--restart", is_flag=True, help="Discard an existing checkpoint of this model.")
 @click.option("--force", is_flag=True, help="Replace an existing model folder.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(model_id, steps, batch_size, dataset, out, make_zip, checkpoint_every, restart, force, quiet) -> None:
+@quiet_option()
+@json_option
+@click.option("--log-every", type=int, metavar="K", help="Log the latents' statistics and scores every K steps.")
+@click.option(
+    "--log-samples", default=10_000, show_default=True, type=int, help="Probe sample size of --log-every (N)."
+)
+@click.option("--keep-checkpoints", is_flag=True, help="With --log-every: keep each logged step's module.")
+def train(
+    model_id,
+    steps,
+    batch_size,
+    dataset,
+    out,
+    make_zip,
+    checkpoint_every,
+    restart,
+    force,
+    quiet,
+    as_json,
+    log_every,
+    log_samples,
+    keep_checkpoints,
+) -> None:
     """Train model N of unsupervised_study_v1 to its spec and write it in the zip layout.
 
     Method, hyperparameter, seed and data set come from the catalogue. Checkpoints are kept
     under home/training/<id>/ every --checkpoint-every steps and on Ctrl-C; rerunning the same
     command resumes. Runs shorter than 300,000 steps say so in train_results.json.
 
+    --log-every K follows the training dynamics (the paper's last experiment): at step 0, every
+    K steps and the last step, the analysis' sample (N = --log-samples, seed 2051556033) is
+    encoded and each latent's statistics and kind, the scores of mean and sampled codes and the
+    loss terms are written to <id>/logs/ (latents.parquet, scores.parquet, losses.parquet and
+    TensorBoard event files: `tensorboard --logdir <id>/logs`). --keep-checkpoints also keeps
+    each logged step as a model folder, <id>/checkpoints/step-<step>/, for analyze --model-dir.
+
     \b
     Examples:
       vae-passive train --model-id 299 --steps 2000
-      vae-passive train --model-id 0 --steps 500 --dataset procedural_dsprites
+      vae-passive train --model-id 0 --steps 500 --data procedural_dsprites --json
       vae-passive train --model-id 5 --steps 500 --out ./mirror --zip
       vae-passive train --model-id 300 --restart --quiet
+      vae-passive train --model-id 250 --steps 3000 --data procedural_dsprites --log-every 250
     """
     from vae_passive.data import resolve_dataset
+    from vae_passive.training.logs import LogSettings
     from vae_passive.training.train import TrainConfig
     from vae_passive.training.train import train as run_training
 
@@ -53,7 +91,10 @@ def train(model_id, steps, batch_size, dataset, out, make_zip, checkpoint_every,
     target = out_root / str(model_id)
     if target.exists() and not force:
         raise VaePassiveError(f"{target} already exists; pass --force to replace it or remove it first")
-    data, note = resolve_dataset(record.dataset, dataset, record.channels)
+    if keep_checkpoints and log_every is None:
+        raise VaePassiveError("--keep-checkpoints keeps the logged steps; add --log-every K")
+    log = LogSettings(log_every, log_samples, keep_checkpoints=keep_checkpoints) if log_every is not None else None
+    data, note = resolve_dataset(record.dataset, dataset, record.channels, purpose="train on")
     config = TrainConfig.for_model(model_id, data, steps, batch_size)
     if note:
         click.echo(f"note: {note}", err=True)
@@ -70,11 +111,17 @@ def train(model_id, steps, batch_size, dataset, out, make_zip, checkpoint_every,
                 restart=restart,
                 force=force,
                 progress=lambda step, total, losses: bar(step, total, _loss_postfix(losses)),
+                log=log,
             )
     except KeyboardInterrupt:
         click.echo(f"interrupted; checkpoint kept, rerun the same command to resume model {model_id}", err=True)
         sys.exit(130)
-    click.echo(f"wrote {result}" + (f" and {zip_dir / f'{model_id}.zip'}" if zip_dir else ""))
+    zip_path = zip_dir / f"{model_id}.zip" if zip_dir else None
+    if as_json:
+        facts = {"model_id": model_id, "method": config.method, "data": data.name, "steps": steps}
+        click.echo(json.dumps({**facts, "model_dir": str(result), "zip": str(zip_path) if zip_path else None}, indent=1))
+    else:
+        click.echo(f"wrote {result}" + (f" and {zip_path}" if zip_path else ""))
 
 
 @click.command()

@@ -20,12 +20,14 @@ from typing import Any
 import numpy as np
 
 from vae_passive import home
+from vae_passive.analysis.analyze import ENCODE_BATCH_SIZE
 from vae_passive.data import GroundTruthData
 from vae_passive.errors import VaePassiveError
-from vae_passive.tfhub.architecture import random_weights
+from vae_passive.tfhub.architecture import IMAGE_SIZE, random_weights
 from vae_passive.tfhub.exporter import write_model_folder, zip_model_folder
 from vae_passive.tfhub.network import decoder_forward, encoder_forward
 from vae_passive.tfhub.runtime import tensorflow
+from vae_passive.training.logs import LogSettings, TrainingLog, probe_sample
 from vae_passive.training.objectives import (
     DISCRIMINATOR_LAYERS,
     DISCRIMINATOR_UNITS,
@@ -148,6 +150,22 @@ class _Model:
             trackables["discriminator_optimizer"] = self.disc_optimizer
         self.checkpoint = tf.train.Checkpoint(**trackables)
         self.train_step = tf.function(self._train_step, autograph=False)  # Python-level branches only
+        shape = [None, IMAGE_SIZE, IMAGE_SIZE, config.channels]
+        self._encode = tf.function(
+            lambda images: encoder_forward(tf, images, self.vae_vars),
+            input_signature=[tf.TensorSpec(shape, tf.float32)],
+            autograph=False,
+        )
+
+    def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and log-variance (N, latents) of ``images`` by the current weights, in the exported
+        module's batches (the analysis' ``ENCODE_BATCH_SIZE``), so that the codes are the module's."""
+        tf = tensorflow()
+        parts = [
+            self._encode(tf.constant(images[i : i + ENCODE_BATCH_SIZE]))
+            for i in range(0, len(images), ENCODE_BATCH_SIZE)
+        ]
+        return np.concatenate([m.numpy() for m, _ in parts]), np.concatenate([v.numpy() for _, v in parts])
 
     def _train_step(self, images):
         tf = tensorflow()
@@ -209,12 +227,14 @@ def train(
     force: bool = False,
     progress: Progress | None = None,
     stop_after: int | None = None,
+    log: LogSettings | None = None,
 ) -> Path:
     """Train (or resume) ``config`` on ``data`` and write ``<out_root>/<id>/``; return that folder.
 
     ``stop_after`` ends the run early after that many steps of this call, leaving a checkpoint (for
     tests of resume); the checkpoint folder is returned then. Ctrl-C also saves a checkpoint before
-    stopping.
+    stopping. With ``log``, the training dynamics are logged (``training.logs``) into the folder's
+    ``logs/`` (and, with ``keep_checkpoints``, each logged step's module into ``checkpoints/``).
     """
     tf = tensorflow()
     final = Path(out_root) / str(config.model_id)
@@ -231,20 +251,25 @@ def train(
     def elapsed() -> float:
         return previous + time.perf_counter() - started
 
+    logger = _Logger(model, data, ckpt_dir, log, int(model.step.numpy())) if log is not None else None
     try:
         losses, initial_loss = _run_steps(
-            model, data, manager, ckpt_dir, elapsed, checkpoint_every, stop_after, progress
+            model, data, manager, ckpt_dir, elapsed, checkpoint_every, stop_after, progress, logger
         )
     except KeyboardInterrupt:
         manager.save(checkpoint_number=int(model.step.numpy()))
         _write_elapsed(ckpt_dir, elapsed())
         raise
+    finally:
+        if logger is not None:
+            logger.log.close()
     done, seconds = int(model.step.numpy()), elapsed()
     if done < config.steps:
         manager.save(checkpoint_number=done)
         _write_elapsed(ckpt_dir, seconds)
         return ckpt_dir
-    folder = _export(config, model, {**losses, "initial_loss": initial_loss}, seconds, Path(out_root), force)
+    results = {**losses, "initial_loss": initial_loss}
+    folder = _export(config, model, results, seconds, Path(out_root), force, ckpt_dir, logger)
     if zip_dir is not None:
         zip_model_folder(folder, Path(zip_dir) / f"{config.model_id}.zip")
     shutil.rmtree(ckpt_dir, ignore_errors=True)
@@ -276,6 +301,7 @@ def _run_steps(
     checkpoint_every: int,
     stop_after: int | None,
     progress: Progress | None,
+    logger: _Logger | None = None,
 ) -> tuple[dict[str, float], float | None]:
     """Run the training steps from the model's step on; return the last loss terms and the first loss."""
     tf = tensorflow()
@@ -287,11 +313,15 @@ def _run_steps(
     initial_loss = _read_initial_loss(ckpt_dir)
     if progress is not None:
         progress(start, config.steps, losses)
+    if logger is not None:
+        logger.at_start(start, config.steps)
     for step in range(start, config.steps):
         if stop_after is not None and step - start >= stop_after:
             break
         _, images = data.sample(config.batch_size, random_state)
         terms = model.train_step(tf.constant(images))
+        if logger is not None:
+            logger.after_step(step + 1, config.steps, terms)
         if step % 25 == 0 or step == config.steps - 1:
             losses = {name: float(value) for name, value in terms.items()}
             if not all(np.isfinite(v) for v in losses.values()):
@@ -305,6 +335,38 @@ def _run_steps(
             manager.save(checkpoint_number=step + 1)
             _write_elapsed(ckpt_dir, elapsed())
     return losses, initial_loss
+
+
+class _Logger:
+    """Logs the run's dynamics (``training.logs``) at the logged steps, with optional module checkpoints."""
+
+    def __init__(self, model: _Model, data: GroundTruthData, ckpt_dir: Path, settings: LogSettings, start: int):
+        self.model, self.settings, self.ckpt_dir = model, settings, ckpt_dir
+        self.images = probe_sample(data, settings)
+        self.log = TrainingLog(ckpt_dir / "logs", settings, str(model.config.model_id), LOSS_TERMS)
+        self.done = self.log.open(start)
+        self.seconds = 0.0
+
+    def at_start(self, start: int, last: int) -> None:
+        """Log the starting step unless a previous call of a resumed run already did."""
+        if self.settings.logged(start, last) and start not in self.done:
+            self.record(start, {})
+
+    def after_step(self, step: int, last: int, terms: Mapping[str, Any]) -> None:
+        if self.settings.logged(step, last):
+            self.record(step, {name: float(value) for name, value in terms.items()})
+
+    def record(self, step: int, losses: Mapping[str, float]) -> None:
+        started = time.perf_counter()
+        mean, logvar = self.model.encode(self.images)
+        self.log.record(step, mean, logvar, losses)
+        if self.settings.keep_checkpoints:
+            root = self.ckpt_dir / "checkpoints"
+            shutil.rmtree(root / f"step-{step}", ignore_errors=True)
+            note = f"checkpoint at step {step} of a {self.model.config.steps}-step run"
+            _write_folder(self.model.config, self.model.weights(), root, f"step-{step}", {"steps": step, "note": note})
+        self.done.add(step)
+        self.seconds += time.perf_counter() - started
 
 
 def _read_initial_loss(ckpt_dir: Path) -> float | None:
@@ -321,8 +383,33 @@ def _write_elapsed(ckpt_dir: Path, seconds: float) -> None:
     (ckpt_dir / "elapsed.txt").write_text(f"{seconds:.3f}")
 
 
-def _export(config: TrainConfig, model: _Model, losses: dict, elapsed: float, out_root: Path, force: bool) -> Path:
-    """Write the model folder; with ``force``, swap it in for an existing one."""
+def _write_folder(config: TrainConfig, weights: dict, root: Path, key: str, results: dict) -> Path:
+    """``root/<key>/`` in the zip layout (``write_model_folder``) with this run's gin and config."""
+    return write_model_folder(
+        root,
+        key,
+        weights,
+        dataset=config.dataset,
+        channels=config.channels,
+        num_latents=config.num_latents,
+        gin_bindings=config.gin_bindings(),
+        train_config={"vae_passive.training_config": json.dumps(asdict(config))},
+        train_results=results,
+    )
+
+
+def _export(
+    config: TrainConfig,
+    model: _Model,
+    losses: dict,
+    elapsed: float,
+    out_root: Path,
+    force: bool,
+    ckpt_dir: Path,
+    logger: _Logger | None,
+) -> Path:
+    """Write the model folder (with the run's ``logs/`` and ``checkpoints/``); with ``force``, swap it
+    in for an existing one."""
     tf = tensorflow()
     results = {
         **{name: losses.get(name) for name in (*LOSS_TERMS, "initial_loss")},
@@ -335,20 +422,15 @@ def _export(config: TrainConfig, model: _Model, losses: dict, elapsed: float, ou
     }
     if results["short_run"]:
         results["note"] = f"trained for {config.steps} steps, not the published {SPEC_STEPS}"
+    if logger is not None:
+        results["logging_time"] = round(logger.seconds, 3)
     staging = out_root / f".train-{config.model_id}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        built = write_model_folder(
-            staging,
-            config.model_id,
-            model.weights(),
-            dataset=config.dataset,
-            channels=config.channels,
-            num_latents=config.num_latents,
-            gin_bindings=config.gin_bindings(),
-            train_config={"vae_passive.training_config": json.dumps(asdict(config))},
-            train_results=results,
-        )
+        built = _write_folder(config, model.weights(), staging, str(config.model_id), results)
+        for extra in ("logs", "checkpoints"):
+            if (ckpt_dir / extra).is_dir():
+                shutil.copytree(ckpt_dir / extra, built / extra)
         final = out_root / str(config.model_id)
         if final.exists() and force:
             old = out_root / f".old-{config.model_id}-{os.getpid()}"
