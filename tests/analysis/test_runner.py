@@ -179,7 +179,7 @@ def test_selection_errors(cli, cached):
     from support.helpers import one_line_error
 
     assert "either --model-id" in one_line_error(cli("analyze", "--model-id", 0, "--ids", "1"))
-    assert "no model matches" in one_line_error(cli("analyze", "--ids", "0", "--model-dataset", "cars3d"))
+    assert "no model matches" in one_line_error(cli("analyze", "--ids", "0", "--dataset", "cars3d"))
     assert "--scheduler" in one_line_error(cli("analyze", "--ids", "0", "--executor", "dask"))
 
 

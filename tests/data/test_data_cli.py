@@ -35,9 +35,9 @@ def test_missing_files_stop_the_analysis_with_the_fix(cli, tmp_path, isolated_ho
     folder = write_model_folder(tmp_path, 0, random_weights(1, 10), dataset="dsprites_full", channels=1, num_latents=10)
     message = one_line_error(cli("analyze", "--model-dir", folder, "--num-samples", 50, "--results", tmp_path / "r"))
     assert str(isolated_home / "data" / DSPRITES) in message
-    assert "vae-passive data fetch dsprites_full" in message and "--dataset procedural_dsprites" in message
+    assert "vae-passive data fetch dsprites_full" in message and "--data procedural_dsprites to analyse with" in message
     assert "stand-in" in message
-    result = cli("analyze", "--model-dir", folder, "--num-samples", 50, "--dataset", "procedural_dsprites")
+    result = cli("analyze", "--model-dir", folder, "--num-samples", 50, "--data", "procedural_dsprites")
     assert result.exit_code == 0, result.output
     assert "stand-in for dsprites_full" in result.stderr and "(stand-in, not the published data)" in result.stdout
 
@@ -65,12 +65,12 @@ def test_analysis_uses_the_models_own_data(dlib_data, tmp_path):
 def test_sample_command(cli, dlib_data, tmp_path):
     write_smallnorb(dlib_data / "small_norb")
     out = tmp_path / "s.npz"
-    result = cli("data", "sample", "smallnorb", "--num", 32, "--seed", 0, "--out", out)
+    result = cli("data", "sample", "smallnorb", "--num", 32, "--data-seed", 0, "--out", out)
     assert result.exit_code == 0, result.output
     sample = np.load(out)
     assert sample["factors"].tolist() == GOLDEN["smallnorb"]["0"]["factors"][:32]  # upstream's draw
     assert sample["images"].shape == (32, 64, 64, 1) and sample["images"].dtype == np.float32
-    stand_in = cli("data", "sample", "procedural_dsprites", "--num", 20, "--seed", 3, "--out", tmp_path / "p.npz")
+    stand_in = cli("data", "sample", "procedural_dsprites", "--num", 20, "--data-seed", 3, "--out", tmp_path / "p.npz")
     assert "stand-in" in stand_in.stdout
     factors, images = draw_batches(get_dataset("procedural_dsprites"), 20, np.random.RandomState(3))
     written = np.load(tmp_path / "p.npz")

@@ -73,7 +73,7 @@ def test_render_rejects_bad_factors():
 
 
 def test_resolve_dataset():
-    with pytest.raises(VaePassiveError, match=r"vae-passive data fetch dsprites_full.*--dataset procedural_dsprites"):
+    with pytest.raises(VaePassiveError, match=r"vae-passive data fetch dsprites_full.*--data procedural_dsprites"):
         resolve_dataset("dsprites_full", None, 1)  # the published file is missing: no silent stand-in
     data, note = resolve_dataset("dsprites_full", "procedural_dsprites", 1)
     assert data.name == "procedural_dsprites" and "stand-in for dsprites_full" in note

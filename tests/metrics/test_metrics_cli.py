@@ -48,7 +48,7 @@ def test_settings_hash_changes_only_when_metrics_are_requested():
 
 def test_analyze_cli_metrics_option(cli, designed_model, tmp_path):
     result = cli(
-        "analyze", "--model-dir", designed_model, "--dataset", "procedural_dsprites", "--num-samples", "300",
+        "analyze", "--model-dir", designed_model, "--data", "procedural_dsprites", "--num-samples", "300",
         "--metrics", "mig,unsupervised", "--preset", "fast", "--results", tmp_path, "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -166,7 +166,7 @@ def test_batch_run_with_metrics_skips_only_identical_settings(designed_model, is
     def analyze(*extra):
         return subprocess.run(
             [
-                *(sys.executable, "-m", "vae_passive", "analyze", "--ids", "299", "--dataset", "procedural_dsprites"),
+                *(sys.executable, "-m", "vae_passive", "analyze", "--ids", "299", "--data", "procedural_dsprites"),
                 *("--num-samples", "300", "--preset", "fast", "--results", str(tmp_path), "--quiet", *extra),
             ],
             capture_output=True,

@@ -145,7 +145,9 @@ def test_cli_encode(cli, model_folder_1ch, tmp_path, weights_1ch):
     x = random_images(20, 1, seed=8)
     np.save(tmp_path / "x.npy", x)
     out = tmp_path / "codes.npz"
-    result = cli("encode", "--model-dir", model_folder_1ch, "--images", tmp_path / "x.npy", "--out", out, "--seed", 3)
+    result = cli(
+        "encode", "--model-dir", model_folder_1ch, "--images", tmp_path / "x.npy", "--out", out, "--noise-seed", 3
+    )
     assert result.exit_code == 0, result.output
     codes = np.load(out)
     assert set(codes.files) == {"mean", "logvar", "sampled"}

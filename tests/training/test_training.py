@@ -79,8 +79,8 @@ def test_checkpoint_of_other_settings_is_refused(tmp_path):
 
 def test_cli_train_and_errors(cli, tmp_path, isolated_home):
     missing = one_line_error(cli("train", "--model-id", 1, "--steps", 2, "--quiet"))
-    assert "vae-passive data fetch dsprites_full" in missing and "--dataset procedural_dsprites" in missing
-    stand_in = ("--dataset", "procedural_dsprites")
+    assert "vae-passive data fetch dsprites_full" in missing and "--data procedural_dsprites to train on" in missing
+    stand_in = ("--data", "procedural_dsprites")
     result = cli("train", "--model-id", 1, "--steps", 2, "--batch-size", 4, "--quiet", "--zip", *stand_in)
     assert result.exit_code == 0, result.output
     assert (isolated_home / "models" / "1" / "model" / "tfhub" / "saved_model.pb").is_file()
@@ -88,7 +88,7 @@ def test_cli_train_and_errors(cli, tmp_path, isolated_home):
     assert "--force" in one_line_error(cli("train", "--model-id", 1, "--steps", 2, "--quiet"))
     assert "outside unsupervised_study_v1" in one_line_error(cli("train", "--model-id", 99_999))
     assert "--steps must be" in one_line_error(cli("train", "--model-id", 2, "--steps", 0, *stand_in))
-    assert "unknown data set" in one_line_error(cli("train", "--model-id", 2, "--dataset", "mnist"))
+    assert "unknown data set" in one_line_error(cli("train", "--model-id", 2, "--data", "mnist"))
 
 
 def test_cli_bar_shows_the_loss_terms_but_the_elbo():

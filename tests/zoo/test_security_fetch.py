@@ -368,7 +368,7 @@ def test_stale_extraction_folders_are_named_and_cleaned(cli, tmp_path):
     stale_of_cached, stale = leave_extraction_folder(5), leave_extraction_folder(6)
     (home.models_dir() / ".staging" / "4.zip.part").write_bytes(bytes(300))
     listing = cli("cache", "ls").stdout
-    assert "partial downloads: 1 files, 300 B" in listing
+    assert "partial downloads: 1 file, 300 B" in listing
     assert "extraction folders left by killed runs: 2, 2.0 kB" in listing
     json_listing = json.loads(cli("cache", "ls", "--format", "json").stdout)
     assert json_listing["stale_extraction_bytes"] == 2000 and json_listing["partial_download_bytes"] == 300
@@ -386,7 +386,7 @@ def test_stale_extraction_folders_are_named_and_cleaned(cli, tmp_path):
     assert result.stdout.strip() == "removed 2 partial downloads and extraction folders, freed 1.3 kB"
     assert busy.exists() and staging_entries() == ["7.killed"]
     leave_extraction_folder(6)
-    assert cli("cache", "rm", "--ids", "6").stdout.startswith("removed 1 models")
+    assert cli("cache", "rm", "--ids", "6").stdout.startswith("removed 1 model,")
     assert staging_entries() == ["7.killed"]
 
 

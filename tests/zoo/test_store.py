@@ -430,7 +430,7 @@ def test_cache_ls_verify_rm(cli, server):
     assert "model/tfhub/variables/variables.index has changed" in result.stderr
     assert "vae-passive cache rm --ids 1" in result.stderr
 
-    assert cli("cache", "rm", "--ids", "1").stdout.startswith("removed 1 models")
+    assert cli("cache", "rm", "--ids", "1").stdout.startswith("removed 1 model,")
     assert visible_models() == ["0"]
     assert json.loads(cli("cache", "ls", "--format", "json").stdout)["models"][0]["id"] == 0
     assert "--ids" in one_line_error(cli("cache", "rm"))

@@ -12,12 +12,13 @@ import click
 
 from vae_passive import home
 from vae_passive.cli.format import format_summary
-from vae_passive.cli.options import model_selection_options, selected_ids
+from vae_passive.cli.options import Selection, json_option, old_model_filters, quiet_option, selection_options
 from vae_passive.cli.progress import StepBar, on_terminal
 from vae_passive.errors import VaePassiveError
 
 if TYPE_CHECKING:
     from vae_passive.analysis.analyze import Settings
+    from vae_passive.analysis.runner import Task
 
 
 @dataclass(frozen=True)
@@ -26,15 +27,11 @@ class AnalyzeOptions:
 
     model_id: int | None
     model_dir: Path | None
-    ids_spec: str | None
-    dataset: str | None
-    method: str | None
-    hyperparameter_index: int | None
-    value: float | None
-    model_seed: int | None
+    codes_paths: tuple[Path, ...]
+    selection: Selection
     all_cached: bool
     num_samples: int
-    seed: int
+    data_seed: int
     rule: str
     var_threshold: float
     mean_tolerance: float
@@ -52,14 +49,9 @@ class AnalyzeOptions:
     quiet: bool
 
     @property
-    def filters(self) -> tuple:
-        """The catalogue selection, in ``selected_ids``'s order."""
-        return (self.ids_spec, self.dataset, self.method, self.hyperparameter_index, self.value, self.model_seed)
-
-    @property
     def selecting(self) -> bool:
         """A batch run: a selection rather than one ``--model-id`` or ``--model-dir``."""
-        return self.all_cached or any(f is not None for f in self.filters)
+        return self.all_cached or self.selection.given
 
     @property
     def results(self) -> Path:
@@ -78,7 +70,7 @@ class AnalyzeOptions:
             raise VaePassiveError(str(error)) from None
         return Settings(
             num_samples=self.num_samples,
-            seed=self.seed,
+            seed=self.data_seed,
             rule=rule,
             dataset=self.data_name,
             metrics=metrics,
@@ -89,18 +81,31 @@ class AnalyzeOptions:
 @click.command()
 @click.option("--model-id", type=int, help="One model of the zoo (from the cache).")
 @click.option("--model-dir", type=click.Path(path_type=Path), help="One model folder (<id>/ with model/tfhub/).")
-@model_selection_options
-@click.option("--all-cached", is_flag=True, help="Every model in the cache.")
+@click.option(
+    "--codes",
+    "codes_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Codes from any VAE (.npz: mean, logvar, optional factors, key; docs/api.md); repeat for a batch.",
+)
+@old_model_filters
+@selection_options
+@click.option("--all-cached", is_flag=True, help="Every model in the cache (with filters: those they select).")
+@click.option(
+    "--data",
+    "data_name",
+    metavar="NAME",
+    help="Images to encode (default: the model's own data set; procedural_dsprites is a stand-in).",
+)
 @click.option("--num-samples", default=10_000, show_default=True, type=int, help="Inputs N to encode.")
-@click.option("--seed", default=2051556033, show_default=True, type=int, help="Seed of the data draw and noise.")
+@click.option(
+    "--data-seed", default=2051556033, show_default=True, type=int, help="Seed of the data draw (and of the noise)."
+)
 @click.option("--rule", type=click.Choice(["variance", "mean-variance"]), default="variance", show_default=True)
 @click.option("--var-threshold", default=0.1, show_default=True, type=float)
 @click.option("--mean-tolerance", default=0.1, show_default=True, type=float, help="Variance rule only.")
-@click.option(
-    "--dataset", "data_name", help="Data to encode (default: the model's own; procedural_dsprites is a stand-in)."
-)
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), help="Results folder [home/results].")
-@click.option("--json", "as_json", is_flag=True, help="Print the result document on stdout (one model).")
+@json_option
 @click.option("--save-codes", is_flag=True, help="Also write codes.npz: mean, logvar, sampled, factors.")
 @click.option(
     "--metrics", "metrics_spec", help="Disentanglement metrics too: 'all' or a comma list (see docs/metrics.md)."
@@ -113,30 +118,39 @@ class AnalyzeOptions:
 @click.option("--scheduler", help="Dask scheduler address [$VAE_PASSIVE_SCHEDULER].")
 @click.option("--mirror", "mirrors", multiple=True, help="Where to fetch missing models from (see fetch).")
 @click.option("--force", is_flag=True, help="Redo models already analysed with the same settings.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option()
 def analyze(**params: Any) -> None:
     """Classify latents and compare mean vs sampled codes, for one model or a selection.
 
     Writes <results>/<key>/analysis.json (key: the model id or the folder name). With a selection
-    (--ids, the catalogue filters, --all-cached) models already analysed with the same settings
+    (the catalogue filters of `list`, --all-cached) models already analysed with the same settings
     are skipped, missing ones are fetched (unless VAE_PASSIVE_OFFLINE=1), failures are recorded in
-    <key>/error.json and the run goes on; Ctrl-C stops cleanly and a rerun continues.
+    <key>/error.json and the run goes on; Ctrl-C stops cleanly and a rerun continues. --json prints
+    the document (one model) or the run's summary (a selection).
 
     \b
     Examples:
       vae-passive analyze --model-id 299
-      vae-passive analyze --model-dir ./my_model --dataset procedural_dsprites --save-codes
+      vae-passive analyze --model-dir ./my_model --data procedural_dsprites --save-codes
+      vae-passive analyze --codes my_vae.npz --json
+      vae-passive analyze --codes a.npz --codes b.npz --metrics mig,dci
       vae-passive analyze --ids 0-299 --jobs 2
+      vae-passive analyze --study be-more-active --dataset dsprites_full --jobs 8 --json
       vae-passive analyze --model-id 299 --metrics all --jobs 2
       vae-passive analyze --model-dir ./my_model --metrics mig,dci --preset fast
-      vae-passive analyze --model-dataset cars3d --method beta_vae --executor dask --scheduler tcp://head:8786
+      vae-passive analyze --dataset cars3d --method beta_vae --executor dask --scheduler tcp://head:8786
     """
     options = AnalyzeOptions(**params)
     settings = options.settings()
-    if not options.selecting:
+    if options.codes_paths:
+        _analyze_codes(options, settings)
+    elif not options.selecting:
         _analyze_one(options, settings)
     elif options.model_id is not None or options.model_dir is not None:
-        raise VaePassiveError("give either --model-id/--model-dir or a selection (--ids, filters, --all-cached)")
+        hint = ""
+        if options.selection.dataset is not None or options.selection.seed is not None:
+            hint = "; --dataset and --seed select zoo models: the images to encode are --data, their seed --data-seed"
+        raise VaePassiveError(f"give either --model-id/--model-dir or a selection (the filters, --all-cached){hint}")
     else:
         _analyze_selection(options, settings)
 
@@ -158,9 +172,38 @@ def _analyze_one(options: AnalyzeOptions, settings: Settings) -> None:
         click.echo(f"\nwrote {path}")
 
 
+def _analyze_codes(options: AnalyzeOptions, settings: Settings) -> None:
+    """Codes computed elsewhere: one file like one model, several through the batch runner (no TensorFlow)."""
+    import dataclasses
+
+    from vae_passive.analysis.analyze import analyze_codes, write_results
+    from vae_passive.analysis.codes import key_of, read_codes
+    from vae_passive.metrics.registry import parse_metrics
+
+    if options.model_id is not None or options.model_dir is not None or options.selecting:
+        raise VaePassiveError("give either --codes or a model (--model-id, --model-dir, a selection), not both")
+    if options.metrics_spec:  # only the fixed-sample metrics can score given codes
+        try:
+            settings = dataclasses.replace(settings, metrics=parse_metrics(options.metrics_spec, True))
+        except ValueError as error:
+            raise VaePassiveError(f"{error} (from codes only the fixed-sample metrics run)") from None
+    if len(options.codes_paths) > 1:
+        from vae_passive.analysis.runner import tasks_for_codes
+
+        _run_batch(options, settings, tasks_for_codes(options.codes_paths))
+        return
+    path = options.codes_paths[0]
+    codes = read_codes(path)
+    result = analyze_codes(codes, settings, key_of(codes, path), str(path.resolve()), options.jobs)
+    written = write_results(options.results, result, options.save_codes)
+    click.echo(json.dumps(result.document, indent=1) if options.as_json else f"{format_summary(result.document)}\n")
+    if not options.as_json:
+        click.echo(f"wrote {written}")
+
+
 def _selected_ids(options: AnalyzeOptions) -> list[int]:
     """The ids of a batch run: the catalogue selection, within the cache with ``--all-cached``."""
-    chosen = selected_ids(*options.filters)
+    chosen = options.selection.ids()
     ids = None if chosen is None else set(chosen)
     if options.all_cached:
         from vae_passive.zoo.cache import cached_ids
@@ -174,13 +217,19 @@ def _selected_ids(options: AnalyzeOptions) -> list[int]:
 
 def _analyze_selection(options: AnalyzeOptions, settings: Settings) -> None:
     """The batch path: plan, run, summarise; exit 1 if any model failed."""
-    from vae_passive.analysis.runner import run, tasks_for_ids
+    from vae_passive.analysis.runner import tasks_for_ids
 
-    ids = _selected_ids(options)
+    _run_batch(options, settings, tasks_for_ids(_selected_ids(options)))
+
+
+def _run_batch(options: AnalyzeOptions, settings: Settings, tasks: list[Task]) -> None:
+    """Run ``tasks`` (zoo models or codes files), summarise; exit 1 if any failed."""
+    from vae_passive.analysis.runner import run
+
     results = options.results
     with StepBar("analyze", "model", enabled=on_terminal(options.quiet)) as bar:
         summary = run(
-            tasks_for_ids(ids),
+            tasks,
             settings,
             results,
             jobs=options.jobs,
@@ -191,10 +240,14 @@ def _analyze_selection(options: AnalyzeOptions, settings: Settings) -> None:
             save_codes=options.save_codes,
             progress=bar,
         )
-    click.echo(
-        f"analysed {len(summary.done)}, already done {len(summary.skipped)}, failed {len(summary.failed)} "
-        f"in {summary.elapsed_s:.1f} s; results in {results}"
-    )
+    if options.as_json:
+        facts = {"analysed": summary.done, "already_done": summary.skipped, "failed": summary.failed}
+        click.echo(json.dumps({**facts, "elapsed_s": round(summary.elapsed_s, 3), "results": str(results)}, indent=1))
+    else:
+        click.echo(
+            f"analysed {len(summary.done)}, already done {len(summary.skipped)}, failed {len(summary.failed)} "
+            f"in {summary.elapsed_s:.1f} s; results in {results}"
+        )
     for key, error in sorted(summary.failed.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0):
         click.echo(f"  failed {key}: {error}", err=True)
     if summary.failed:

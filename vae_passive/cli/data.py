@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from vae_passive.cli.format import plural
+from vae_passive.cli.options import json_option, quiet_option, renamed
 from vae_passive.cli.progress import ByteBar, on_terminal
 from vae_passive.errors import VaePassiveError
 
@@ -23,7 +25,7 @@ def data() -> None:
     Examples:
       vae-passive data ls
       vae-passive data fetch dsprites_full
-      vae-passive data sample dsprites_full --num 1000 --seed 0 --out sample.npz
+      vae-passive data sample dsprites_full --num 1000 --data-seed 0 --out sample.npz
     """
 
 
@@ -34,11 +36,13 @@ def _size(path: Path) -> int:
 
 
 @data.command("ls")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@json_option
 def data_ls(as_json: bool) -> None:
     """Show each data set: ok, missing or damaged, its size on disk, and where its files are.
 
-    Checks read file headers only, so this is quick even for multi-GB files.
+    Checks read file headers only, so this is quick even for multi-GB files. The last row,
+    procedural_dsprites, is the built-in stand-in (`--data procedural_dsprites`): no files, not
+    the published data.
 
     \b
     Examples:
@@ -47,6 +51,7 @@ def data_ls(as_json: bool) -> None:
     """
     from vae_passive.data import files
     from vae_passive.data.fetch import check
+    from vae_passive.data.registry import STAND_IN
     from vae_passive.zoo.progress import format_bytes
 
     rows: list[dict[str, Any]] = []
@@ -59,13 +64,17 @@ def data_ls(as_json: bool) -> None:
         else:
             problem = check(name)
             status, where = ("damaged", problem) if problem else ("ok", ", ".join(map(str, present)))
-        rows.append({"name": name, "status": status, "size": sum(map(_size, present)), "where": where})
+        rows.append(
+            {"name": name, "status": status, "size": sum(map(_size, present)), "where": where, "stand_in": False}
+        )
+    stand_in = "built in: a procedural stand-in, not the published data"
+    rows.append({"name": STAND_IN, "status": "ok", "size": 0, "where": stand_in, "stand_in": True})
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
     click.echo(f"data folders: {', '.join(map(str, files.roots()))}")
     for row in rows:
-        click.echo(f"{row['name']:<16} {row['status']:<8} {format_bytes(row['size'] or None):>9}  {row['where']}")
+        click.echo(f"{row['name']:<19} {row['status']:<8} {format_bytes(row['size'] or None):>9}  {row['where']}")
 
 
 @data.command("fetch")
@@ -74,8 +83,9 @@ def data_ls(as_json: bool) -> None:
     "--url", "mirror", help="Mirror: a base URL with the files under their published names [$VAE_PASSIVE_DATA_MIRROR]."
 )
 @click.option("--force", is_flag=True, help="Download again even when the files are present.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def data_fetch(names: tuple[str, ...], mirror: str | None, force: bool, quiet: bool) -> None:
+@quiet_option()
+@json_option
+def data_fetch(names: tuple[str, ...], mirror: str | None, force: bool, quiet: bool, as_json: bool) -> None:
     """Download data sets from where they are published, to upstream's relative paths.
 
     Writes into $DISENTANGLEMENT_LIB_DATA when set, else the home folder's data/. Downloads resume
@@ -86,7 +96,7 @@ def data_fetch(names: tuple[str, ...], mirror: str | None, force: bool, quiet: b
     Examples:
       vae-passive data fetch dsprites_full
       vae-passive data fetch smallnorb cars3d shapes3d
-      vae-passive data fetch mpi3d_toy --url https://mirror.example.org/dlib-data
+      vae-passive data fetch mpi3d_toy --url https://mirror.example.org/dlib-data --json
     """
     from vae_passive.data.fetch import PUBLISHED, fetch
     from vae_passive.zoo.progress import format_bytes
@@ -95,22 +105,30 @@ def data_fetch(names: tuple[str, ...], mirror: str | None, force: bool, quiet: b
     if unknown:
         raise VaePassiveError(f"unknown data set {unknown[0]!r}; choose from {', '.join(PUBLISHED)}")
     bar = ByteBar(on_terminal(quiet))
+    rows: list[dict[str, Any]] = []
     try:
         for name in names:
             for done in fetch(name, mirror, force, bar):
-                detail = f" ({format_bytes(done.size)} from {done.url})" if done.status == "fetched" else ""
-                click.echo(f"{name}: {done.status} {done.target}{detail}")
+                row = {"name": name, "status": done.status, "target": str(done.target), "size": done.size}
+                rows.append({**row, "url": done.url if done.status == "fetched" else None})
+                if not as_json:
+                    detail = f" ({format_bytes(done.size)} from {done.url})" if done.status == "fetched" else ""
+                    click.echo(f"{name}: {done.status} {done.target}{detail}")
     finally:
         bar.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
 
 
 @data.command("sample")
 @click.argument("name")
 @click.option("--num", default=10_000, show_default=True, type=click.IntRange(1), help="Samples to draw.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of numpy's RandomState.")
+@click.option("--data-seed", default=0, show_default=True, type=int, help="Seed of numpy's RandomState for the draw.")
+@renamed("--seed", "--data-seed", "data_seed", type=int)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output .npz: factors, images.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1), help="Draw batch (upstream: 16).")
-def data_sample(name: str, num: int, seed: int, out: Path, batch_size: int) -> None:
+@json_option
+def data_sample(name: str, num: int, data_seed: int, out: Path, batch_size: int, as_json: bool) -> None:
     """Draw factors and images for a seed, in disentanglement_lib's call order, into an .npz.
 
     The file holds factors (int64, N x factors) and images (float32 in [0, 1], N x 64 x 64 x C),
@@ -118,8 +136,8 @@ def data_sample(name: str, num: int, seed: int, out: Path, batch_size: int) -> N
 
     \b
     Examples:
-      vae-passive data sample dsprites_full --num 10000 --seed 2051556033 --out dsprites.npz
-      vae-passive data sample procedural_dsprites --num 64 --out stand_in.npz
+      vae-passive data sample dsprites_full --num 10000 --data-seed 2051556033 --out dsprites.npz
+      vae-passive data sample procedural_dsprites --num 64 --out stand_in.npz --json
     """
     import numpy as np
 
@@ -127,7 +145,11 @@ def data_sample(name: str, num: int, seed: int, out: Path, batch_size: int) -> N
     from vae_passive.data import draw_batches, get_dataset
 
     dataset = get_dataset(name)
-    factors, images = draw_batches(dataset, num, np.random.RandomState(seed), batch_size)
+    factors, images = draw_batches(dataset, num, np.random.RandomState(data_seed), batch_size)
     save_npz(out, factors=factors, images=images)
+    if as_json:
+        facts = {"out": str(out), "data": name, "stand_in": not dataset.real, "num": num, "data_seed": data_seed}
+        click.echo(json.dumps({**facts, "factors": list(factors.shape), "images": list(images.shape)}, indent=1))
+        return
     label = "" if dataset.real else " (a procedural stand-in, not published data)"
-    click.echo(f"wrote {out}: {num} samples of {name}{label}, factors {factors.shape}, images {images.shape}")
+    click.echo(f"wrote {out}: {plural(num, 'sample')} of {name}{label}, factors {factors.shape}, images {images.shape}")

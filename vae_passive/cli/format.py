@@ -1,4 +1,4 @@
-"""Text that commands print: the readable summary of an analysis document."""
+"""Text that commands print: the readable summary of an analysis document, counts with their nouns."""
 
 from __future__ import annotations
 
@@ -45,3 +45,8 @@ def format_summary(document: AnalysisDocument) -> str:
 def _number(value: float | None) -> str:
     """A score to 4 decimals, or n/a where it is undefined."""
     return "n/a" if value is None else f"{value:.4f}"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 model``, ``2 models``, ``1,800 models``: the count and the noun in the number it needs."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"

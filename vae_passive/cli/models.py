@@ -10,25 +10,31 @@ import click
 import numpy as np
 
 from vae_passive import __version__, config, home
-from vae_passive.cli.options import select_records, selection_options
+from vae_passive.cli.format import plural
+from vae_passive.cli.options import Selection, json_option, renamed, selection_options
+from vae_passive.errors import VaePassiveError
 
 
 @click.command("list")
 @selection_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-def list_models(ids_spec, dataset, method, hyperparameter_index, value, model_seed, fmt) -> None:
+@json_option
+def list_models(selection: Selection, fmt: str, as_json: bool) -> None:
     """List models of unsupervised_study_v1 with their training settings.
+
+    Without a filter, all 12,600 models (the 10,800 released and 1,800 of shapes3d).
 
     \b
     Examples:
       vae-passive list --ids 0-5,1800
+      vae-passive list --study be-more-active --method beta_vae --seed 0
       vae-passive list --method factor_vae --value 100 --format csv
-      vae-passive list --dataset cars3d --hyperparameter-index 5 --seed 0 --format json
+      vae-passive list --dataset cars3d --hyperparameter-index 5 --seed 0 --json
     """
-    records = [
-        r.public_dict() for r in select_records(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
-    ]
-    if fmt == "json":
+    if as_json and fmt not in ("table", "json"):
+        raise VaePassiveError(f"--json and --format {fmt} disagree; give one of them")
+    records = [r.public_dict() for r in selection.records()]
+    if as_json or fmt == "json":
         click.echo(json.dumps(records, indent=1))
         return
     import pandas as pd
@@ -45,13 +51,14 @@ def list_models(ids_spec, dataset, method, hyperparameter_index, value, model_se
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@json_option
 def info(as_json: bool) -> None:
     """Show the home folder, data and result paths, versions, and whether TensorFlow sees a GPU.
 
     \b
     Example:
-      VAE_PASSIVE_HOME=/scratch/vae vae-passive info
+      vae-passive info
+      VAE_PASSIVE_HOME=/scratch/vae vae-passive info --json
     """
     from vae_passive.tfhub.runtime import gpu_names, tensorflow
 
@@ -87,14 +94,17 @@ def info(as_json: bool) -> None:
     help="(N, 64, 64, C) .npy, float in [0, 1].",
 )
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sampled representation's noise.")
+@click.option("--noise-seed", default=0, show_default=True, type=int, help="Seed of the sampled codes' noise.")
+@renamed("--seed", "--noise-seed", "noise_seed", type=int)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output .npz with mean, logvar, sampled.")
-def encode(model_dir: Path, images_path: Path, batch_size: int, seed: int, out: Path) -> None:
+@json_option
+def encode(model_dir: Path, images_path: Path, batch_size: int, noise_seed: int, out: Path, as_json: bool) -> None:
     """Encode images with a model and write mean, logvar and sampled codes.
 
     \b
-    Example:
+    Examples:
       vae-passive encode --model-dir ~/.cache/vae-passive/models/0 --images x.npy --out codes.npz
+      vae-passive encode --model-dir ./my_model --images x.npy --noise-seed 3 --out codes.npz --json
     """
     from vae_passive.atomic import save_npz
     from vae_passive.latents.representations import sampled_representation
@@ -104,6 +114,10 @@ def encode(model_dir: Path, images_path: Path, batch_size: int, seed: int, out: 
     images = load_npy(images_path)
     module = Module(model_dir)
     codes = module.encode(images, batch_size=batch_size)
-    sampled = sampled_representation(codes.mean, codes.logvar, seed)
+    sampled = sampled_representation(codes.mean, codes.logvar, noise_seed)
     save_npz(out, mean=codes.mean, logvar=codes.logvar, sampled=sampled)
-    click.echo(f"wrote {out}: {len(images)} images x {module.num_latents} latents")
+    if as_json:
+        facts = {"out": str(out), "images": len(images), "latents": module.num_latents, "noise_seed": noise_seed}
+        click.echo(json.dumps(facts, indent=1))
+    else:
+        click.echo(f"wrote {out}: {plural(len(images), 'image')} x {plural(module.num_latents, 'latent')}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from vae_passive import home
+from vae_passive.cli.options import Selection, json_option, quiet_option, selection_options
 from vae_passive.errors import VaePassiveError
 
 
@@ -34,18 +36,32 @@ from vae_passive.errors import VaePassiveError
     "folder name; repeatable.",
 )
 @click.option("--note", help="A sentence shown at the top of report.md and index.html (e.g. what the run was).")
-def report(results: Path | None, out: Path, formats: str, model_ids: tuple[str, ...], note: str | None) -> None:
+@selection_options
+@quiet_option("No progress messages; warnings are still shown.")
+@json_option
+def report(
+    results: Path | None,
+    out: Path,
+    formats: str,
+    model_ids: tuple[str, ...],
+    note: str | None,
+    selection: Selection,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Summarise analysis documents: tidy tables, figures, report.md and a self-contained index.html.
 
     Works on whatever results exist (one model or thousands, any latent count, missing levels).
-    Documents that cannot be read are listed in the report, not fatal.
+    Documents that cannot be read are listed in the report, not fatal. The catalogue filters of
+    `list` keep only the documents of the zoo models they select.
 
     \b
     Examples:
       vae-passive report --out report/
       vae-passive report --results ~/results --out report/ --format png,svg
+      vae-passive report --out report/ --study be-more-active --dataset dsprites_full
       vae-passive report --out report/ --model-id 0 --model-id 1800
-      vae-passive report --out report/ --note "Pilot run on 300 cached models"
+      vae-passive report --out report/ --note "Pilot run on 300 cached models" --json
     """
     from vae_passive.report.render import build_report
 
@@ -57,7 +73,17 @@ def report(results: Path | None, out: Path, formats: str, model_ids: tuple[str, 
         out,
         chosen,
         tuple(str(m).strip() for m in model_ids),
-        progress=lambda message: click.echo(message, err=True),
+        progress=lambda message: _message(message, quiet),
         note=note,
+        ids=selection.ids(),
     )
-    click.echo(f"report: {path}")
+    if as_json:
+        click.echo(json.dumps({"report": str(path), "index": str(path.parent / "index.html"), "out": str(out)}))
+    else:
+        click.echo(f"report: {path}")
+
+
+def _message(message: str, quiet: bool) -> None:
+    """A progress message of the report on stderr; with ``--quiet`` only warnings and notes."""
+    if not quiet or message.startswith(("warning", "note")):
+        click.echo(message, err=True)

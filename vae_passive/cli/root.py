@@ -19,6 +19,25 @@ class _Cli(click.Group):
     setting shows for every failure.
     """
 
+    #: The commands of the workflow, in its order; the root help lists them first, then the others.
+    WORKFLOW = ("demo", "fetch", "import", "train", "analyze", "report")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The workflow's commands in their order, then the others alphabetically."""
+        names = super().list_commands(ctx)
+        return [n for n in self.WORKFLOW if n in names] + [n for n in names if n not in self.WORKFLOW]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Two sections: the workflow's commands, then the reference."""
+        commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        shown = [(name, cmd) for name, cmd in commands if cmd is not None and not cmd.hidden]
+        limit = formatter.width - 6 - max((len(name) for name, _ in shown), default=0)
+        for title, inside in (("Workflow", True), ("Reference", False)):
+            rows = [(name, cmd.get_short_help_str(limit)) for name, cmd in shown if (name in self.WORKFLOW) == inside]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -57,8 +76,24 @@ def main() -> None:
     """Active, passive and mixed latents of disentanglement_lib VAEs: mean vs sampled codes.
 
     \b
+    The workflow:
+      1. vae-passive demo                          everything below on 4 small models, offline
+      2. get models, one of:
+         vae-passive fetch --ids 0-9 --mirror URL  download zoo models into the cache
+         vae-passive import ~/Downloads/0.zip      add zips or folders you already have
+         vae-passive train --model-id 0            train one to its spec
+      3. vae-passive analyze --ids 0-9             classify latents, score mean vs sampled codes
+      4. vae-passive report --out report/          tables, figures, report.md, index.html
+
+    \b
+    The commands that select zoo models (list, fetch, cache, analyze, report) share the same
+    filters: --ids, --dataset, --method, --hyperparameter-index, --value, --seed, --study.
+    Every command that prints results takes --json (one JSON value on stdout, messages on
+    stderr); every command with a progress bar takes -q/--quiet.
+
+    \b
     Examples:
-      vae-passive list --dataset dsprites_full --method beta_vae --seed 0
+      vae-passive list --study be-more-active --dataset dsprites_full --method beta_vae --seed 0
+      vae-passive analyze --model-dir ./my_model --data procedural_dsprites --json
       vae-passive info
-      vae-passive encode --model-dir ~/models/0 --images x.npy --out codes.npz
     """

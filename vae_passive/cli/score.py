@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from vae_passive.cli.options import json_option
 from vae_passive.errors import VaePassiveError
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def load_sample(path: Path) -> Sample:
 @click.option("--codes", "codes_path", required=True, type=click.Path(path_type=Path), help="The .npz to score.")
 @click.option("--metrics", "metrics_spec", default="all", show_default=True, help="'all' or a comma list.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Processes for boosted trees.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@json_option
 def score(codes_path: Path, metrics_spec: str, jobs: int, as_json: bool) -> None:
     """Score codes computed with any model: every metric that works on a fixed sample.
 

@@ -119,7 +119,8 @@ def train(
     zip_path = zip_dir / f"{model_id}.zip" if zip_dir else None
     if as_json:
         facts = {"model_id": model_id, "method": config.method, "data": data.name, "steps": steps}
-        click.echo(json.dumps({**facts, "model_dir": str(result), "zip": str(zip_path) if zip_path else None}, indent=1))
+        paths = {"model_dir": str(result), "zip": str(zip_path) if zip_path else None}
+        click.echo(json.dumps({**facts, **paths}, indent=1))
     else:
         click.echo(f"wrote {result}" + (f" and {zip_path}" if zip_path else ""))
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from vae_passive import home
-from vae_passive.cli.options import selected_ids, selection_options
+from vae_passive.cli.format import plural
+from vae_passive.cli.options import Selection, json_option, quiet_option, selection_options
 from vae_passive.cli.progress import model_bars
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo.cache import cache_entry, cached_ids, remove_cached, remove_staging, staging_usage
@@ -20,10 +21,24 @@ from vae_passive.zoo.progress import Outcome, format_bytes, format_ids, summariz
 from vae_passive.zoo.sources import CLOSED_BUCKET_HELP, OFFLINE_ENV, offline, resolve_sources
 
 
-def _report(outcomes: list[Outcome], quiet: bool) -> None:
-    """The closing summary; exit code 1 when any model failed (finished models stay cached)."""
+def _outcome_dict(outcome: Outcome) -> dict:
+    """One model's outcome as ``--json`` prints it."""
+    return {
+        "id": outcome.model_id,
+        "status": outcome.status,
+        "source": outcome.source or None,
+        "size": outcome.size,
+        "reason": outcome.reason or None,
+    }
+
+
+def _report(outcomes: list[Outcome], quiet: bool, as_json: bool) -> None:
+    """The closing summary (a JSON list of outcomes with ``--json``); exit code 1 when any model failed
+    (finished models stay cached)."""
     counts, problems = summarize(outcomes)
-    if not quiet:
+    if as_json:
+        click.echo(json.dumps([_outcome_dict(o) for o in outcomes], indent=1))
+    elif not quiet:
         for line in counts:
             click.echo(line)
     for line in problems:
@@ -49,8 +64,11 @@ def _offline_note(quiet: bool) -> None:
 )
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64), help="Parallel downloads.")
 @click.option("--dry-run", is_flag=True, help="Print what would be fetched from where, with sizes; change nothing.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; failures are still reported.")
-def fetch(ids_spec, dataset, method, hyperparameter_index, value, model_seed, mirrors, workers, dry_run, quiet) -> None:
+@quiet_option("No progress bar and no summary; failures are still reported.")
+@json_option
+def fetch(
+    selection: Selection, mirrors: tuple[str, ...], workers: int, dry_run: bool, quiet: bool, as_json: bool
+) -> None:
     """Download, verify and cache models.
 
     Models go to models/<id>/ under the home folder. Sources are tried in order: each --mirror,
@@ -61,9 +79,10 @@ def fetch(ids_spec, dataset, method, hyperparameter_index, value, model_seed, mi
     Examples:
       vae-passive fetch --ids 0-9 --mirror https://lab.example.org/dlib_zoo
       vae-passive fetch --dataset dsprites_full --seed 0 --mirror /shared/zoo --workers 4
+      vae-passive fetch --study be-more-active --method beta_vae --mirror /shared/zoo --json
       VAE_PASSIVE_MIRROR=gs://my-bucket/zoo vae-passive fetch --ids 300-349 --dry-run
     """
-    ids = selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
+    ids = selection.ids()
     if ids is None:
         raise VaePassiveError("choose the models to fetch with --ids or a filter, e.g. --ids 0-9 or --seed 0")
     if not ids:
@@ -72,27 +91,30 @@ def fetch(ids_spec, dataset, method, hyperparameter_index, value, model_seed, mi
     _offline_note(quiet)
     if dry_run:
         with Fetcher(sources, workers=workers) as fetcher:
-            _print_probes(fetcher.probe(ids))
+            _print_probes(fetcher.probe(ids), as_json)
         return
     bars = model_bars(len(ids), quiet, with_bytes=True)
     with bars, Fetcher(sources, workers=workers, progress=bars) as fetcher:
         outcomes = fetcher.fetch(ids)
-    _report(outcomes, quiet)
+    _report(outcomes, quiet, as_json)
 
 
-def _print_probes(probes: list[Outcome]) -> None:
-    """The dry-run table and its totals; exit code 1 when a model is in no source."""
-    for probe in probes:
-        where = probe.source if probe.status != "missing" else probe.reason
-        click.echo(f"{probe.model_id:<6} {probe.status:<9} {format_bytes(probe.size):>9}  {where}")
+def _print_probes(probes: list[Outcome], as_json: bool) -> None:
+    """The dry-run table and its totals (a JSON list with ``--json``); exit code 1 when a model is in no source."""
     available = [p for p in probes if p.status == "available"]
     missing = [p for p in probes if p.status == "missing"]
-    sized = [p.size for p in available if p.size is not None]
-    known = f", {format_bytes(sum(sized))}" + ("" if len(sized) == len(available) else " known") if sized else ""
-    click.echo(
-        f"would fetch {len(available)}{known}; already cached {sum(p.status == 'cached' for p in probes)}; "
-        f"in no source {len(missing)}"
-    )
+    if as_json:
+        click.echo(json.dumps([_outcome_dict(p) for p in probes], indent=1))
+    else:
+        for probe in probes:
+            where = probe.source if probe.status != "missing" else probe.reason
+            click.echo(f"{probe.model_id:<6} {probe.status:<9} {format_bytes(probe.size):>9}  {where}")
+        sized = [p.size for p in available if p.size is not None]
+        known = f", {format_bytes(sum(sized))}" + ("" if len(sized) == len(available) else " known") if sized else ""
+        click.echo(
+            f"would fetch {len(available)}{known}; already cached {sum(p.status == 'cached' for p in probes)}; "
+            f"in no source {len(missing)}"
+        )
     if any(p.upstream_closed for p in missing):
         click.echo(CLOSED_BUCKET_HELP, err=True)
     if missing:
@@ -101,8 +123,9 @@ def _print_probes(probes: list[Outcome]) -> None:
 
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; failures are still reported.")
-def import_models(paths: tuple[Path, ...], quiet: bool) -> None:
+@quiet_option("No progress bar and no summary; failures are still reported.")
+@json_option
+def import_models(paths: tuple[Path, ...], quiet: bool, as_json: bool) -> None:
     """Add zips or model folders you already have to the cache.
 
     PATH is an <id>.zip, an extracted <id>/ folder, or a folder holding either. They are checked
@@ -112,31 +135,42 @@ def import_models(paths: tuple[Path, ...], quiet: bool) -> None:
     Examples:
       vae-passive import ~/Downloads/0.zip ~/Downloads/1.zip
       vae-passive import /mnt/shared/unsupervised_study_v1
-      vae-passive import ~/old_project/models/300
+      vae-passive import ~/old_project/models/300 --json
     """
     items = plan_import(paths)
     with model_bars(len(items), quiet) as bars:
         outcomes = install_imports(items, bars)
-    _report(outcomes, quiet)
+    _report(outcomes, quiet, as_json)
 
 
 @click.group()
 def cache() -> None:
     """Show, verify and remove cached models.
 
-    The cache is models/<id>/ under the home folder (VAE_PASSIVE_HOME).
+    The cache is models/<id>/ under the home folder (VAE_PASSIVE_HOME). Each command takes the
+    catalogue filters of `list` (--ids, --dataset, --method, ..., --study).
 
     \b
     Examples:
       vae-passive cache ls
+      vae-passive cache ls --study be-more-active --json
       vae-passive cache verify --ids 0-99
       vae-passive cache rm --ids 5
     """
 
 
+def _cached(selection: Selection) -> list[int]:
+    """The cached ids, within the selection when one is given."""
+    cached = cached_ids()
+    chosen = selection.ids()
+    return cached if chosen is None else sorted(set(cached) & set(chosen))
+
+
 @cache.command("ls")
+@selection_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def cache_ls(fmt: str) -> None:
+@json_option
+def cache_ls(selection: Selection, fmt: str, as_json: bool) -> None:
     """List cached models with size, status, time fetched and source.
 
     Status: ok (installed by this tool), unmanaged (a module placed by hand, no manifest),
@@ -146,11 +180,11 @@ def cache_ls(fmt: str) -> None:
     \b
     Examples:
       vae-passive cache ls
-      vae-passive cache ls --format json
+      vae-passive cache ls --dataset cars3d --json
     """
-    entries = [cache_entry(model_id) for model_id in cached_ids()]
+    entries = [cache_entry(model_id) for model_id in _cached(selection)]
     staging = staging_usage()
-    if fmt == "json":
+    if as_json or fmt == "json":
         rows = [
             {
                 "id": e.model_id,
@@ -172,10 +206,10 @@ def cache_ls(fmt: str) -> None:
     for e in entries:
         click.echo(f"{e.model_id:<6} {e.status:<10} {format_bytes(e.size):>9}  {e.fetched_at or '-':<25}  {e.source}")
     total = sum(e.size for e in entries)
-    click.echo(f"{len(entries)} models, {format_bytes(total)} in {home.models_dir()}")
+    click.echo(f"{plural(len(entries), 'model')}, {format_bytes(total)} in {home.models_dir()}")
     if staging.partial_files:
         click.echo(
-            f"partial downloads: {staging.partial_files} files, {format_bytes(staging.partial_bytes)} "
+            f"partial downloads: {plural(staging.partial_files, 'file')}, {format_bytes(staging.partial_bytes)} "
             "(resumed by fetch; `vae-passive cache rm --partial` removes them)"
         )
     if staging.stale_folders:
@@ -190,7 +224,8 @@ def cache_ls(fmt: str) -> None:
 
 @cache.command("verify")
 @selection_options
-def cache_verify(ids_spec, dataset, method, hyperparameter_index, value, model_seed) -> None:
+@json_option
+def cache_verify(selection: Selection, as_json: bool) -> None:
     """Re-check cached models against their manifests: every file present, same size and CRC-32.
 
     Without a selection, every cached model is checked. Exit code 1 if any is damaged.
@@ -198,18 +233,19 @@ def cache_verify(ids_spec, dataset, method, hyperparameter_index, value, model_s
     \b
     Examples:
       vae-passive cache verify
-      vae-passive cache verify --ids 0-99
+      vae-passive cache verify --ids 0-99 --json
     """
-    selected = selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
-    cached = cached_ids()
-    ids = cached if selected is None else sorted(set(cached) & set(selected))
-    entries = [cache_entry(model_id, deep=True) for model_id in ids]
-    for e in entries:
-        if e.status != "ok":
-            note = e.problem or "no manifest (placed by hand), not checked"
-            click.echo(f"{e.model_id:<6} {e.status:<10} {note}", err=e.status in ("damaged", "incomplete"))
+    entries = [cache_entry(model_id, deep=True) for model_id in _cached(selection)]
     bad = [e.model_id for e in entries if e.status in ("damaged", "incomplete")]
-    click.echo(f"verified {len(entries)}: {len(entries) - len(bad)} fine, {len(bad)} damaged or incomplete")
+    if as_json:
+        rows = [{"id": e.model_id, "status": e.status, "problem": e.problem or None} for e in entries]
+        click.echo(json.dumps(rows, indent=1))
+    else:
+        for e in entries:
+            if e.status != "ok":
+                note = e.problem or "no manifest (placed by hand), not checked"
+                click.echo(f"{e.model_id:<6} {e.status:<10} {note}", err=e.status in ("damaged", "incomplete"))
+        click.echo(f"verified {len(entries)}: {len(entries) - len(bad)} fine, {len(bad)} damaged or incomplete")
     if bad:
         click.echo(
             f"remove them with `vae-passive cache rm --ids {format_ids(bad)}` and fetch or import them again",
@@ -225,22 +261,34 @@ def cache_verify(ids_spec, dataset, method, hyperparameter_index, value, model_s
     is_flag=True,
     help="Also (or only) remove every partial download and extraction folder that no running fetch or import holds.",
 )
-def cache_rm(ids_spec, dataset, method, hyperparameter_index, value, model_seed, partial) -> None:
+@json_option
+def cache_rm(selection: Selection, partial: bool, as_json: bool) -> None:
     """Delete cached models (and their partial downloads and extraction leftovers).
 
     \b
     Examples:
       vae-passive cache rm --ids 5
       vae-passive cache rm --dataset cars3d
+      vae-passive cache rm --method dip_vae_i --study unsupervised_study_v1 --json
       vae-passive cache rm --partial
     """
-    selected = selected_ids(ids_spec, dataset, method, hyperparameter_index, value, model_seed)
+    selected = selection.ids()
     if selected is None and not partial:
         raise VaePassiveError("choose the models to remove with --ids or a filter, e.g. --ids 0-9, or pass --partial")
+    removed = remove_cached(selected) if selected is not None else []
+    count, staging_freed = remove_staging() if partial else (0, 0)
+    freed = sum(size for _, size in removed)
+    if as_json:
+        facts = {
+            "removed": [model_id for model_id, _ in removed],
+            "freed_bytes": freed,
+            "partial_removed": count,
+            "partial_freed_bytes": staging_freed,
+        }
+        click.echo(json.dumps(facts, indent=1))
+        return
     if selected is not None:
-        removed = remove_cached(selected)
-        freed = sum(size for _, size in removed)
-        click.echo(f"removed {len(removed)} models, freed {format_bytes(freed)}")
+        click.echo(f"removed {plural(len(removed), 'model')}, freed {format_bytes(freed)}")
     if partial:
-        count, freed = remove_staging()
-        click.echo(f"removed {count} partial downloads and extraction folders, freed {format_bytes(freed)}")
+        noun = plural(count, "partial download or extraction folder", "partial downloads and extraction folders")
+        click.echo(f"removed {noun}, freed {format_bytes(staging_freed)}")

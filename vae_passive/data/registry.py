@@ -105,30 +105,31 @@ def get_dataset(name: str, channels: int | None = None) -> GroundTruthData:
     if channels is not None and channels != data.observation_shape[2]:
         raise VaePassiveError(
             f"{name} has {data.observation_shape[2]}-channel images but the model takes {channels}; "
-            f"pass --dataset with a data set of {channels} channel(s)"
+            f"pass --data with a data set of {channels} channel(s)"
         )
     return data
 
 
 def resolve_dataset(
-    model_dataset: str | None, requested: str | None, channels: int | None
+    model_dataset: str | None, requested: str | None, channels: int | None, purpose: str = "analyse with"
 ) -> tuple[GroundTruthData, str]:
-    """The data set to analyse a model with, and a note for the user (empty when none is due).
+    """The data set to analyse (or, ``purpose`` "train on", train) a model with, and a note for the user
+    (empty when none is due).
 
-    ``requested`` (``--dataset``, or what a model trained here was trained on) wins; otherwise the
+    ``requested`` (``--data``, or what a model trained here was trained on) wins; otherwise the
     model's own data set, whose files must be present (the error says how to fetch them, and names the
     stand-in). A model of unknown data set gets the stand-in, with a note. ``channels`` None skips
     the channel check (to look for missing files before a module is loaded).
     """
     name = requested or model_dataset
     if name is None:
-        note = f"the model's data set is unknown: using the {STAND_IN} stand-in (pass --dataset to choose)"
+        note = f"the model's data set is unknown: using the {STAND_IN} stand-in (pass --data to choose)"
         return get_dataset(STAND_IN, channels), note
     try:
         data = get_dataset(name, channels)
     except files.MissingData as error:
         raise files.MissingData(
-            f"{error}; or pass --dataset {STAND_IN} to analyse with a procedural stand-in (not the published data)"
+            f"{error}; or pass --data {STAND_IN} to {purpose} the procedural stand-in (not the published data)"
         ) from None
     note = ""
     if not data.real and model_dataset and model_dataset != name:

@@ -7,9 +7,10 @@ problems.csv, never a failure of the whole report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -52,12 +53,18 @@ def document_paths(results: Path) -> list[Path]:
     return paths
 
 
-def read_results(results: Path, progress: Progress) -> tuple[Tables, list[Problem], dict[str, Path]]:
+def read_results(
+    results: Path, progress: Progress, ids: Collection[int] | None = None
+) -> tuple[Tables, list[Problem], dict[str, Path]]:
     """Read ``<results>/*/analysis.json`` into tables; unusable documents become ``Problem``s.
 
-    Also returns the folder of each model key (where its codes.npz would be).
+    ``ids`` (a catalogue selection) keeps only the documents of those zoo models; a folder named by
+    another id is not even read. Also returns the folder of each model key (where its codes.npz would be).
     """
     paths = document_paths(results)
+    if ids is not None:
+        ids = set(ids)
+        paths = [p for p in paths if not p.parent.name.isdigit() or int(p.parent.name) in ids]
     progress(f"reading {len(paths):,} analysis documents from {results}")
     builder = TableBuilder()
     problems: list[Problem] = []
@@ -67,7 +74,10 @@ def read_results(results: Path, progress: Progress) -> tuple[Tables, list[Proble
         shown = str(path.relative_to(results)).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         try:
             doc = read_document(path)
-            key = doc.get("model", {}).get("key") if isinstance(doc.get("model"), dict) else None
+            model: Mapping[str, Any] = doc["model"] if isinstance(doc.get("model"), dict) else {}
+            if ids is not None and model.get("id") not in ids:
+                continue
+            key = model.get("key")
             if key in folders:
                 where = folders[key].relative_to(results) / path.name
                 problems.append(Problem(shown, "duplicate", reason(f"model key {key!r} also in {where}")))
@@ -78,6 +88,8 @@ def read_results(results: Path, progress: Progress) -> tuple[Tables, list[Proble
             problems.append(Problem(shown, "newer schema", reason(error)))
         except (UnreadableFile, ValueError, TypeError, AttributeError) as error:
             problems.append(Problem(shown, "unreadable", reason(error)))
+    if not len(builder) and not problems:
+        raise VaePassiveError(f"no analysis document in {results} is of a model in this selection")
     if not len(builder):
         first = problems[0]
         raise VaePassiveError(

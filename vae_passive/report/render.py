@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import multiprocessing as mp
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -301,11 +301,13 @@ def build_report(
     model_ids: Sequence[str] = (),
     progress: Progress = lambda message: None,
     note: str | None = None,
+    ids: Collection[int] | None = None,
 ) -> Path:
-    """Write tables, figures, report.md and index.html for the documents under ``results``; return report.md."""
+    """Write tables, figures, report.md and index.html for the documents under ``results`` (only those of
+    the zoo models ``ids`` when given); return report.md."""
     _check_options(formats, out)
     names = FileNames()
-    report_tables, problems, folders = read_results(results, progress)
+    report_tables, problems, folders = read_results(results, progress, ids)
     models = report_tables.models
     model_keys = select_models(models, model_ids, results)
     rule_table = tables.rules(models)
