@@ -65,6 +65,8 @@ def read_results(
     if ids is not None:
         ids = set(ids)
         paths = [p for p in paths if not p.parent.name.isdigit() or int(p.parent.name) in ids]
+        if not paths:
+            raise VaePassiveError(f"no analysis document in {results} is of a model in this selection")
     progress(f"reading {len(paths):,} analysis documents from {results}")
     builder = TableBuilder()
     problems: list[Problem] = []
