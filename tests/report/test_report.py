@@ -6,6 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -176,8 +177,9 @@ def test_one_model_through_the_cli(cli, tmp_path):
     assert result.stdout.strip() == f"report: {tmp_path / 'out' / 'report.md'}"
     assert "reading 2 analysis documents" in result.stderr
     markdown = (tmp_path / "out" / "report.md").read_text()
-    assert "1 models without a method or dataset" in markdown
-    assert "0 of 1 models (0%)" in markdown
+    assert "1 model without a method or dataset in the document, drawn in groups named 'any method'" in markdown
+    assert "0 of 1 model (0%)" in markdown
+    assert "passive__any_method__any_dataset.png" in markdown  # in the figures, grouped by what exists
     assert "`zz_copy/analysis.json` (duplicate): model key 'solo' also in solo/analysis.json" in markdown
     assert len(pd.read_csv(tmp_path / "out" / "tables" / "latents.csv")) == 3
 
@@ -293,5 +295,109 @@ def test_traversal_figure_marks_passive_rows():
     axes = fig.axes
     assert len(axes) == 15
     assert axes[10].get_ylabel() == "z2 passive"
-    assert axes[10].spines["left"].get_edgecolor()[:3] == pytest.approx((0.8, 0.4745, 0.6549), abs=1e-3)
+    assert matplotlib.colors.to_hex(axes[10].spines["left"].get_edgecolor()) == figures.PALETTE["passive"].lower()
     assert fig.get_size_inches() == pytest.approx(figures.traversal_size(3, 5))
+
+
+def _text_inside(fig) -> list[str]:
+    """The visible texts of ``fig`` whose window extent is not inside the figure (with a pixel's slack)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    undrawn = set()  # labels of ticks outside the axis' view: kept by matplotlib, never drawn
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not low - 1e-9 <= tick.get_loc() <= high + 1e-9:
+                    undrawn |= {id(tick.label1), id(tick.label2)}
+    outside = []
+    for text in fig.findobj(lambda a: hasattr(a, "get_window_extent") and hasattr(a, "get_text")):
+        if not text.get_visible() or not text.get_text().strip() or id(text) in undrawn:
+            continue
+        box = text.get_window_extent(renderer)
+        if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
+            outside.append(text.get_text())
+    return outside
+
+
+def test_demo_size_figures_keep_every_text_inside():
+    """The demo's four models (one level without passive latents) and a long title: every text artist of
+    every figure lies inside the image, score axes carry units, and the kind colours are the palette's."""
+    from matplotlib.figure import Figure
+
+    documents = [make_document(i, kinds=["active"] * 10 if i < 2 else None, downstream=True) for i in (0, 1, 250, 251)]
+    t = tables.TableBuilder()
+    for doc in documents:
+        t.add(doc)
+    report_tables = t.build()
+    summary = tables.summarize(report_tables)
+    title = "beta_vae × dsprites_full · data: procedural_dsprites (procedural stand-in) · 4 models · a long note " * 2
+    with matplotlib.rc_context(figures.STYLE):
+        drawn = _all_figures(report_tables, summary, title)
+    for fig in drawn:
+        assert isinstance(fig, Figure)
+        assert _text_inside(fig) == [], fig.get_suptitle()[:40]
+    labels = [ax.get_ylabel() for ax in drawn[0].axes + drawn[1].axes]
+    assert any("total correlation (nats)" in label for label in labels)
+    assert any("mutual information\n(nats)" in label for label in labels)
+    colours = {t.get_text(): t.get_color() for t in drawn[6].findobj(lambda a: hasattr(a, "get_text"))}
+    assert colours["z9 passive"] == figures.PALETTE["passive"]
+
+
+def _all_figures(report_tables, summary, title):
+    from vae_passive.report import downstream, render
+
+    codes = make_codes(KINDS_OF_MODEL_0)
+    return [
+        figures.passive_figure(summary, title),
+        figures.subset_scores_figure(summary, title),
+        figures.kinds_figure(summary, title),
+        figures.metrics_figure(render.metrics_part(summary), title),
+        figures.overview_figure(tables.with_strength(summary), title),
+        downstream.downstream_figure(downstream.downstream_rows(report_tables.metrics), title),
+        figures.histograms_figure(codes["mean"], codes["sampled"], np.exp(codes["logvar"]), KINDS_OF_MODEL_0, title),
+        figures.correlation_figure(codes["mean"], codes["sampled"], KINDS_OF_MODEL_0, title),
+    ]
+
+
+def test_no_passive_latents_draw_no_bars_and_identical_subsets_are_dropped():
+    t = tables.TableBuilder()
+    for i in (0, 1):
+        doc = make_document(i, kinds=["active"] * 6)
+        full = {e["representation"]: e for e in doc["scores"] if e["subset"] == "full"}
+        doc["scores"] = [{**full[e["representation"]], "subset": e["subset"]} for e in doc["scores"]]
+        t.add(doc)  # every latent active: the active subset is the full code, as analyze writes it
+    summary = tables.summarize(t.build())
+    fig = figures.passive_figure(summary, "no passive")
+    assert len(fig.axes) == 2  # no twin axes: the scores own the left axis
+    assert not any(ax.patches for ax in fig.axes)
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    assert "no passive latents in any model" in texts
+    _scores, subsets, notes = figures.scores_layout(summary)
+    assert subsets == ["full"] and "active: the same as the full code in every model" in notes
+
+
+def test_documents_from_codes_are_grouped_by_the_fields_they_have(tmp_path):
+    """Documents of ``analyze --codes`` (no id, no catalogue fields) appear in the tables, the model table
+    and the group figures, whose title says what was left out."""
+    codes_docs = [make_document(None, key=f"my_vae_{i}", kinds=["active"] * 4 + ["passive"] * 2) for i in range(2)]
+    for doc in codes_docs:
+        doc["model"]["source"] = "codes"
+    results = write_documents(tmp_path / "results", [*codes_docs, make_document(0)])
+    np.savez(results / "my_vae_0" / "codes.npz", **make_codes(["active"] * 4 + ["passive"] * 2))
+    build_report(results, tmp_path / "out", ("png",), ("my_vae_0",))
+    names = {p.stem for p in (tmp_path / "out" / "figures").iterdir()}
+    assert {
+        "passive__any_method__any_dataset",
+        "model_my_vae_0__histograms",
+        "passive__beta_vae__dsprites_full",
+    } <= names
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "not recorded: method, dataset, hyperparameter, value, seed" in markdown
+    assert "[histograms](figures/model_my_vae_0__histograms.png)" in markdown
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert html.count('<table class="data">') == 2 and "<script>" in html and "http" not in html.split("<script>")[1]

@@ -97,7 +97,7 @@ def make_document(
     for subset in SUBSETS:
         wanted = set(subset.split("+")) if subset != "full" else {"active", "passive", "mixed"}
         members = [k for k in kinds if k in wanted]
-        if len(members) < 2 or (not legacy and not all(part in kinds for part in wanted)):
+        if len(members) < 2 or (subset != "full" and not legacy and not all(part in kinds for part in wanted)):
             continue
         for representation in ("mean", "sampled"):
             entry = {"representation": representation, "subset": subset, "num_latents": len(members)}

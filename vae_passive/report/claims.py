@@ -78,14 +78,22 @@ def _pair(wide: pd.DataFrame, subset: str) -> pd.DataFrame | None:
     return both if len(both) else None
 
 
-def _kept_subset(models: pd.DataFrame) -> pd.Series:
+def _kept_subset(models: pd.DataFrame) -> dict[str, str]:
     """Per model key: the subset of its non-passive latents as the study names it (``active+mixed``,
     ``active`` or ``mixed``)."""
-    names = [
-        "active+mixed" if a and m else "active" if a else "mixed"
-        for a, m in zip(models["active"], models["mixed"], strict=True)
-    ]
-    return pd.Series(names, index=models["key"].astype(str).to_numpy())
+    return {
+        str(key): "active+mixed" if a and m else "active" if a else "mixed"
+        for key, a, m in zip(models["key"], models["active"], models["mixed"], strict=True)
+    }
+
+
+def _kept_values(wide: pd.DataFrame, kept: dict[str, str], representation: str) -> pd.Series:
+    """Per model key in ``kept``: the value of its non-passive subset in ``representation`` (NaN if absent)."""
+    values = {}
+    for key, subset in kept.items():
+        column = (subset, representation)
+        values[key] = float(wide[column].get(key, math.nan)) if column in wide.columns else math.nan
+    return pd.Series(values, dtype="float64")
 
 
 def claim_a(tables: Tables) -> Finding:
@@ -106,18 +114,9 @@ def claim_a(tables: Tables) -> Finding:
     kept = _kept_subset(models)
     full = _pair(wide, "full")
     if full is not None:
-        rows = []
-        for key, subset in kept.items():
-            other = _pair(wide, subset)
-            if key in full.index and other is not None and key in other.index:
-                rows.append(
-                    (
-                        full.loc[key, "mean"] - full.loc[key, "sampled"],
-                        other.loc[key, "mean"] - other.loc[key, "sampled"],
-                    )
-                )
-        if rows:
-            gaps = pd.DataFrame(rows, columns=["full", "kept"])
+        kept_gap = _kept_values(wide, kept, "mean") - _kept_values(wide, kept, "sampled")
+        gaps = pd.DataFrame({"full": full["mean"] - full["sampled"], "kept": kept_gap}).dropna()
+        if len(gaps):
             smaller = int((gaps["kept"].abs() < gaps["full"].abs()).sum())
             text += (
                 f" Without the passive latents the mean−sampled TC gap shrinks in {smaller:,} of {counted(len(gaps))} "
@@ -169,24 +168,18 @@ def claim_c(tables: Tables) -> Finding:
         name = metric.removeprefix("truncated_downstream_task_").replace("_", " ")
         good = full["mean"] >= full["sampled"]
         if ("random", "mean") in wide.columns:
-            good &= full["mean"] > wide.loc[full.index, ("random", "mean")]
+            good &= full["mean"] > wide[("random", "mean")].reindex(full.index)
         verdict = verdict or _verdict(int(good.sum()), len(full))
         text = (
             f"{name}: mean-code test accuracy {_spread(full['mean'])}, sampled {_spread(full['sampled'])}; "
             f"the mean code at least as good as the sampled one and above the random baseline in {int(good.sum()):,} "
             f"of {counted(len(full))}"
         )
-        diffs = [
-            wide.loc[key, (subset, "mean")] - full.loc[key, "mean"]
-            for key, subset in kept.items()
-            if key in full.index
-            and (subset, "mean") in wide.columns
-            and not math.isnan(wide.loc[key, (subset, "mean")])
-        ]
-        if diffs:
-            helped = sum(d >= 0 for d in diffs)
+        diffs = (_kept_values(wide, kept, "mean") - full["mean"]).dropna()
+        if len(diffs):
+            helped = int((diffs >= 0).sum())
             text += (
-                f"; without passive latents accuracy changes by {_spread(pd.Series(diffs))} "
+                f"; without passive latents accuracy changes by {_spread(diffs)} "
                 f"(no loss in {helped:,} of {counted(len(diffs))})"
             )
         parts.append(text)

@@ -2,7 +2,9 @@
 
 No file I/O here (``render`` saves). Figures are ``matplotlib.figure.Figure`` objects built without
 pyplot, so thousands of them leave no global state behind. Sizes are fixed functions of the
-content (``DPI`` dots per inch), colours are Okabe-Ito (colour-blind safe).
+content (``DPI`` dots per inch). Colours come from one ``PALETTE`` (colour-blind safe, and the kind
+colours dark enough to read as text on white); every figure keeps a margin (``MARGIN``) so no text
+touches the image's edge, and long titles are wrapped to the figure's width.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from cycler import cycler
 from matplotlib import colormaps
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -26,23 +27,33 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.scores import SCORE_NAMES
 from vae_passive.latents.variables import KINDS, SUBSETS
-from vae_passive.report.tables import MI, SUMMARY_ITEM_COLUMNS, TC
+from vae_passive.report.style import (
+    DPI,
+    KIND_COLOURS,
+    MARGIN,
+    OKABE_ITO,
+    PALETTE,
+    REPRESENTATION_COLOURS,
+    REPRESENTATION_MARKERS,
+    SCORE_LABELS,
+    SCORE_UNITS,
+    STYLE,
+    score_label,
+    wrapped,
+)
+from vae_passive.report.tables import GROUP_COLUMNS, MI, SUMMARY_ITEM_COLUMNS, TC
 from vae_passive.zoo import catalogue
 
-DPI = 100
-OKABE_ITO = {
-    "blue": "#0072B2",
-    "orange": "#E69F00",
-    "green": "#009E73",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-    "sky_blue": "#56B4E9",
-    "yellow": "#F0E442",
-    "black": "#000000",
-}
-REPRESENTATION_COLOURS = {"mean": OKABE_ITO["blue"], "sampled": OKABE_ITO["orange"], "variance": OKABE_ITO["green"]}
-REPRESENTATION_MARKERS = {"mean": "o", "sampled": "s"}
-KIND_COLOURS = {"active": OKABE_ITO["green"], "mixed": OKABE_ITO["sky_blue"], "passive": OKABE_ITO["purple"]}
+__all__ = [
+    "DPI",
+    "KIND_COLOURS",
+    "PALETTE",
+    "REPRESENTATION_COLOURS",
+    "SCORE_LABELS",
+    "STYLE",
+]  # the API's plots use these
+
+GROUP_KEYS = [c for c in GROUP_COLUMNS if c != "level"]  # the summary's group (level follows from value)
 SUBSET_STYLES: dict[str, Any] = {"full": "-", "active": "--", "active+mixed": ":"}
 METHOD_STYLES = [
     (OKABE_ITO[c], m)
@@ -50,30 +61,21 @@ METHOD_STYLES = [
 ]
 # A diverging map readable with colour-vision deficiencies; grey marks NaN (a constant latent).
 CORRELATION_CMAP = colormaps["RdBu_r"].with_extremes(bad="0.8")
-SCORE_LABELS = {
-    "gaussian_total_correlation": "total correlation",
-    "gaussian_wasserstein_correlation": "Wasserstein corr.",
-    "gaussian_wasserstein_correlation_norm": "Wasserstein corr. (norm.)",
-    "mutual_info_score": "mutual information",
-    "effective_rank": "effective rank",
-}
-# rcParams for drawing and saving: palette, fonts, a fixed SVG id salt so files are byte-identical, and no
-# mathtext: titles and labels carry names from documents, and a "$" in them must not be parsed as TeX.
-STYLE: dict[Any, Any] = {
-    "text.parse_math": False,
-    "axes.prop_cycle": cycler(color=list(OKABE_ITO.values())),
-    "font.size": 9,
-    "axes.titlesize": 9,
-    "legend.fontsize": 8,
-    "svg.hashsalt": "vae-passive",
-    "svg.fonttype": "path",
-    "figure.dpi": DPI,
-    "savefig.dpi": DPI,
-}
 
 
-def _figure(fig: Figure | None, width: float, height: float) -> Figure:
-    return fig if fig is not None else Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+def new_figure(fig: Figure | None, width: float, height: float) -> Figure:
+    """``fig``, or a new constrained-layout figure of ``width`` x ``height`` inches with a ``MARGIN`` border."""
+    if fig is not None:
+        return fig
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    engine = fig.get_layout_engine()
+    assert isinstance(engine, ConstrainedLayoutEngine)
+    engine.set(w_pad=MARGIN, h_pad=MARGIN)
+    return fig
+
+
+def suptitle(fig: Figure, text: str) -> None:
+    fig.suptitle(wrapped(text, fig.get_figwidth(), 10))
 
 
 class _Lines:
@@ -83,7 +85,8 @@ class _Lines:
     """
 
     def __init__(self, summary: pd.DataFrame):
-        self.values = sorted(summary["value"].dropna().unique())
+        present = summary["value"]
+        self.values = sorted(present.dropna().unique()) + ([math.nan] if present.isna().any() else [])
         items = summary.groupby(list(SUMMARY_ITEM_COLUMNS), sort=False, observed=True)
         self._items = {item: rows for item, rows in items}
 
@@ -95,7 +98,7 @@ class _Lines:
 
 
 def _x_axis(ax: Axes, values: Sequence[float], label: str) -> None:
-    ax.set_xticks(range(len(values)), [f"{v:g}" for v in values])
+    ax.set_xticks(range(len(values)), ["n/a" if math.isnan(v) else f"{v:g}" for v in values])
     ax.set_xlim(-0.6, len(values) - 0.4)
     ax.set_xlabel(label)
 
@@ -110,103 +113,131 @@ def _no_data(ax: Axes, what: str) -> None:
 
 
 def passive_size() -> tuple[float, float]:
-    return 11.0, 4.2
+    return 11.0, 4.6
 
 
 def passive_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None) -> Figure:
-    """Passive-latent count as bars, TC and MI of mean vs sampled full codes as lines on a twin axis."""
-    fig = _figure(fig, *passive_size())
+    """Passive-latent count as bars (left axis), TC and MI of mean vs sampled full codes as lines (right axis).
+
+    Without any passive latent there are no bars and no twin axis: the scores get the left axis, and a
+    note says why. The legend sits below the panels, never over the data.
+    """
+    fig = new_figure(fig, *passive_size())
     lines = _Lines(summary)
     values, xlabel = lines.values, _hyperparameter(summary)
     x = np.arange(len(values))
     passive = lines.get("counts", "passive")
+    bars = bool((passive["mean"].fillna(0) > 0).any())
     for ax, score in zip(fig.subplots(1, 2), (TC, MI), strict=True):
-        bars = ax.bar(
-            x, passive["mean"], yerr=passive["std"], color=KIND_COLOURS["passive"], alpha=0.55, capsize=3, width=0.6
-        )
-        ax.set_ylabel("passive latents (mean ± sd over seeds)")
-        ax.set_ylim(bottom=0)
-        twin = ax.twinx()
-        handles: list[Artist] = [Patch(color=KIND_COLOURS["passive"], alpha=0.55, label="passive latents (left axis)")]
+        if bars:
+            top = float((passive["mean"] + passive["std"].fillna(0)).max())
+            ax.bar(x, passive["mean"], yerr=passive["std"], color=PALETTE["passive"], alpha=0.35, capsize=3, width=0.6,
+                   error_kw={"ecolor": PALETTE["passive"]})  # fmt: skip
+            ax.set_ylabel("passive latents (mean ± sd over seeds)")
+            ax.set_ylim(0, max(1.0, 1.1 * top))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            score_ax = ax.twinx()
+            score_ax.set_ylabel(f"{score_label(score)}, full code (right axis)")
+        else:
+            score_ax = ax
+            score_ax.set_ylabel(f"{score_label(score)}, full code")
+            ax.text(0.5, 0.97, "no passive latents in any model", ha="center", va="top", transform=ax.transAxes,
+                    color="0.3")  # fmt: skip
+        drawn = False
         for rep in REPRESENTATIONS:
             line = lines.get("scores", score, rep, "full")
-            twin.errorbar(
-                x,
-                line["mean"],
-                yerr=line["std"],
-                color=REPRESENTATION_COLOURS[rep],
-                marker=REPRESENTATION_MARKERS[rep],
-                capsize=3,
-            )
-            handles.append(
-                Line2D([], [], color=REPRESENTATION_COLOURS[rep], marker=REPRESENTATION_MARKERS[rep], label=f"{rep}")
-            )
-        twin.set_ylabel(f"{SCORE_LABELS[score]}, full code (right axis)")
-        twin.set_ylim(bottom=0)
-        ax.set_title(f"passive latents and {SCORE_LABELS[score]}")
+            drawn |= bool(line["mean"].notna().any())
+            score_ax.errorbar(x, line["mean"], yerr=line["std"], color=REPRESENTATION_COLOURS[rep],
+                              marker=REPRESENTATION_MARKERS[rep], capsize=3)  # fmt: skip
+        score_ax.set_ylim(bottom=0)
+        ax.set_title(f"passive latents and {SCORE_LABELS[score]}" if bars else SCORE_LABELS[score])
         _x_axis(ax, values, xlabel)
-        ax.legend(handles=handles, loc="upper left", frameon=True)
-        if not len(bars):
-            _no_data(ax, "models")
-    fig.suptitle(title)
+        if not drawn:
+            _no_data(ax, "models with a full-code score")
+    handles: list[Artist] = [Patch(color=PALETTE["passive"], alpha=0.35, label="passive latents (bars, left axis)")]
+    handles = handles if bars else []
+    handles += [
+        Line2D([], [], color=REPRESENTATION_COLOURS[r], marker=REPRESENTATION_MARKERS[r], label=f"{r} code")
+        for r in REPRESENTATIONS
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    suptitle(fig, title)
     return fig
 
 
 def subset_scores_size(rows: int, columns: int) -> tuple[float, float]:
-    return 2.3 * columns + 0.8, 1.9 * rows + 1.2
+    return 2.3 * columns + 1.0, 1.9 * rows + 1.6
+
+
+def scores_layout(summary: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """(scores, subsets drawn, notes on subsets left out) of ``subset_scores_figure``.
+
+    A subset is left out when no model has it (fewer than two latents of its kinds) or when it equals
+    the full code wherever it is present (every latent of that kind): a panel identical to ``full``.
+    """
+    scores = summary[summary["table"] == "scores"]
+    present_scores = [s for s in SCORE_NAMES if (scores["quantity"] == s).any()] or [TC]
+    drawn, notes = [], []
+    keys = ["quantity", "representation", *GROUP_KEYS]
+    full = scores.loc[scores["subset"] == "full", [*keys, "mean"]]
+    for subset in SUBSETS:
+        rows = scores[scores["subset"] == subset]
+        if rows.empty:
+            if subset != "full":
+                notes.append(f"{subset}: no model has two or more such latents")
+            continue
+        if subset != "full":
+            pair = rows[[*keys, "mean"]].merge(full, on=keys, how="left", suffixes=("", "_full"))
+            if np.allclose(pair["mean"].to_numpy(float), pair["mean_full"].to_numpy(float), equal_nan=True):
+                notes.append(f"{subset}: the same as the full code in every model")
+                continue
+        drawn.append(subset)
+    return present_scores, drawn or ["full"], notes
 
 
 def subset_scores_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None) -> Figure:
     """Each score (rows) on each latent subset (columns), mean vs sampled, over the hyperparameter values.
 
+    Subsets without data or identical to the full code are not drawn; a note under the grid says which.
     The grid is laid out by hand (no constrained layout) and inner rows have no x ticks: with dozens of
     panels that halves drawing time.
     """
-    scores = summary[summary["table"] == "scores"]
-    present_scores = [s for s in SCORE_NAMES if (scores["quantity"] == s).any()] or [TC]
-    present_subsets = [s for s in SUBSETS if (scores["subset"] == s).any()] or ["full"]
+    present_scores, present_subsets, notes = scores_layout(summary)
     width, height = subset_scores_size(len(present_scores), len(present_subsets))
+    heading = wrapped(f"{title}\nscores per latent subset (mean over seeds)", width, 10)
     if fig is None:
         fig = Figure(figsize=(width, height), dpi=DPI)
-        fig.subplots_adjust(
-            left=0.9 / width, right=1 - 0.2 / width, bottom=1.0 / height, top=1 - 0.9 / height, wspace=0.45
-        )
+        top = (MARGIN + 0.2 * (heading.count("\n") + 1) + 0.3) / height
+        fig.subplots_adjust(left=1.0 / width, right=1 - 0.25 / width, bottom=1.3 / height, top=1 - top, wspace=0.5)
     lines = _Lines(summary)
     values, xlabel = lines.values, _hyperparameter(summary)
     axes = fig.subplots(len(present_scores), len(present_subsets), squeeze=False)
     for i, score in enumerate(present_scores):
         for j, subset in enumerate(present_subsets):
             ax = axes[i, j]
-            drawn = False
             for rep in REPRESENTATIONS:
                 line = lines.get("scores", score, rep, subset)
-                if line["mean"].notna().any():
-                    ax.plot(
-                        range(len(values)),
-                        line["mean"],
-                        color=REPRESENTATION_COLOURS[rep],
-                        marker=REPRESENTATION_MARKERS[rep],
-                        markersize=3,
-                    )
-                    drawn = True
-            if not drawn:
-                _no_data(ax, "subset of ≥ 2 latents")
+                ax.plot(range(len(values)), line["mean"], color=REPRESENTATION_COLOURS[rep],
+                        marker=REPRESENTATION_MARKERS[rep], markersize=3)  # fmt: skip
             ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
             if i == 0:
                 ax.set_title(subset)
             if j == 0:
-                ax.set_ylabel(SCORE_LABELS[score])
+                ax.set_ylabel(f"{SCORE_LABELS[score]}\n({SCORE_UNITS[score]})")
             if i == len(present_scores) - 1:
                 _x_axis(ax, values, xlabel)
             else:  # no ticks at all on inner rows: cheaper to draw than hidden shared ones
                 ax.xaxis.set_major_locator(NullLocator())
                 ax.set_xlim(-0.6, len(values) - 0.4)
     handles = [
-        Line2D([], [], color=REPRESENTATION_COLOURS[r], marker=REPRESENTATION_MARKERS[r], label=f"{r} representation")
+        Line2D([], [], color=REPRESENTATION_COLOURS[r], marker=REPRESENTATION_MARKERS[r], label=f"{r} code")
         for r in REPRESENTATIONS
     ]
-    fig.legend(handles=handles, loc="lower center", ncols=2, frameon=False)
-    fig.suptitle(f"{title}\nscores per latent subset (mean over seeds)")
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.35 / height), ncols=2, frameon=False)
+    if notes:
+        note = wrapped("not drawn: " + "; ".join(notes), width, 8)
+        fig.text(0.5, MARGIN / height, note, ha="center", va="bottom", fontsize=7, color="0.3")
+    fig.suptitle(heading, y=1 - MARGIN / height, va="top")
     return fig
 
 
@@ -217,7 +248,7 @@ def kinds_size() -> tuple[float, float]:
 def kinds_figure(summary: pd.DataFrame, title: str, ax: Axes | None = None) -> Figure:
     """Stacked bars of the mean active, mixed and passive counts per hyperparameter value."""
     if ax is None:
-        ax = _figure(None, *kinds_size()).subplots()
+        ax = new_figure(None, *kinds_size()).subplots()
     lines = _Lines(summary)
     values = lines.values
     bottom = np.zeros(len(values))
@@ -228,8 +259,9 @@ def kinds_figure(summary: pd.DataFrame, title: str, ax: Axes | None = None) -> F
     _x_axis(ax, values, _hyperparameter(summary))
     ax.set_ylabel("latents (mean over seeds)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="kind")
-    ax.set_title(f"{title}\nactive, mixed and passive latents")
-    return cast(Figure, ax.figure)  # the figure of the given ax (a SubFigure is not used here)
+    fig = cast(Figure, ax.figure)  # the figure of the given ax (a SubFigure is not used here)
+    ax.set_title(wrapped(f"{title}\nactive, mixed and passive latents", fig.get_figwidth() - 1.2))
+    return fig  # the figure of the given ax (a SubFigure is not used here)
 
 
 def metrics_size(panels: int) -> tuple[float, float]:
@@ -241,7 +273,7 @@ def metrics_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None)
     """Each disentanglement metric on mean vs sampled codes, full vs active-only (and active+mixed) latents."""
     metrics = summary[summary["table"] == "metrics"]
     panels = sorted(set(zip(metrics["quantity"], metrics["key"], strict=True))) or [("no metrics", "")]
-    fig = _figure(fig, *metrics_size(len(panels)))
+    fig = new_figure(fig, *metrics_size(len(panels)))
     lines = _Lines(summary)
     values, xlabel = lines.values, _hyperparameter(summary)
     columns = min(len(panels), 4)
@@ -278,12 +310,12 @@ def metrics_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None)
     ]
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3))
-    fig.suptitle(f"{title}\ndisentanglement metrics: mean vs sampled vs active-only codes")
+    suptitle(fig, f"{title}\ndisentanglement metrics: mean vs sampled vs active-only codes")
     return fig
 
 
 def overview_size(datasets: int) -> tuple[float, float]:
-    return 3.0 * max(datasets, 1) + 1.8, 6.0
+    return 3.0 * max(datasets, 1) + 2.2, 6.4
 
 
 def overview_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None) -> Figure:
@@ -293,7 +325,7 @@ def overview_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None
     """
     datasets = _catalogue_order(summary["dataset"], catalogue.DATASETS) or ["(none)"]
     methods = _catalogue_order(summary["method"], catalogue.METHOD_NAMES)
-    fig = _figure(fig, *overview_size(len(datasets)))
+    fig = new_figure(fig, *overview_size(len(datasets)))
     axes = fig.subplots(2, len(datasets), squeeze=False, sharex=True)
     for j, dataset in enumerate(datasets):
         part = summary[summary["dataset"] == dataset]
@@ -308,15 +340,17 @@ def overview_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None
                 axes[1, j].plot(gap.index, gap["mean"] - gap["sampled"], color=colour, marker=marker, markersize=4)
         axes[0, j].set_title(dataset)
         axes[1, j].axhline(0, color="0.6", linewidth=0.8)
-    fig.supxlabel("regularisation strength, normalised per method (0 = weakest, 1 = strongest)")
+    fig.supxlabel(
+        wrapped("regularisation strength, normalised per method (0 = weakest, 1 = strongest)", fig.get_figwidth() - 1.5)
+    )
     axes[0, 0].set_ylabel("passive latents (mean over seeds)")
-    axes[1, 0].set_ylabel("TC gap, full code (mean − sampled)")
+    axes[1, 0].set_ylabel("TC gap, full code (mean − sampled, nats)")
     handles = [
         Line2D([], [], color=METHOD_STYLES[k % len(METHOD_STYLES)][0], marker=METHOD_STYLES[k % len(METHOD_STYLES)][1])
         for k in range(len(methods))
     ]
     fig.legend(handles, methods, loc="outside right center", title="method")
-    fig.suptitle(f"{title}\noverview across methods")
+    suptitle(fig, f"{title}\noverview across methods")
     return fig
 
 
@@ -342,23 +376,30 @@ def histograms_figure(
     title: str,
     fig: Figure | None = None,
 ) -> Figure:
-    """Per latent (rows): histograms of its mean, sampled and variance codes; row labels coloured by kind."""
-    fig = _figure(fig, *histograms_size(len(kinds)))
-    axes = fig.subplots(len(kinds), 3, squeeze=False)
+    """Per latent (rows): histograms of its mean, sampled and variance codes; row labels coloured by kind.
+
+    Each column shares one x range and one set of bins, so a passive latent's narrow mean code looks
+    narrow next to an active one's; the range is in the column's title.
+    """
+    fig = new_figure(fig, *histograms_size(len(kinds)))
+    axes = fig.subplots(len(kinds), 3, squeeze=False, sharex="col")
     columns = (("mean", mean), ("sampled", sampled), ("variance", variance))
     for j, (name, codes) in enumerate(columns):
+        finite_all = codes[np.isfinite(codes)]
+        low, high = (float(finite_all.min()), float(finite_all.max())) if finite_all.size else (0.0, 1.0)
+        bins = np.linspace(low, high if high > low else low + 1.0, 61)
         for i, kind in enumerate(kinds):
             ax = axes[i, j]
             finite = codes[:, i][np.isfinite(codes[:, i])]
-            ax.hist(finite, bins=40, color=REPRESENTATION_COLOURS[name])
+            ax.hist(finite, bins=bins, color=REPRESENTATION_COLOURS[name])
             ax.tick_params(labelsize=7)
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(f"{name} code")
+                ax.set_title(f"{name} code (x from {low:.3g} to {high:.3g})")
             if j == 0:
                 ax.set_ylabel(_kind_label(i, kind), color=KIND_COLOURS[kind], rotation=0, ha="right", va="center")
-    fig.suptitle(f"{title}\nper-latent histograms (row label: latent and its kind)")
+    suptitle(fig, f"{title}\nper-latent histograms, one x range per column (row label: latent and its kind)")
     return fig
 
 
@@ -376,7 +417,7 @@ def correlation_figure(
     mean: np.ndarray, sampled: np.ndarray, kinds: Sequence[str], title: str, fig: Figure | None = None
 ) -> Figure:
     """Heatmaps of the latent-latent correlation of the mean and of the sampled codes, labels coloured by kind."""
-    fig = _figure(fig, *correlation_size())
+    fig = new_figure(fig, *correlation_size())
     axes = fig.subplots(1, 2)
     labels = [_kind_label(i, k) for i, k in enumerate(kinds)]
     image = None
@@ -397,7 +438,7 @@ def correlation_figure(
         ax.set_title(f"{name} code: Pearson correlation")
     assert image is not None
     fig.colorbar(image, ax=list(axes), shrink=0.8, label="correlation (grey: constant latent)")
-    fig.suptitle(f"{title}\ncorrelation between latents")
+    suptitle(fig, f"{title}\ncorrelation between latents")
     return fig
 
 
@@ -412,7 +453,7 @@ def traversal_figure(
 
     ``images`` is (latents, steps, 64, 64, channels) in [0, 1].
     """
-    fig = _figure(fig, *traversal_size(len(kinds), len(values)))
+    fig = new_figure(fig, *traversal_size(len(kinds), len(values)))
     engine = fig.get_layout_engine()
     assert isinstance(engine, ConstrainedLayoutEngine)  # a given fig must use the constrained layout too
     engine.set(w_pad=0.01, h_pad=0.01, wspace=0.0, hspace=0.0)
@@ -435,5 +476,5 @@ def traversal_figure(
                 ax.set_title(f"{value:+.2g}", fontsize=7)
             if j == 0:
                 ax.set_ylabel(_kind_label(i, kind), color=KIND_COLOURS[kind], rotation=0, ha="right", va="center")
-    fig.suptitle(f"{title}\ntraversals: one latent varied (columns), others fixed; passive rows framed")
+    suptitle(fig, f"{title}\ntraversals: one latent varied (columns), others fixed; passive rows framed")
     return fig

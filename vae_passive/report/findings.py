@@ -85,8 +85,10 @@ def _mixed_reasons(latents: pd.DataFrame) -> Finding | None:
     parts = ", ".join(f"{reason} {n:,} ({n / len(mixed):.0%})" for reason, n in counts.items())
     return Finding(
         "Mixed latents by reason",
-        f"{counted(len(mixed), 'mixed latent')} in {counted(mixed['key'].nunique())}: {parts}. varies: σ² varies across inputs; "
-        "between_bands: σ² stable between the active and passive bands; above_prior: σ² stable above the prior's; "
+        f"{counted(len(mixed), 'mixed latent')} in {counted(mixed['key'].nunique())}: {parts}. "
+        "varies: σ² varies across inputs; "
+        "between_bands: σ² stable between the active and passive bands; "
+        "above_prior: σ² stable above the prior's; "
         "unknown: written before reasons were recorded.",
     )
 

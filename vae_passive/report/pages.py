@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from vae_passive.report.findings import PREVALENCE_HEADER
-from vae_passive.report.provenance import demo_warning, provenance
+from vae_passive.report.provenance import demo_warning, provenance, study_coverage
 from vae_passive.report.read import Problem
 
 TABLE_DESCRIPTIONS = {
@@ -78,6 +78,7 @@ class Strong:
 
 
 Inline = str | Link | Code | Strong
+Cell = str | tuple[Inline, ...]
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,11 @@ class Bullets:
 
 @dataclass(frozen=True)
 class Table:
+    """A table; in index.html it can be sorted (click a heading) and filtered (the box above it)."""
+
     header: Sequence[str]
-    rows: Sequence[Sequence[str]]
+    rows: Sequence[Sequence[Cell]]  # a cell is text, or inline parts (links)
+    empty: str = "no rows"  # said instead of an empty table
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ def sections(c: Contents) -> list[Section]:
     facts = provenance(c.results, c.models, c.rule_table, c.versions, c.unplaced)
     bullets = Bullets(tuple((Strong(f"{k}:"), " ", v) for k, v in facts))
     out.append(Section("Data and provenance", 2, [bullets]))
+    out.append(_model_table(c))
     out.append(_tables(c))
     out += _figures(c)
     if c.problems:
@@ -141,6 +146,7 @@ def _title(c: Contents) -> Section:
 def _headline(c: Contents) -> list[Section]:
     """Findings and the prevalence table, under one heading per rule when there are several."""
     headline = Section("Headline findings", 2)
+    headline.blocks.append(Paragraph((Strong("Models analysed."), " ", study_coverage(c.models), ".")))
     out = [headline]
     several = len(c.rule_findings) > 1
     if several:
@@ -177,13 +183,42 @@ def _tables(c: Contents) -> Section:
         Code("rule, var_threshold, mean_tolerance"),
         "). See docs/report.md for every column.",
     )
-    items = []
+    items: list[tuple[Inline, ...]] = []
     for name, files in c.table_files.items():
         frame = c.frames[name]
+        if not len(frame):
+            items.append((Strong(name), f": no rows ({TABLE_DESCRIPTIONS[name]}); none of the documents has any."))
+            continue
         about = f" ({len(frame):,} rows × {frame.shape[1]} columns): {TABLE_DESCRIPTIONS[name]}. "
         parquet, csv = files["parquet"], files["csv"]
         items.append((Strong(name), about, Link(Path(parquet).name, parquet), " · ", Link(Path(csv).name, csv)))
     return Section("Tables", 2, [Paragraph(intro, only="md"), Bullets(tuple(items))])
+
+
+MODEL_TABLE_HEADER = ("key", "id", "method", "dataset", "value", "seed", "active", "mixed", "passive", "figures")
+MAX_MODEL_ROWS = 1_000  # rows of the per-model table in the pages; all of them are in tables/models.csv
+
+
+def _model_table(c: Contents) -> Section:
+    """One row per model with its counts and links to its own figures (drawn for ``--model-id`` models)."""
+    own: dict[str, list[Link]] = {}
+    for fig in c.figures:
+        if fig.section.startswith("model "):
+            path = fig.files.get("png", next(iter(fig.files.values())))
+            own.setdefault(fig.section.removeprefix("model "), []).append(Link(Path(path).stem.split("__")[-1], path))
+    rows: list[list[Cell]] = []
+    for m in c.models.head(MAX_MODEL_ROWS).itertuples(index=False):
+        links = own.get(str(m.key))
+        row: list[Cell] = [str(v) if pd.notna(v) else "" for v in (m.key, m.id, m.method, m.dataset, m.value, m.seed)]
+        row += [str(m.active), str(m.mixed), str(m.passive), tuple(_joined(links, " · ")) if links else "—"]
+        rows.append(row)
+    blocks: list[Block] = []
+    if len(c.models) > MAX_MODEL_ROWS:
+        text = f"The first {MAX_MODEL_ROWS:,} of {len(c.models):,} models; all of them are in "
+        blocks.append(Paragraph((text, Link("tables/models.csv", "tables/models.csv"), ".")))
+    hint = "Figures of a model of its own: add --model-id KEY to the report command (they need its codes.npz)."
+    blocks += [Paragraph((hint,)), Table(MODEL_TABLE_HEADER, rows, empty="no models")]
+    return Section("Models", 2, blocks)
 
 
 def _figures(c: Contents) -> list[Section]:
@@ -253,8 +288,13 @@ def _md_block(block: Block) -> list[str]:
     if isinstance(block, Bullets):
         return [f"- {_md_inline(item)}" for item in block.items]
     if isinstance(block, Table):
+        if not block.rows:
+            return [f"*{md(block.empty)}*"]
         lines = ["| " + " | ".join(md(h) for h in block.header) + " |", "|" + "---|" * len(block.header)]
-        return lines + ["| " + " | ".join(md(cell) for cell in row) + " |" for row in block.rows]
+        cells = (md(cell) if isinstance(cell, str) else _md_inline(cell) for row in block.rows for cell in row)
+        width = len(block.header)
+        flat = list(cells)
+        return lines + ["| " + " | ".join(flat[i : i + width]) + " |" for i in range(0, len(flat), width)]
     fig = block.figure
     first = next(iter(fig.files.values()))
     links = [Link(fmt, path) for fmt, path in fig.files.items()]
@@ -277,7 +317,35 @@ def markdown(page: list[Section]) -> str:
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 img{max-width:100%;border:1px solid #ddd}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}
-.warning{background:#fff3cd;border-left:4px solid #E69F00;padding:0.6em 1em}figure{margin:1em 0}"""
+.warning{background:#fff3cd;border-left:4px solid #E69F00;padding:0.6em 1em}figure{margin:1em 0}
+table.data th{cursor:pointer;background:#f3f3f3;position:sticky;top:0}table.data th:after{content:" \\2195";color:#888}
+input.filter{display:block;margin:0.5em 0;padding:3px 6px;width:20em}.empty{color:#555;font-style:italic}"""
+# Sorting (click a heading; numbers as numbers) and filtering (rows containing the typed text), no network.
+_SCRIPT = """document.querySelectorAll("table.data").forEach(function (table) {
+  var body = table.tBodies[0], filter = table.previousElementSibling;
+  filter.addEventListener("input", function () {
+    var text = filter.value.toLowerCase();
+    Array.from(body.rows).forEach(function (row) {
+      row.style.display = row.textContent.toLowerCase().indexOf(text) >= 0 ? "" : "none";
+    });
+  });
+  Array.from(table.tHead.rows[0].cells).forEach(function (th, column) {
+    var ascending = true;
+    th.addEventListener("click", function () {
+      var rows = Array.from(body.rows), key = function (row) {
+        var text = row.cells[column].textContent.replace(/[,%]/g, "").trim(), number = Number(text);
+        return text !== "" && !isNaN(number) ? number : text;
+      };
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        var order = typeof x === typeof y ? (x < y ? -1 : x > y ? 1 : 0) : typeof x === "number" ? -1 : 1;
+        return ascending ? order : -order;
+      });
+      ascending = !ascending;
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});"""
 
 
 def _html_inline(parts: Sequence[Inline]) -> str:
@@ -302,9 +370,17 @@ def _html_block(block: Block) -> str:
     if isinstance(block, Bullets):
         return "\n".join(["<ul>", *(f"<li>{_html_inline(item)}</li>" for item in block.items), "</ul>"])
     if isinstance(block, Table):
-        header = "<tr>" + "".join(f"<th>{e(h)}</th>" for h in block.header) + "</tr>"
-        rows = "".join("<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>" for row in block.rows)
-        return f"<table>{header}{rows}</table>"
+        if not block.rows:
+            return f'<p class="empty">{e(block.empty)}</p>'
+        header = "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in block.header) + "</tr></thead>"
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{e(v) if isinstance(v, str) else _html_inline(v)}</td>" for v in row) + "</tr>"
+            for row in block.rows
+        )
+        return (
+            '<input type="search" class="filter" placeholder="filter rows…" aria-label="filter rows">'
+            f'<table class="data">{header}<tbody>{rows}</tbody></table>'
+        )
     fig = block.figure
     encoded = base64.b64encode(fig.png).decode("ascii")
     links = _html_inline(_joined([Link(fmt, path) for fmt, path in fig.files.items()], " · "))
@@ -325,6 +401,7 @@ def html_page(page: list[Section]) -> str:
     for section in page:
         parts.append(f"<h{section.level}>{html.escape(section.title)}</h{section.level}>")
         parts += [_html_block(b) for b in section.blocks if not (isinstance(b, Paragraph) and b.only == "md")]
+    parts.append(f"<script>{_SCRIPT}</script>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from vae_passive.analysis.document import library_versions
+from vae_passive.zoo import catalogue
 
 
 def report_versions() -> dict[str, str]:
@@ -26,6 +27,30 @@ def demo_warning(models: pd.DataFrame) -> str | None:
         "not on the real data sets: treat their numbers as a demonstration of the pipeline, not as evidence "
         "about the study."
     )
+
+
+def _share(part: int, whole: int) -> str:
+    """``4.6%``, or ``< 0.1%`` for a share too small to show."""
+    share = part / whole
+    return "< 0.1%" if 0 < share < 0.001 else f"{share:.1%}"
+
+
+def study_coverage(models: pd.DataFrame) -> str:
+    """Which of the catalogue's studies the models belong to, and how complete they are, e.g.
+    ``be-more-active: 412 of the study's 9,000 models (4.6%)``."""
+    ids = sorted(int(i) for i in models["id"].dropna().unique())
+    outside = int(models["id"].isna().sum())
+    extra = f"; {outside:,} model{'' if outside == 1 else 's'} from outside the zoo's catalogue" if outside else ""
+    if not ids:
+        return "no model from the zoo's catalogue (documents without a model id)"
+    covering = catalogue.studies_covering(ids)
+    if not covering:
+        return f"{len(ids):,} catalogue models, not all released, so in none of the studies{extra}"
+    parts = [
+        f"{study.name}: {len(ids):,} of the study's {study.size:,} models ({_share(len(ids), study.size)})"
+        for study in covering
+    ]
+    return "; ".join(parts) + extra
 
 
 def _first_few(column: pd.Series, shown: int = 10) -> str:
@@ -55,6 +80,7 @@ def provenance(
     analysed = (f"{lib} " + ", ".join(f"{v} ({n:,})" for v, n in counts.items()) for lib, counts in versions.items())
     facts = [
         ("models", f"{len(models):,} (from {results})"),
+        ("study", study_coverage(models)),
         ("data", "; ".join(f"{s} ({'real' if r else 'procedural'}): {n:,} models" for (s, r), n in sources)),
         ("samples per model (N)", ", ".join(f"{int(n):,}" for n in sorted(models["num_samples"].dropna().unique()))),
         ("data seeds", _first_few(models["data_seed"])),
@@ -70,6 +96,10 @@ def provenance(
     ]
     if unplaced:
         facts.append(
-            ("not in the figures", f"{unplaced:,} models without a method or dataset (they are in the tables)")
+            (
+                "without catalogue fields",
+                f"{unplaced:,} model{'' if unplaced == 1 else 's'} without a method or dataset in the document, "
+                "drawn in groups named 'any method' or 'any dataset'",
+            )
         )
     return facts

@@ -29,7 +29,8 @@ from matplotlib.figure import Figure
 from vae_passive.analysis.document import CODES_NAME
 from vae_passive.atomic import write_bytes, write_file, write_text
 from vae_passive.errors import VaePassiveError
-from vae_passive.report import figures, pages, tables
+from vae_passive.report import downstream, dynamics, figures, pages, tables
+from vae_passive.report.claims import counted
 from vae_passive.report.files import FileNames, inside, write_strings_csv, write_table
 from vae_passive.report.findings import findings, prevalence_rows
 from vae_passive.report.pages import FigureFile
@@ -47,7 +48,10 @@ MAX_WORKERS = 8
 MIN_PARALLEL_GROUPS = 4  # below this, starting worker processes costs more than it saves
 TRAVERSAL_VALUES = tuple(np.linspace(-2.0, 2.0, 7))
 MAX_CODES_BYTES = 2 * 1024**3  # codes.npz arrays, uncompressed: 100,000 inputs x 250 latents x 4 float64 codes
-GROUP_FIGURES = ("passive", "scores", "kinds", "metrics")
+GROUP_FIGURES = ("passive", "scores", "kinds", "metrics", "downstream")
+#: Group label of a model whose document leaves a catalogue field out (``analyze --codes``, own models).
+MISSING_LABELS = {"method": "any method", "dataset": "any dataset"}
+CATALOGUE_FIELDS = ("method", "dataset", "hyperparameter", "value", "seed")
 
 
 class _FigureWriter:
@@ -100,6 +104,7 @@ class _GroupJob:
     out: Path
     formats: tuple[str, ...]
     summary: pd.DataFrame
+    downstream: pd.DataFrame  # the group's truncated downstream rows (``downstream.downstream_rows``)
     title: str
     names: dict[str, str]  # file stem per figure kind, claimed in the parent so that names are reproducible
     section: str
@@ -112,9 +117,20 @@ def _draw_group(job: _GroupJob) -> list[FigureFile]:
         writer.save(figures.passive_figure(part, title), names["passive"], section, "passive latents vs TC and MI")
         writer.save(figures.subset_scores_figure(part, title), names["scores"], section, "scores per latent subset")
         writer.save(figures.kinds_figure(part, title), names["kinds"], section, "active, mixed and passive counts")
-        if (part["table"] == "metrics").any():
-            writer.save(figures.metrics_figure(part, title), names["metrics"], section, "disentanglement metrics")
+        metrics = part[(part["table"] == "metrics") & ~part["quantity"].isin(downstream.TRUNCATED)]
+        if len(metrics):
+            writer.save(
+                figures.metrics_figure(metrics_part(part), title), names["metrics"], section, "disentanglement metrics"
+            )
+        if len(job.downstream):
+            caption = "downstream test accuracy per latent subset, mean vs sampled (the authors' figure)"
+            writer.save(downstream.downstream_figure(job.downstream, title), names["downstream"], section, caption)
     return writer.saved
+
+
+def metrics_part(summary: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` without the truncated downstream tasks' rows (they have a figure of their own)."""
+    return summary[~((summary["table"] == "metrics") & summary["quantity"].isin(downstream.TRUNCATED))]
 
 
 def _source_label(models: pd.DataFrame) -> str:
@@ -129,29 +145,49 @@ def _group_jobs(
     names: FileNames,
     summary: pd.DataFrame,
     models: pd.DataFrame,
+    metrics: pd.DataFrame,
     rule_suffix: str,
     rule_text: str,
 ) -> list[_GroupJob]:
-    """One job per method x dataset of one rule, in catalogue order (models without either are left out)."""
-    placed = models["method"].notna() & models["dataset"].notna()
+    """One job per method x dataset of one rule, in catalogue order; models whose documents leave the
+    method or dataset out are grouped under ``MISSING_LABELS``, and the title says which fields were left out."""
     order = {name: i for i, name in enumerate(catalogue.DATASETS)}
     methods = {name: i for i, name in enumerate(catalogue.METHOD_NAMES)}
-    groups = models[placed].groupby(["method", "dataset"], observed=True).size().index
-    ranked = sorted(groups, key=lambda md: (methods.get(md[0], 99), md[0], order.get(md[1], 99), md[1]))
+    model_groups = _labels(models)
+    summary_groups, metric_groups = _labels(summary), _labels(metrics)
+    pairs = {tuple(label.split(_SEPARATOR)) for label in model_groups.unique()}
+    groups = sorted(pairs, key=lambda md: (methods.get(md[0], 99), md[0], order.get(md[1], 99), md[1]))
     jobs = []
-    for method, dataset in ranked:
-        group_models = models[(models["method"] == method) & (models["dataset"] == dataset)]
+    for method, dataset in groups:
+        label = f"{method}{_SEPARATOR}{dataset}"
+        group_models = models[model_groups == label]
+        missing = [c for c in CATALOGUE_FIELDS if group_models[c].isna().all()]
+        left_out = f" · not recorded: {', '.join(missing)}" if missing else ""
+        rows = metrics[metric_groups == label]
         jobs.append(
             _GroupJob(
                 out=writer.out,
                 formats=writer.formats,
-                summary=summary[(summary["method"] == method) & (summary["dataset"] == dataset)],
-                title=f"{method} × {dataset} · {_source_label(group_models)} · {len(group_models):,} models{rule_text}",
+                summary=summary[summary_groups == label],
+                downstream=downstream.downstream_rows(rows),
+                title=f"{method} × {dataset} · {_source_label(group_models)} · {counted(len(group_models))}"
+                f"{rule_text}{left_out}",
                 names={kind: names.claim(f"{kind}__{method}__{dataset}{rule_suffix}") for kind in GROUP_FIGURES},
-                section=f"{method} × {dataset}{rule_text}",
+                section=f"{method} × {dataset}{rule_text}{left_out}",
             )
         )
     return jobs
+
+
+_SEPARATOR = "\x1f"  # between method and dataset in a group label (no name from a document holds it)
+
+
+def _labels(frame: pd.DataFrame) -> pd.Series:
+    """``method<_SEPARATOR>dataset`` of each row, ``MISSING_LABELS`` where the document left one out."""
+    method, dataset = (
+        frame[c].astype(object).where(frame[c].notna(), MISSING_LABELS[c]).astype(str) for c in ("method", "dataset")
+    )
+    return method + _SEPARATOR + dataset
 
 
 def _draw_rules(
@@ -173,10 +209,10 @@ def _draw_rules(
         part_summary = tables.summarize(part) if len(split) > 1 else summary
         placed = part_summary[part_summary["method"].notna() & part_summary["dataset"].notna()]
         if len(placed):
-            overview_title = f"all methods · {_source_label(part.models)} · {len(part.models):,} models{text}"
+            overview_title = f"all methods · {_source_label(part.models)} · {counted(len(part.models))}{text}"
             fig = figures.overview_figure(tables.with_strength(placed), overview_title)
             writer.save(fig, names.claim(f"overview{suffix}"), f"overview{text}", "overview across methods")
-        writer.draw_groups(_group_jobs(writer, names, part_summary, part.models, suffix, text))
+        writer.draw_groups(_group_jobs(writer, names, part_summary, part.models, part.metrics, suffix, text))
         unplaced += int((part.models["method"].isna() | part.models["dataset"].isna()).sum())
         rule_findings.append((rule, findings(part), prevalence_rows(tables.prevalence(part.models))))
     return rule_findings, unplaced
@@ -326,6 +362,10 @@ def build_report(
         rule_findings, unplaced = _draw_rules(writer, names, report_tables, rule_table, summary)
         for key in model_keys:
             model_notes += _model_figures(writer, names, key, folders[key], report_tables, progress)
+        drawn, dynamics_notes = dynamics.dynamics_figures(models)  # models trained with --log-every
+        for item in drawn:
+            writer.save(item.figure, names.claim(item.stem), item.section, item.caption)
+        model_notes += dynamics_notes
     for model_note in model_notes:  # not ``note``: that is the user's --note
         progress(f"note: {model_note}")
 
