@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import click
 import numpy as np
@@ -160,3 +161,34 @@ def test_every_help_example_uses_options_the_command_has():
             assert used <= visible | {"--help"}, (target.name, used - visible)
             seen += 1
     assert seen > 40
+
+
+def _documented_commands() -> list[tuple[str, list[str]]]:
+    """Every ``vae-passive ...`` line in the README's and docs' shell blocks, split into words (comments dropped)."""
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        inside = False
+        for line in path.read_text().splitlines():
+            if line.startswith("```"):
+                inside = line.strip() in ("```sh", "```bash", "```console")
+                continue
+            if inside and "vae-passive " in line and not line.lstrip().startswith("#"):
+                text = line[line.index("vae-passive ") :]
+                words = shlex.split(text, comments=True)
+                if words[0] == "vae-passive":
+                    found.append((path.name, words[1:]))
+    return found
+
+
+def test_documented_command_lines_use_options_the_commands_have():
+    documented = _documented_commands()
+    assert len(documented) > 40
+    for name, words in documented:
+        target: click.Command = main
+        while isinstance(target, click.Group) and words and words[0] in target.commands:
+            target, words = target.commands[words[0]], words[1:]
+        assert target is not main, (name, words)
+        visible = {opt for p in target.params if not getattr(p, "hidden", False) for opt in p.opts}
+        used = {w.split("=")[0] for w in words if w.startswith("--")}
+        assert used <= visible | {"--help"}, (name, target.name, used - visible)
