@@ -5,6 +5,12 @@
 Each method trains model ``dsprites_full / <method> / level 5 / seed 0`` on procedural dSprites;
 the first 10 steps (tracing, warm-up) are not timed. The ratio column compares each method with
 beta_vae, measured in the same run.
+
+    .venv/bin/python benchmarks/train.py --logging [--log-every 1000] [--log-samples 10000] [--rounds 3]
+
+measures what ``train --log-every`` adds: in one process, alternately, 100 training steps and one
+logged step (encode the probe sample, statistics, scores, tables, TensorBoard), ``--rounds`` times;
+the overhead is the median logged step over ``--log-every`` median steps.
 """
 
 from __future__ import annotations
@@ -31,11 +37,63 @@ def steps_per_second(method: str, steps: int, batch_size: int, root: Path) -> fl
     return steps / (time.perf_counter() - started)
 
 
+def logging_overhead(every: int, samples: int, rounds: int, batch_size: int, root: Path) -> dict:
+    """Median seconds of one logged step and of one training step, measured alternately."""
+    import numpy as np
+
+    from vae_passive.tfhub.runtime import tensorflow
+    from vae_passive.training.logs import LogSettings
+    from vae_passive.training.train import _Logger, _Model
+
+    tf = tensorflow()
+    data = get_dataset("procedural_dsprites", 1)
+    config = TrainConfig.for_model(model_id("dsprites_full", "beta_vae", 5, 0), data, 10**6, batch_size)
+    model, random_state = _Model(config), np.random.RandomState(0)
+    started = time.perf_counter()
+    logger = _Logger(model, data, root, LogSettings(every, samples), 0)
+    probe_draw = time.perf_counter() - started
+    logged, step = [], []
+    for i in range(rounds + 1):  # round 0 warms up (tracing) and is not counted
+        tick = time.perf_counter()
+        for _ in range(100):
+            model.train_step(tf.constant(data.sample(batch_size, random_state)[1]))
+        float(model.step.numpy())
+        steps_s = (time.perf_counter() - tick) / 100
+        tick = time.perf_counter()
+        logger.record(i, {})
+        if i:
+            step.append(steps_s)
+            logged.append(time.perf_counter() - tick)
+    logger.log.close()
+    per_step, per_log = float(np.median(step)), float(np.median(logged))
+    return {
+        "log_every": every,
+        "log_samples": samples,
+        "probe_draw_s": round(probe_draw, 2),
+        "logged_step_s": round(per_log, 2),
+        "training_step_s": round(per_step, 4),
+        "overhead": round(per_log / (every * per_step), 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--logging", action="store_true", help="Measure train --log-every's overhead instead.")
+    parser.add_argument("--log-every", type=int, default=1000)
+    parser.add_argument("--log-samples", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.logging:
+        with tempfile.TemporaryDirectory() as tmp:
+            result = logging_overhead(args.log_every, args.log_samples, args.rounds, args.batch_size, Path(tmp))
+        print(
+            f"one logged step {result['logged_step_s']} s vs {args.log_every} steps x {result['training_step_s']} s:"
+            f" +{100 * result['overhead']:.1f} % wall time"
+        )
+        print(json.dumps(result))
+        return
     rates = {}
     with tempfile.TemporaryDirectory() as tmp:
         for method in METHOD_NAMES:

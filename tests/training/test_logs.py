@@ -88,7 +88,7 @@ def test_probe_encoding_matches_the_exported_module(tmp_path):
     np.testing.assert_allclose(logvar, codes.logvar, atol=1e-5)
 
 
-@pytest.mark.parametrize("stops", [(7,), (5, 3)])  # off the grid; on it (step 5 is logged, then resumed)
+@pytest.mark.parametrize("stops", [(7,), pytest.param((5, 3), marks=pytest.mark.slow)])  # off / on the grid
 def test_resume_continues_the_logs_without_duplicates(tmp_path, stops):
     config = TrainConfig.for_model(251, DATA, 12, 8)
     log = LogSettings(5, N)
@@ -99,10 +99,11 @@ def test_resume_continues_the_logs_without_duplicates(tmp_path, stops):
     assert t["latents"].groupby("step").size().to_dict() == {0: 10, 5: 10, 10: 10, 12: 10}
     assert t["losses"]["step"].tolist() == [0, 5, 10, 12]
     train(config, DATA, tmp_path / "other", log=log, stop_after=1)  # a fresh checkpoint
-    with pytest.raises(VaePassiveError, match="other --log-every.*--restart"):
+    with pytest.raises(VaePassiveError, match=r"other --log-every.*--restart"):
         train(config, DATA, tmp_path / "other", log=LogSettings(4, N), stop_after=1)
 
 
+@pytest.mark.slow
 def test_kept_checkpoints_are_model_folders_analyze_reads(tmp_path):
     folder = logged_run(tmp_path, steps=4, every=2, keep_checkpoints=True)
     assert sorted(p.name for p in (folder / "checkpoints").iterdir()) == ["step-0", "step-2", "step-4"]
@@ -117,7 +118,7 @@ def test_kept_checkpoints_are_model_folders_analyze_reads(tmp_path):
 def test_bad_log_settings_are_one_line_errors(cli, tmp_path, isolated_home):
     with pytest.raises(VaePassiveError, match="--log-every must be at least 1"):
         LogSettings(0)
-    stand_in = ("--model-id", 3, "--steps", 2, "--dataset", "procedural_dsprites", "--quiet", "--out", tmp_path)
+    stand_in = ("--model-id", 3, "--steps", 2, "--data", "procedural_dsprites", "--quiet", "--out", tmp_path)
     assert "--log-every must be at least 1" in one_line_error(cli("train", *stand_in, "--log-every", 0))
     assert "--log-samples must be at least 2" in one_line_error(
         cli("train", *stand_in, "--log-every", 1, "--log-samples", 1)

@@ -9,6 +9,7 @@ from vae_passive.errors import VaePassiveError
 from vae_passive.tfhub.module import Module
 from vae_passive.tfhub.runtime import tensorflow
 from vae_passive.training.train import TrainConfig, checkpoint_dir, train
+from vae_passive.zoo import catalogue
 from vae_passive.zoo.catalogue import model_id
 
 DATA = get_dataset("procedural_dsprites", 1)
@@ -124,17 +125,59 @@ def test_demo_end_to_end(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = (out / "report" / "report.md").read_text()
-    assert "Demo run: models trained here for 3 steps" in report
+    assert "trained here for 3 steps instead of 300,000" in report
     assert "procedural" in report.lower()
     assert (out / "report" / "index.html").is_file()
-    assert sorted(p.name for p in (out / "mirror" / "trained").glob("*.zip")) == [
-        "0.zip",
-        "1.zip",
-        "250.zip",
-        "251.zip",
-    ]
-    assert sorted(p.parent.name for p in (out / "results").glob("*/analysis.json")) == ["0", "1", "250", "251"]
+    assert sorted(p.name for p in (out / "mirror" / "trained").glob("*.zip")) == ["0.zip", "250.zip"]
+    assert sorted(p.parent.name for p in (out / "results").glob("*/analysis.json")) == ["0", "250"]
+    assert list((out / "report" / "figures").glob("*dynamics*"))  # the logs travelled through zip and fetch
     assert "open " in result.stdout and "index.html" in result.stdout
+    assert "beta 16 (model 250):" in result.stdout.splitlines()[-2]
+
+
+def test_demo_recipe_settings(tmp_path):
+    """The recipe of docs/training.md: beta 1 and 16 at one seed, 3,000 steps, logged, N = 10,000."""
+    from vae_passive.training import demo
+
+    records = [catalogue.record(i) for i in demo.DEMO_IDS]
+    assert [(r.method, r.dataset, r.value) for r in records] == [
+        ("beta_vae", "dsprites_full", 1.0),
+        ("beta_vae", "dsprites_full", 16.0),
+    ]
+    assert records[0].seed == records[1].seed == 0
+    assert demo.DEMO_STEPS == 3000 and demo.DEMO_STEPS % demo.DEMO_LOG_EVERY == 0
+    commands = demo.demo_commands(tmp_path, demo.DEMO_STEPS, 10_000)
+    trains = [c for c in commands if c[0] == "train"]
+    assert [c[c.index("--model-id") + 1] for c in trains] == ["0", "250"]
+    assert all(c[c.index("--steps") + 1] == "3000" and c[c.index("--log-every") + 1] == "500" for c in trains)
+    assert all(c[c.index("--batch-size") + 1] == "64" if "--batch-size" in c else True for c in trains)
+    report = commands[-1]
+    assert "3,000 steps instead of 300,000" in report[report.index("--note") + 1]
+
+
+def test_demo_headline_prints_the_finding(tmp_path):
+    from vae_passive.training import demo
+
+    def document(counts, passive_tc):
+        scores = (
+            [
+                {"representation": r, "subset": "passive", "gaussian_total_correlation": v}
+                for r, v in zip(("mean", "sampled"), passive_tc, strict=True)
+            ]
+            if passive_tc
+            else []
+        )
+        return {"schema": "vae-passive/analysis/1", "counts": counts, "scores": scores}
+
+    for mid, doc in (
+        (0, document({"active": 9, "mixed": 1, "passive": 0}, None)),
+        (250, document({"active": 3, "mixed": 4, "passive": 3}, (0.09, 0.00008))),
+    ):
+        (tmp_path / str(mid)).mkdir()
+        (tmp_path / str(mid) / "analysis.json").write_text(json.dumps(doc))
+    lines = demo.headline(tmp_path)
+    assert "beta 1 (model 0): 0 passive, 1 mixed, 9 active" in lines[2] and "total correlation" not in lines[2]
+    assert "beta 16 (model 250): 3 passive" in lines[3] and "mean code 0.09, sampled code 8e-05 (1,125x)" in lines[3]
 
 
 def test_demo_stops_at_a_failing_step(monkeypatch, tmp_path):

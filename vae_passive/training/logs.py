@@ -6,11 +6,13 @@ the training data, sampled codes with ``noise_seed(seed, model id)``), and the a
 functions turn the codes into per-latent statistics and kinds (``latents.variables``) and scores
 (``analysis.analyze.score_representations``). So the last logged step equals ``analyze`` of the
 final model at the same N and seed. Written to ``logs/`` as tidy Parquet tables
-(``latents.parquet``, ``scores.parquet``, ``losses.parquet``) and TensorBoard event files.
+(``latents.parquet``, ``scores.parquet``, ``losses.parquet``, ``correlations.parquet``: the mean and
+sampled codes' correlation matrices) and TensorBoard event files.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -30,7 +32,7 @@ from vae_passive.tfhub.runtime import tensorflow
 
 LATENT_COLUMNS = ("step", "latent", "kind", "mean_of_variance", "variance_of_variance", "variance_of_mean")
 SCORE_COLUMNS = ("step", "representation", "subset", "num_latents", *SCORE_NAMES)
-TABLES = ("latents", "scores", "losses")
+TABLES = ("latents", "scores", "losses", "correlations")
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,23 @@ def step_tables(step: int, mean: np.ndarray, logvar: np.ndarray, noise: int):
     return latents, scores, sampled
 
 
+def correlation_table(step: int, mean: np.ndarray, sampled: np.ndarray) -> pd.DataFrame:
+    """Pearson correlations of the mean and the sampled code, one row per latent pair (row, column)."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant latent has no correlation (NaN)
+        matrices = {
+            name: np.corrcoef(np.asarray(code, np.float64), rowvar=False)
+            for name, code in (("mean", mean), ("sampled", sampled))
+        }
+    rows, columns = np.indices(matrices["mean"].shape)
+    return pd.DataFrame(
+        {"step": step, "row": rows.ravel(), "column": columns.ravel(), **{k: m.ravel() for k, m in matrices.items()}}
+    )
+
+
+def _to_parquet(table: pd.DataFrame, target: Path) -> None:
+    table.to_parquet(target, index=False)
+
+
 class TrainingLog:
     """The tables and event files of one run's ``logs/`` folder, appended one logged step at a time."""
 
@@ -114,11 +133,13 @@ class TrainingLog:
         """Compute and write one logged step: tables (rewritten atomically) and TensorBoard summaries."""
         latents, scores, sampled = step_tables(step, mean, logvar, self.noise)
         loss_row = pd.DataFrame([{"step": step, **{n: float(losses.get(n, np.nan)) for n in self.loss_terms}}])
-        for name, frame in (("latents", latents), ("scores", scores), ("losses", loss_row)):
+        correlations = correlation_table(step, mean, sampled)
+        new = {"latents": latents, "scores": scores, "losses": loss_row, "correlations": correlations}
+        for name, frame in new.items():
             old = self.frames[name]
             self.frames[name] = pd.concat([old, frame], ignore_index=True) if len(old) else frame
             path = self.folder / f"{name}.parquet"
-            write_file(path, lambda target, table=self.frames[name]: table.to_parquet(target, index=False))
+            write_file(path, functools.partial(_to_parquet, self.frames[name]))
         self._summaries(step, latents, scores, loss_row, mean, logvar, sampled)
 
     def _summaries(self, step, latents, scores, loss_row, mean, logvar, sampled) -> None:

@@ -1,0 +1,88 @@
+"""The report's training dynamics: figures of logged models, notes for folders without logs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from support.report_docs import make_document, write_documents
+
+from vae_passive.errors import VaePassiveError
+from vae_passive.report import dynamics
+from vae_passive.report.render import build_report
+from vae_passive.training.logs import correlation_table, step_tables
+
+
+def write_logs(folder, seed, steps=(0, 50, 100)):
+    """Logs in train --log-every's format, from codes whose latents 7..9 drift to the prior."""
+    rng = np.random.default_rng(seed)
+    parts = {"latents": [], "scores": [], "correlations": []}
+    for step in steps:
+        mean = rng.normal(size=(300, 10)) * np.r_[np.ones(7), np.full(3, 1.0 - step / 100 + 0.01)]
+        logvar = np.r_[np.full(7, -3.0), np.full(3, np.log(1.0 - 0.5 * (1 - step / 100)))] + 0 * mean
+        latents, scores, sampled = step_tables(step, mean, logvar, seed)
+        parts["latents"].append(latents)
+        parts["scores"].append(scores)
+        parts["correlations"].append(correlation_table(step, mean, sampled))
+    (folder / "logs").mkdir(parents=True)
+    for name, frames in parts.items():
+        pd.concat(frames).to_parquet(folder / "logs" / f"{name}.parquet")
+
+
+@pytest.fixture
+def logged_results(tmp_path):
+    models = tmp_path / "models"
+    for key in ("250", "251"):
+        write_logs(models / key, int(key))
+    (models / "0").mkdir(parents=True)  # a model folder without logs
+    docs = [make_document(int(key), path=str(models / key)) for key in ("0", "250", "251")]
+    return write_documents(tmp_path / "results", docs), models
+
+
+def test_figures_per_group_and_model_and_a_note_for_the_rest(logged_results):
+    _, models = logged_results
+    frame = pd.DataFrame(
+        {"key": ["0", "250", "251"], "path": [str(models / k) for k in ("0", "250", "251")]}
+        | {"method": ["beta_vae"] * 3, "value": [1.0, 16.0, 16.0]}
+    )
+    drawn, notes = dynamics.dynamics_figures(frame)
+    stems = [item.stem for item in drawn]
+    assert stems == [
+        "dynamics__beta_vae_16.0",
+        "model_250__dynamics_variance",
+        "model_250__dynamics_correlation",
+        "model_251__dynamics_variance",
+        "model_251__dynamics_correlation",
+    ]
+    assert "2 models; mean ± sd over seeds" in drawn[0].caption
+    assert "steps [0, 50, 100]" in drawn[2].caption
+    assert notes == ["1 model folder(s) have no training logs (train --log-every K), so no dynamics"]
+    counts_axes = drawn[0].figure.axes[0]
+    passive = next(line for line in counts_axes.get_lines() if line.get_label() == "passive")
+    assert passive.get_ydata()[-1] == 3  # the three drifting latents end passive
+
+
+def test_unreadable_or_partial_logs_are_a_note(tmp_path):
+    assert dynamics.read_logs(tmp_path, "x") is None  # no logs/ at all
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "latents.parquet").write_text("not parquet")
+    with pytest.raises(VaePassiveError, match=r"cannot read .*latents\.parquet"):
+        dynamics.read_logs(tmp_path, "x")
+    frame = pd.DataFrame({"key": ["x"], "path": [str(tmp_path)], "method": ["beta_vae"], "value": [1.0]})
+    drawn, notes = dynamics.dynamics_figures(frame)
+    assert drawn == [] and len(notes) == 1 and "model x: no training dynamics (cannot read" in notes[0]
+
+
+def test_report_embeds_the_dynamics(logged_results, tmp_path):
+    results, _ = logged_results
+    out = tmp_path / "report"
+    build_report(results, out)
+    names = sorted(p.name for p in (out / "figures").glob("*dynamics*"))
+    assert names == [
+        "dynamics__beta_vae_16.0.png",
+        "model_250__dynamics_correlation.png",
+        "model_250__dynamics_variance.png",
+        "model_251__dynamics_correlation.png",
+        "model_251__dynamics_variance.png",
+    ]
+    index = (out / "index.html").read_text()
+    assert "training dynamics" in index and index.count("data:image/png;base64") >= 5
+    assert "have no training logs" in (out / "report.md").read_text()

@@ -1,0 +1,224 @@
+"""The training dynamics of logged models (``train --log-every``): how passive latents appear.
+
+``read_logs`` reads ``logs/*.parquet`` of a model folder (the document's ``model.path``); the figure
+functions take those tidy frames (with a ``key`` column per model) and an optional ``ax``/``fig``
+and return the figure, as in ``figures``. ``dynamics_figures`` yields what ``render`` saves: per
+method × value (mean ± sd over seeds) the counts of each kind and the total correlation of mean vs
+sampled codes vs step, per model each latent's E[σ²] vs step and the mean code's correlation matrix
+at three steps. A model folder without logs gets a note, not a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from vae_passive.errors import VaePassiveError
+from vae_passive.latents.representations import REPRESENTATIONS
+from vae_passive.latents.variables import KINDS
+from vae_passive.report.figures import CORRELATION_CMAP, new_figure, suptitle
+from vae_passive.report.style import KIND_COLOURS, REPRESENTATION_COLOURS
+
+LOG_TABLES = {
+    "latents": ("step", "latent", "kind", "mean_of_variance"),
+    "scores": ("step", "representation", "subset", "gaussian_total_correlation"),
+    "correlations": ("step", "row", "column", "mean"),
+}
+TC_SUBSETS = {"full": "-", "passive": "--", "active+mixed": ":"}
+
+
+@dataclass(frozen=True)
+class Logs:
+    """One or more models' logs: tidy frames with a ``key`` column."""
+
+    latents: pd.DataFrame
+    scores: pd.DataFrame
+    correlations: pd.DataFrame
+
+
+def read_logs(folder: Path, key: str) -> Logs | None:
+    """The logs under ``folder/logs``, None without a ``logs/`` folder; a ``VaePassiveError`` naming
+    what is missing or unreadable."""
+    if not (Path(folder) / "logs").is_dir():
+        return None
+    frames = {}
+    for name, columns in LOG_TABLES.items():
+        path = Path(folder) / "logs" / f"{name}.parquet"
+        if not path.is_file():
+            raise VaePassiveError(f"{folder} has no training logs ({path.name}); train it with --log-every K")
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as error:  # pyarrow raises many types; the file is someone else's
+            raise VaePassiveError(
+                f"cannot read {path}: {str(error).splitlines()[0] if str(error) else error}"
+            ) from None
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise VaePassiveError(
+                f"{path} lacks the column(s) {', '.join(missing)}; was it written by train --log-every?"
+            )
+        frames[name] = frame.assign(key=key)
+    return Logs(**frames)
+
+
+def combine(logs: list[Logs]) -> Logs:
+    """Several models' logs as one."""
+    return Logs(*(pd.concat([getattr(part, name) for part in logs], ignore_index=True) for name in LOG_TABLES))
+
+
+def _band(ax: Axes, table: pd.DataFrame, label: str, **style) -> None:
+    """Mean ± sd over models (``key``) of ``value`` per step."""
+    per_step = table.groupby("step")["value"].agg(["mean", "std"]).fillna({"std": 0.0})
+    ax.plot(per_step.index, per_step["mean"], label=label, **style)
+    if table["key"].nunique() > 1:
+        colour = style.get("color")
+        ax.fill_between(
+            per_step.index,
+            per_step["mean"] - per_step["std"],
+            per_step["mean"] + per_step["std"],
+            color=colour,
+            alpha=0.2,
+        )
+
+
+def _axes(ax: Axes | None) -> tuple[Figure, Axes]:
+    """``ax`` and its figure, or a new single-panel figure."""
+    if ax is None:
+        fig = new_figure(None, 5.0, 3.4)
+        return fig, fig.add_subplot()
+    root = ax.get_figure(root=True)
+    assert isinstance(root, Figure)
+    return root, ax
+
+
+def counts_figure(latents: pd.DataFrame, title: str, ax: Axes | None = None) -> Figure:
+    """Active, mixed and passive counts vs step (mean ± sd over models)."""
+    fig, ax = _axes(ax)
+    counts = latents.groupby(["key", "step"])["kind"].value_counts().unstack(fill_value=0)
+    for kind in KINDS:
+        column = counts[kind] if kind in counts else pd.Series(0, index=counts.index)
+        _band(ax, column.rename("value").reset_index(), kind, color=KIND_COLOURS[kind])
+    ax.set(xlabel="training step", ylabel="latents", title=title)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def total_correlation_figure(scores: pd.DataFrame, title: str, ax: Axes | None = None) -> Figure:
+    """Total correlation of mean vs sampled codes vs step for full, passive and active+mixed (log scale)."""
+    fig, ax = _axes(ax)
+    for subset, linestyle in TC_SUBSETS.items():
+        for representation in REPRESENTATIONS:
+            rows = scores[(scores["subset"] == subset) & (scores["representation"] == representation)]
+            rows = rows.rename(columns={"gaussian_total_correlation": "value"})
+            if len(rows):
+                style = {"color": REPRESENTATION_COLOURS[representation], "linestyle": linestyle}
+                _band(ax, rows, f"{subset}, {representation}", **style)
+    ax.set_yscale("log")
+    ax.set(xlabel="training step", ylabel="Gaussian total correlation (nats)", title=title)
+    ax.legend(fontsize="x-small", ncols=2)
+    return fig
+
+
+def variance_figure(latents: pd.DataFrame, title: str, ax: Axes | None = None) -> Figure:
+    """Each latent's E[σ²] vs step, coloured by its kind at the last logged step."""
+    fig, ax = _axes(ax)
+    last = latents[latents["step"] == latents["step"].max()].set_index("latent")["kind"]
+    for latent, rows in latents.groupby("latent"):
+        kind = str(last.get(latent, "mixed"))
+        ax.plot(rows["step"], rows["mean_of_variance"], color=KIND_COLOURS[kind], lw=1.2)
+    ax.axhspan(0.9, 1.1, color="0.9", zorder=0, label="passive band")
+    for kind in KINDS:
+        ax.plot([], [], color=KIND_COLOURS[kind], label=f"{kind} at the end")
+    ax.set(xlabel="training step", ylabel="E[σ²] over the probe sample", title=title)
+    ax.legend(fontsize="x-small")
+    return fig
+
+
+def correlation_steps_figure(
+    correlations: pd.DataFrame, steps: list[int], title: str, fig: Figure | None = None
+) -> Figure:
+    """The mean code's correlation matrix at ``steps``, one heatmap each."""
+    fig = new_figure(fig, 3.0 * len(steps) + 0.8, 3.2)
+    axes = fig.subplots(1, len(steps), squeeze=False)[0]
+    image = None
+    for ax, step in zip(axes, steps, strict=True):
+        rows = correlations[correlations["step"] == step]
+        size = int(rows["row"].max()) + 1 if len(rows) else 0
+        matrix = np.full((size, size), np.nan)
+        matrix[rows["row"].to_numpy(int), rows["column"].to_numpy(int)] = rows["mean"].to_numpy(float)
+        image = ax.imshow(np.ma.masked_invalid(matrix), cmap=CORRELATION_CMAP, vmin=-1, vmax=1)
+        ax.set(title=f"step {step}", xlabel="latent", ylabel="latent")
+    if image is not None:
+        fig.colorbar(image, ax=list(axes), label="correlation of mean codes", shrink=0.8)
+    suptitle(fig, title)
+    return fig
+
+
+def three_steps(steps: pd.Series) -> list[int]:
+    """The first, a middle and the last logged step."""
+    unique = sorted(set(steps.astype(int)))
+    return sorted({unique[0], unique[len(unique) // 2], unique[-1]})
+
+
+@dataclass(frozen=True)
+class DynamicsFigure:
+    """A figure to save: its file stem (containing ``dynamics``), report section and caption."""
+
+    stem: str
+    section: str
+    caption: str
+    figure: Figure
+
+
+def dynamics_figures(models: pd.DataFrame) -> tuple[list[DynamicsFigure], list[str]]:
+    """Figures for the models (the report's ``models`` table) whose folders have logs, and notes on the rest."""
+    found: dict[str, Logs] = {}
+    notes: list[str] = []
+    for row in models.itertuples():
+        try:
+            logs = read_logs(Path(str(row.path or "")), str(row.key)) if row.path else None
+        except VaePassiveError as error:
+            notes.append(f"model {row.key}: no training dynamics ({error})")
+            continue
+        if logs is not None:
+            found[str(row.key)] = logs
+    out: list[DynamicsFigure] = []
+    without = len(models) - len(found) - len(notes)
+    if without and found:
+        notes.append(f"{without} model folder(s) have no training logs (train --log-every K), so no dynamics")
+    if not found:
+        return out, notes
+    chosen = models[models["key"].astype(str).isin(found)]
+    for (method, value), group in chosen.groupby(["method", "value"], dropna=False, sort=True):
+        logs = combine([found[str(k)] for k in group["key"]])
+        label = f"{method}, value {value:g}" if pd.notna(value) else str(method)
+        title = f"{label} ({len(group)} model{'s' * (len(group) > 1)}; mean ± sd over seeds)"
+        fig = new_figure(None, 10.0, 3.6)
+        left, right = fig.subplots(1, 2)
+        counts_figure(logs.latents, "latent kinds", left)
+        total_correlation_figure(logs.scores, "total correlation", right)
+        suptitle(fig, title)
+        out.append(DynamicsFigure(f"dynamics__{method}_{value}", "training dynamics", f"{title}: kinds and TC", fig))
+    for key, logs in found.items():
+        variance = variance_figure(logs.latents, f"model {key}: E[σ²] per latent")
+        out.append(
+            DynamicsFigure(
+                f"model_{key}__dynamics_variance", "training dynamics", f"model {key}: E[σ²] vs step", variance
+            )
+        )
+        steps = three_steps(logs.correlations["step"])
+        heatmaps = correlation_steps_figure(logs.correlations, steps, f"model {key}: mean code correlations")
+        out.append(
+            DynamicsFigure(
+                f"model_{key}__dynamics_correlation",
+                "training dynamics",
+                f"model {key}: correlations at steps {steps}",
+                heatmaps,
+            )
+        )
+    return out, notes
