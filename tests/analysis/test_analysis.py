@@ -54,6 +54,7 @@ def test_kinds_and_document(designed_model):
         "value": 16.0,
         "seed": 49,
         "num_latents": 10,
+        "origin": {"kind": "trained", "steps": None, "data": "procedural_dsprites"},  # STAND_IN's binding
     }
     assert doc["data"] == {
         "source": "procedural_dsprites",

@@ -27,6 +27,7 @@ from vae_passive.analysis.document import (
     LatentRow,
     MetricRow,
     ModelFields,
+    OriginFields,
     RuleFields,
     ScoreRow,
     library_versions,
@@ -40,6 +41,7 @@ from vae_passive.latents.scores import SCORE_NAMES, covariance, finite_or_none, 
 from vae_passive.latents.variables import KINDS, Rule, classify, latent_statistics, reasons, study_subsets
 from vae_passive.tfhub.folder import read_gin_dataset, read_training_data, read_upstream_metrics
 from vae_passive.zoo import catalogue
+from vae_passive.zoo.origin import model_origin
 
 DEFAULT_NUM_SAMPLES = 10_000
 DEFAULT_SEED = 2051556033  # unsupervised_study_v1's seed of the sampled/unsupervised evaluation
@@ -192,7 +194,8 @@ def locate_model(model_id: int | None = None, model_dir: str | Path | None = Non
 
 
 def model_fields(source: ModelSource, num_latents: int) -> ModelFields:
-    """The document's ``model`` block: catalogue fields when the id is known."""
+    """The document's ``model`` block: catalogue fields when the id is known, and the model's origin (an
+    original of the zoo, or trained here: a retrained model never passes for an original)."""
     record = catalogue.record(source.id) if source.id is not None else None
     return {
         "id": source.id,
@@ -204,6 +207,7 @@ def model_fields(source: ModelSource, num_latents: int) -> ModelFields:
         "value": record.value if record else None,
         "seed": record.seed if record else None,
         "num_latents": num_latents,
+        "origin": cast(OriginFields, model_origin(source.path).as_dict()),
     }
 
 

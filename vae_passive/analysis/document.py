@@ -48,6 +48,15 @@ class ModelFields(TypedDict):
     seed: int | None
     num_latents: int
     source: NotRequired[str]  # "codes" for codes computed elsewhere (``analyze --codes``); absent for a module
+    origin: NotRequired[OriginFields]  # of a model folder; absent for codes and in documents before origins
+
+
+class OriginFields(TypedDict):
+    """An original of the zoo or trained here (``zoo.origin``); a trained model's steps and data when known."""
+
+    kind: str
+    steps: NotRequired[int | None]
+    data: NotRequired[str | None]
 
 
 class DataFields(TypedDict):

@@ -18,8 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from vae_passive import __version__
 from vae_passive.errors import VaePassiveError
@@ -74,6 +76,21 @@ def _cut_at(response: requests.Response, deadline: float) -> Iterator[None]:
         yield
     finally:
         timer.cancel()
+
+
+def no_connection(error: BaseException, url: str) -> SourceFailed | None:
+    """A ``SourceFailed`` (unreachable) when ``error`` says the host does not resolve or refuses connections.
+
+    Retrying those only makes a user wait (six tries took 20-40 s): the address is wrong or the server is
+    down, and neither changes in a minute. Timeouts and dropped connections are not this; they are retried.
+    """
+    cause = error.args[0] if error.args else None
+    reason = getattr(cause, "reason", cause)
+    if not isinstance(reason, NewConnectionError):
+        return None
+    host = urlsplit(url).netloc.rpartition("@")[2] or url
+    why = "does not resolve" if isinstance(reason, NameResolutionError) else "refuses connections"
+    return SourceFailed(f"cannot connect: {host} {why} ({short_error(reason)})", unreachable=True)
 
 
 def status_text(status: int, reason: str | None) -> str:
@@ -228,6 +245,9 @@ class Downloader:
                 if job.failures >= self.policy.attempts:
                     raise SourceFailed(f"{error} after {job.failures} tries", error.status) from None
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
+                refused = no_connection(error, url)
+                if refused is not None:
+                    raise refused from None
                 self._check_deadline(job.deadline, shown)
                 job.failures = (
                     0 if job.received else job.failures + 1

@@ -1,17 +1,19 @@
 """Fetching models: each from the first source that delivers a valid zip, several at a time; dry-run probes;
-a mirror's ``SHA256SUMS``; and ``ensure_model``, the one call the batch runner needs.
+a mirror's ``SHA256SUMS`` and ``index.json``; and ``ensure_model``, the one call the batch runner needs.
 
 Sources are tried in order: mirrors, then the upstream bucket, which has answered 403 AccessDenied since
-2026 (after its first 403, later models in the process skip it). A mirror's ``SHA256SUMS`` is checked when
-it has one.
+2026 (after its first 403, later models in the process skip it). A mirror's ``SHA256SUMS`` and
+``index.json`` are read once per run when it has them: every zip is checked against the sha256 they list,
+an id missing from the index is not asked for, and the index's origin goes into the cache manifest.
+A mirror whose host does not resolve or refuses connections fails at once and is skipped for the run.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -27,11 +29,21 @@ from vae_passive.zoo.download import (
     Downloader,
     SourceFailed,
     discard_partial,
+    no_connection,
     short_error,
     status_text,
 )
 from vae_passive.zoo.install import install_folder, install_once, install_zip
 from vae_passive.zoo.limits import Limits, RetryPolicy, retryable_status
+from vae_passive.zoo.mirror_index import (
+    INDEX_FILE,
+    METADATA_MAX_BYTES,
+    SUMS_FILE,
+    BadIndex,
+    IndexEntry,
+    parse_index,
+    parse_sums,
+)
 from vae_passive.zoo.progress import Outcome, Progress, format_bytes
 from vae_passive.zoo.sources import (
     OFFLINE_MISSING,
@@ -42,19 +54,29 @@ from vae_passive.zoo.sources import (
     resolve_sources,
 )
 
-SUMS_FILE = "SHA256SUMS"  # optional, at a mirror's root: lines ``<sha256>  <id>.zip``
-SUMS_MAX_BYTES = 16 << 20
 _CLOSED_UPSTREAMS: set[str] = set()  # upstream URLs that answered 403 in this process
 
 
-def parse_sums(text: str) -> dict[str, str]:
-    """``{name: sha256}`` from ``sha256sum`` output (``<sha256>  <name>``, or ``*<name>`` in binary mode)."""
-    sums = {}
-    for line in text.splitlines():
-        match = re.match(r"^([0-9a-fA-F]{64}) [ *](?:\./)?(.+)$", line.strip())
-        if match:
-            sums[match.group(2)] = match.group(1).lower()
-    return sums
+@dataclass(frozen=True)
+class MirrorFiles:
+    """A mirror's ``SHA256SUMS`` (``{"<id>.zip": sha256}``) and ``index.json`` entries, each ``None`` when absent."""
+
+    sums: dict[str, str] | None = None
+    index: dict[int, IndexEntry] | None = None
+
+    def entry(self, model_id: int) -> IndexEntry | None:
+        """The index entry of ``model_id``; ``SourceFailed`` (404) when the mirror has an index without it."""
+        if self.index is None:
+            return None
+        if model_id not in self.index:
+            raise SourceFailed(f"not in its {INDEX_FILE}", 404)
+        return self.index[model_id]
+
+    def expected(self, model_id: int) -> list[tuple[str, str]]:
+        """(file, sha256) of each of the mirror's files that lists ``<id>.zip``."""
+        found = [(SUMS_FILE, (self.sums or {}).get(f"{model_id}.zip"))]
+        found.append((INDEX_FILE, self.index[model_id].sha256 if self.index and model_id in self.index else None))
+        return [(name, sha) for name, sha in found if sha is not None]
 
 
 class Fetcher(Downloader):
@@ -74,8 +96,8 @@ class Fetcher(Downloader):
         self.sources = list(sources)
         self.workers = workers
         self._unreachable: set[str] = set()  # sources that never answered in this run
-        self._sums: dict[str, dict[str, str] | SourceFailed | None] = {}  # SHA256SUMS per mirror, read once
-        self._sums_lock = threading.Lock()
+        self._meta: dict[str, MirrorFiles | SourceFailed] = {}  # SHA256SUMS and index.json per mirror, read once
+        self._meta_lock = threading.Lock()
 
     def _parallel(self, func: Callable[[int], Outcome], ids: Sequence[int]) -> list[Outcome]:
         """``func`` over ``ids`` on the worker threads; Ctrl-C stops the workers at their next chunk."""
@@ -111,7 +133,8 @@ class Fetcher(Downloader):
     ) -> Outcome:
         """``attempt`` each source in turn; the first success wins, else every source's reason is kept.
 
-        The upstream bucket's 403 means it is closed, so later models in this process skip it.
+        The upstream bucket's 403 means it is closed, so later models in this process skip it; any failure of
+        the upstream bucket marks the outcome so that the summary says how to use a mirror or ``import``.
         """
         failures, closed = [], False
         for source in self.sources:
@@ -128,10 +151,10 @@ class Fetcher(Downloader):
             except NoSpace:
                 raise
             except (SourceFailed, VaePassiveError) as error:
+                closed = closed or source.upstream  # any upstream failure: point to --mirror and import
                 if source.upstream and getattr(error, "status", None) == 403:
                     _CLOSED_UPSTREAMS.add(source.location)
                     failures.append(f"upstream: {UPSTREAM_CLOSED}")
-                    closed = True
                 else:
                     failures.append(f"{source.describe()}: {redact_text(str(error))}")
                 if getattr(error, "unreachable", False):
@@ -140,62 +163,74 @@ class Fetcher(Downloader):
 
     def _from_source(self, source: Source, model_id: int) -> tuple[str, int]:
         """Install ``model_id`` from ``source``; return where it came from and the size read."""
+        listed = self._mirror_files(source).entry(model_id)  # unreadable metadata fails before any download
+        origin = listed.origin.as_dict() if listed else None
         if source.kind == "folder":
             zip_path = Path(source.zip_location(model_id))
             if zip_path.is_file():
                 digest = sha256_file(zip_path)
                 self._check_sum(source, model_id, digest)
-                return str(zip_path), install_zip(zip_path, model_id, str(zip_path), digest, self.limits)
+                size = install_zip(zip_path, model_id, str(zip_path), digest, self.limits, origin)
+                return str(zip_path), size
             folder = Path(source.location) / str(model_id)
             if folder.is_dir():
                 return str(folder), install_folder(folder, model_id, str(folder))
             raise SourceFailed(f"neither {model_id}.zip nor {model_id}/ is there", 404)
         location = source.zip_location(model_id)
-        self._published_sums(source)  # a mirror whose SHA256SUMS cannot be read fails before any download
         part = staging_dir() / f"{model_id}.zip.part"
         download = self.download_gcs if source.kind == "gcs" else self.download_http
         try:
             digest = download(location, part)
             self._check_sum(source, model_id, digest)
-            return location, install_zip(part, model_id, redact_url(location), digest, self.limits)
+            return location, install_zip(part, model_id, redact_url(location), digest, self.limits, origin)
         finally:
             discard_partial(part)
 
     def _check_sum(self, source: Source, model_id: int, digest: str) -> None:
-        """Refuse a zip whose sha256 differs from the one the mirror's ``SHA256SUMS`` lists for it."""
-        expected = (self._published_sums(source) or {}).get(f"{model_id}.zip")
-        if expected is not None and expected != digest:
-            raise SourceFailed(
-                f"{model_id}.zip has sha256 {digest}, but the mirror's {SUMS_FILE} says {expected}; "
-                "the zip is damaged or was replaced (or SHA256SUMS is stale)"
-            )
+        """Refuse a zip whose sha256 differs from the one the mirror's ``SHA256SUMS`` or ``index.json`` lists."""
+        for name, expected in self._mirror_files(source).expected(model_id):
+            if expected != digest:
+                raise SourceFailed(
+                    f"{model_id}.zip has sha256 {digest}, but the mirror's {name} says {expected}; "
+                    f"the zip is damaged or was replaced (or {name} is stale)"
+                )
 
-    def _published_sums(self, source: Source) -> dict[str, str] | None:
-        """The mirror's ``SHA256SUMS`` as ``{"<id>.zip": sha256}``, read once per run; ``None`` when it has none."""
+    def _mirror_files(self, source: Source) -> MirrorFiles:
+        """The mirror's ``SHA256SUMS`` and ``index.json``, each read once per run (none for upstream and gs://)."""
         if source.upstream or source.kind == "gcs":
-            return None
-        with self._sums_lock:
-            if source.location not in self._sums:
+            return MirrorFiles()
+        with self._meta_lock:
+            if source.location not in self._meta:
                 try:
-                    self._sums[source.location] = self._read_sums(source)
+                    self._meta[source.location] = self._read_mirror_files(source)
                 except SourceFailed as error:
-                    self._sums[source.location] = error
-            sums = self._sums[source.location]
-        if isinstance(sums, SourceFailed):
-            raise sums
-        return sums
+                    self._meta[source.location] = error
+            files = self._meta[source.location]
+        if isinstance(files, SourceFailed):
+            raise files
+        return files
 
-    def _read_sums(self, source: Source) -> dict[str, str] | None:
-        """Read ``<mirror>/SHA256SUMS`` (at most ``SUMS_MAX_BYTES``); ``None`` when absent (404, 403, 410)."""
-        too_big = SourceFailed(f"its {SUMS_FILE} is larger than {format_bytes(SUMS_MAX_BYTES)}; refusing it")
+    def _read_mirror_files(self, source: Source) -> MirrorFiles:
+        """Read ``SHA256SUMS`` and ``index.json`` from the mirror; ``SourceFailed`` when one is unusable."""
+        sums = self._fetch_small(source, SUMS_FILE)
+        index = self._fetch_small(source, INDEX_FILE)
+        try:
+            entries = None if index is None else parse_index(index)
+        except BadIndex as error:
+            raise SourceFailed(f"its {INDEX_FILE} cannot be used: {error}") from None
+        return MirrorFiles(None if sums is None else parse_sums(sums.decode(errors="replace")), entries)
+
+    def _fetch_small(self, source: Source, name: str) -> bytes | None:
+        """``<mirror>/<name>`` (at most ``METADATA_MAX_BYTES``); ``None`` when absent (404, 403, 410)."""
+        too_big = SourceFailed(f"its {name} is larger than {format_bytes(METADATA_MAX_BYTES)}; refusing it")
         if source.kind == "folder":
-            path = Path(source.location) / SUMS_FILE
+            path = Path(source.file_location(name))
             if not path.is_file():
                 return None
-            if path.stat().st_size > SUMS_MAX_BYTES:
+            if path.stat().st_size > METADATA_MAX_BYTES:
                 raise too_big
-            return parse_sums(path.read_text(errors="replace"))
-        url = f"{source.location}/{SUMS_FILE}"
+            return path.read_bytes()
+        url = source.file_location(name)
         failures = 0
         while True:
             retry_after = None
@@ -207,21 +242,24 @@ class Fetcher(Downloader):
                         body = b""
                         for chunk in response.iter_content(NETWORK_CHUNK):
                             body += chunk
-                            if len(body) > SUMS_MAX_BYTES:
+                            if len(body) > METADATA_MAX_BYTES:
                                 raise too_big
-                        return parse_sums(body.decode(errors="replace"))
+                        return body
                     if not retryable_status(response.status_code):
-                        raise SourceFailed(f"cannot read its {SUMS_FILE}: {status_text(response.status_code, None)}")
+                        raise SourceFailed(f"cannot read its {name}: {status_text(response.status_code, None)}")
                     retry_after = response.headers.get("Retry-After")
                     why, answered = f"HTTP {response.status_code}", True
             except requests.RequestException as error:
+                refused = no_connection(error, url)
+                if refused is not None:
+                    raise refused from None
                 why, answered = short_error(error), False
             failures += 1
             if failures >= self.policy.attempts:
                 if answered:
-                    raise SourceFailed(f"{why} after {failures} tries (reading its {SUMS_FILE})")
+                    raise SourceFailed(f"{why} after {failures} tries (reading its {name})")
                 raise SourceFailed(
-                    f"network error after {failures} tries: {why} (reading its {SUMS_FILE})", unreachable=True
+                    f"network error after {failures} tries: {why} (reading its {name})", unreachable=True
                 )
             self._sleep(self.policy.delay(failures, retry_after))
 
@@ -238,6 +276,9 @@ class Fetcher(Downloader):
 
     def _probe_source(self, source: Source, model_id: int) -> tuple[str, int | None]:
         location = source.zip_location(model_id)
+        listed = self._mirror_files(source).entry(model_id)
+        if listed is not None:  # the index says it is there and how big: no request
+            return location, listed.size
         if source.kind == "folder":
             if Path(location).is_file():
                 return location, Path(location).stat().st_size
@@ -259,7 +300,8 @@ class Fetcher(Downloader):
                 with session.get(location, stream=True, timeout=self.timeout) as response:
                     pass
         except requests.RequestException as error:
-            raise SourceFailed(f"cannot connect: {short_error(error)}") from None
+            refused = no_connection(error, location)
+            raise refused or SourceFailed(f"cannot connect: {short_error(error)}") from None
         if response.status_code != 200:
             raise SourceFailed(status_text(response.status_code, response.reason), response.status_code)
         length = response.headers.get("Content-Length")

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -73,8 +73,11 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> Non
             out.write(chunk)
 
 
-def _manifest(model_id: int, source: str, sha256: str | None, size: int, files: dict[str, dict]) -> dict:
-    return {
+def _manifest(
+    model_id: int, source: str, sha256: str | None, size: int, files: dict[str, dict], origin: Mapping | None = None
+) -> dict:
+    """The manifest; ``origin`` is what the mirror's index.json said (``zoo.origin``), when it had one."""
+    manifest = {
         "id": model_id,
         "source": source,
         "sha256": sha256,
@@ -83,14 +86,23 @@ def _manifest(model_id: int, source: str, sha256: str | None, size: int, files: 
         "vae_passive": __version__,
         "files": files,
     }
+    if origin is not None:
+        manifest["origin"] = dict(origin)
+    return manifest
 
 
 def install_zip(
-    zip_path: Path, model_id: int, source: str, sha256: str | None = None, limits: Limits | None = None
+    zip_path: Path,
+    model_id: int,
+    source: str,
+    sha256: str | None = None,
+    limits: Limits | None = None,
+    origin: Mapping | None = None,
 ) -> int:
     """Verify ``zip_path`` and install its ``<id>/`` folder as ``models/<id>/``; return the zip's size.
 
-    The caller holds the model's lock; ``sha256`` is the zip's, when the download already hashed it.
+    The caller holds the model's lock; ``sha256`` is the zip's, when the download already hashed it;
+    ``origin`` goes into the manifest (what a mirror's index.json said of the model).
     Member paths, the declared size and the compression ratio are checked before anything is written
     (``Limits``); CRCs and sizes while extracting. Any failure leaves ``models/`` as it was.
     """
@@ -115,7 +127,7 @@ def install_zip(
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     _extract(archive, info, dest)
                     files[relative] = {"size": info.file_size, "crc32": f"{info.CRC:08x}"}
-                _place(target, model_id, _manifest(model_id, source, digest, size, files))
+                _place(target, model_id, _manifest(model_id, source, digest, size, files, origin))
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise VaePassiveError(f"corrupt zip {zip_path.name}: {error}") from None
     except NotImplementedError as error:

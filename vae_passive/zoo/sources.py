@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlparse, urlsplit, urlunsplit
 
 from vae_passive import config
 from vae_passive.errors import VaePassiveError
@@ -79,11 +79,20 @@ class Source:
         """The source as messages name it: credentials redacted."""
         return "upstream" if self.upstream else redact_url(self.location)
 
+    def file_location(self, name: str) -> str:
+        """The URL or path of the file ``name`` (``<id>.zip``, ``SHA256SUMS``, ``index.json``) in this source.
+
+        A query on an HTTP base stays after the file name (``.../files?download=1`` gives
+        ``.../files/0.zip?download=1``, Zenodo's shape; a signed ``?token=`` works the same way).
+        """
+        if self.kind == "folder":
+            return str(Path(self.location) / name)
+        parts = urlsplit(self.location)
+        return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/" + quote(name)))
+
     def zip_location(self, model_id: int) -> str:
         """The URL or path of ``<id>.zip`` in this source."""
-        if self.kind == "folder":
-            return str(Path(self.location) / f"{model_id}.zip")
-        return f"{self.location}/{model_id}.zip"
+        return self.file_location(f"{model_id}.zip")
 
 
 def offline() -> bool:
@@ -118,7 +127,8 @@ def parse_source(text: str) -> Source:
     if scheme in ("http", "https"):
         if not parsed.hostname:
             raise VaePassiveError(f"mirror {redact_url(text)!r} names no host; write e.g. https://example.org/zoo")
-        return Source("http", text.rstrip("/"))
+        parts = urlsplit(text)
+        return Source("http", urlunsplit(parts._replace(path=parts.path.rstrip("/"), fragment="")))
     if scheme == "gs":
         if not parsed.netloc:
             raise VaePassiveError(f"mirror {text!r} names no bucket; write gs://bucket/prefix")

@@ -1,0 +1,107 @@
+"""Where a model comes from: an original of the published zoo, or trained here by ``vae-passive train``.
+
+A retrained model must never pass for an original. Three things can say "trained", and any one of them
+wins: the folder's own markers (``train.gin`` binds ``vae_passive.training_data``;
+``model/results/json/train_results.json`` has ``training_data`` or ``spec_steps``, which only
+``vae-passive train`` writes), the cache manifest's ``origin`` (recorded from a mirror's ``index.json``
+at fetch time), and a mirror's ``index.json`` entry. "original" therefore means "no sign of training
+here", the most any copy of the zoo can show: no checksums were ever published for it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from vae_passive.untrusted import UnreadableFile, read_json
+from vae_passive.zoo.cache import read_manifest
+
+ORIGINAL = "original"
+TRAINED = "trained"
+ORIGINS = (ORIGINAL, TRAINED)
+#: The binding ``vae-passive train`` writes into train.gin (``tfhub.folder.TRAINING_DATA_BINDING``, which the zoo
+#: layer may not import; a test keeps the two equal).
+TRAINING_DATA_BINDING = "vae_passive.training_data"
+TRAIN_GIN = "model/results/gin/train.gin"
+TRAIN_RESULTS = "model/results/json/train_results.json"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """``kind`` is "original" or "trained"; a trained model's ``steps`` and ``data`` when known."""
+
+    kind: str = ORIGINAL
+    steps: int | None = None
+    data: str | None = None
+
+    @property
+    def trained(self) -> bool:
+        return self.kind == TRAINED
+
+    def as_dict(self) -> dict[str, object]:
+        """``{"kind": ...}`` plus ``steps`` and ``data`` for a trained model (as index.json and manifests store it)."""
+        return {"kind": self.kind, "steps": self.steps, "data": self.data} if self.trained else {"kind": self.kind}
+
+    @classmethod
+    def from_value(cls, value: object) -> Origin | None:
+        """An origin stored by this tool (index.json, a manifest), checked as strangers' data; ``None`` if unusable.
+
+        Any value that is not exactly "original" but mentions training counts as trained: never an original by
+        mistake.
+        """
+        if not isinstance(value, dict):
+            return None
+        kind = value.get("kind")
+        if kind not in ORIGINS:
+            return cls(TRAINED) if kind is not None else None
+        steps, data = value.get("steps"), value.get("data")
+        return cls(
+            str(kind),
+            steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0 else None,
+            data if isinstance(data, str) and len(data) <= 200 else None,
+        )
+
+    def merged(self, other: Origin | None) -> Origin:
+        """Trained if either is; steps and data from whichever knows them (this one first)."""
+        if other is None or not (self.trained or other.trained):
+            return self
+        return Origin(TRAINED, self.steps if self.steps is not None else other.steps, self.data or other.data)
+
+
+def folder_origin(folder: Path) -> Origin:
+    """What the model folder itself says: trained (with steps and data) when it carries ``vae-passive train``'s
+    markers, else original."""
+    steps: int | None = None
+    data: str | None = None
+    trained = False
+    results_path = folder / TRAIN_RESULTS
+    if results_path.is_file():
+        try:
+            results = read_json(results_path)
+        except UnreadableFile:
+            results = None
+        if isinstance(results, dict) and ("training_data" in results or "spec_steps" in results):
+            trained = True
+            found = Origin.from_value(
+                {"kind": TRAINED, "steps": results.get("steps"), "data": results.get("training_data")}
+            )
+            steps, data = (found.steps, found.data) if found else (None, None)
+    gin = folder / TRAIN_GIN
+    if gin.is_file():
+        pattern = rf"""^\s*{re.escape(TRAINING_DATA_BINDING)}\s*=\s*['"]([^'"]+)['"]"""
+        match = re.search(pattern, gin.read_text(errors="replace"), re.MULTILINE)
+        if match:
+            trained, data = True, data or match.group(1)[:200]
+    return Origin(TRAINED, steps, data) if trained else Origin()
+
+
+def manifest_origin(folder: Path) -> Origin | None:
+    """The ``origin`` the cache manifest of ``folder`` recorded (from a mirror's index.json), if any."""
+    manifest = read_manifest(folder)
+    return Origin.from_value(manifest.get("origin")) if manifest else None
+
+
+def model_origin(folder: Path) -> Origin:
+    """The origin of a model folder: its own markers, merged with what its cache manifest recorded."""
+    return folder_origin(folder).merged(manifest_origin(folder))
