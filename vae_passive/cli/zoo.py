@@ -59,7 +59,9 @@ def _offline_note(quiet: bool) -> None:
     "mirrors",
     multiple=True,
     metavar="SRC",
-    help="http(s):// base URL, file:// URL, folder, or gs://bucket/prefix; repeat to try several in order. "
+    help="http(s):// base URL (a web server, a bucket's HTTPS endpoint, a Hugging Face dataset's .../resolve/main, "
+    "a Zenodo record's .../files?download=1), file:// URL, folder, or gs://bucket/prefix; repeat to try several "
+    "in order (the first that has a model wins). Its SHA256SUMS and index.json are used when present. "
     "Default: VAE_PASSIVE_MIRROR (separated by spaces). The upstream bucket is always tried last.",
 )
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64), help="Parallel downloads.")
@@ -78,6 +80,7 @@ def fetch(
     \b
     Examples:
       vae-passive fetch --ids 0-9 --mirror https://lab.example.org/dlib_zoo
+      vae-passive fetch --ids 0-9 --mirror https://huggingface.co/datasets/LAB/dlib-zoo/resolve/main
       vae-passive fetch --dataset dsprites_full --seed 0 --mirror /shared/zoo --workers 4
       vae-passive fetch --study be-more-active --method beta_vae --mirror /shared/zoo --json
       VAE_PASSIVE_MIRROR=gs://my-bucket/zoo vae-passive fetch --ids 300-349 --dry-run
