@@ -1,6 +1,7 @@
-"""Throughput of `vae-passive fetch` against `curl` fetching the same zips one after another, in the same run.
+"""Throughput of `vae-passive fetch` against `curl` fetching the same zips one after another, in the same run,
+and of a mirror round trip: `mirror build` from a cache of --count models, served, fetched back.
 
-    .venv/bin/python benchmarks/fetch.py [--count 40] [--size-mb 15] [--workers 8] [--rate-mb 10]
+    .venv/bin/python benchmarks/fetch.py [--count 40] [--size-mb 15] [--workers 8] [--rate-mb 10] [--mirror-only]
 
 Zips with the zoo's layout and a random payload are served from 127.0.0.1 by tests/support/http_server.py,
 in its own process, twice: with each connection limited to --rate-mb MB/s (as a remote server or
@@ -43,7 +44,7 @@ def write_zips(folder: Path, count: int, size: int) -> int:
 
 
 def start_server(folder: Path, rate: float | None) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, str(ROOT / "tests" / "http_server.py"), str(folder)]
+    command = [sys.executable, str(ROOT / "tests" / "support" / "http_server.py"), str(folder)]
     if rate:
         command += ["--rate", str(rate)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -82,18 +83,70 @@ def time_fetch(url: str, count: int, workers: int, home: Path) -> float:
     return elapsed
 
 
+def cli(home: Path, *args: str) -> float:
+    """Run ``vae-passive ARGS`` with ``home`` as its home folder; return the seconds it took."""
+    env = {**os.environ, "VAE_PASSIVE_HOME": str(home)}
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "vae_passive", *args], check=True, env=env)
+    return time.perf_counter() - began
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` but the cache manifest (which names the source), by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != ".vae-passive.json"
+    }
+
+
+def time_mirror(zips: Path, count: int, workers: int, jobs: int, tmp: Path) -> dict:
+    """A cache of ``count`` models (imported from ``zips``) built into a mirror, served, fetched back into a fresh
+    home with ``workers``; the fetched folders are checked byte for byte against the cache."""
+    ids = f"0-{count - 1}"
+    lab, other, out = tmp / "lab-home", tmp / "other-home", tmp / "mirror"
+    cli(lab, "import", str(zips), "--quiet")
+    build_s = cli(lab, "mirror", "build", "--out", str(out), "--jobs", str(jobs), "--quiet")
+    rebuild_s = cli(lab, "mirror", "build", "--out", str(out), "--jobs", str(jobs), "--quiet")
+    verify_s = cli(lab, "mirror", "verify", str(out), "--quiet")
+    mirror_bytes = sum(p.stat().st_size for p in out.glob("*.zip"))
+    server, url = start_server(out, None)
+    try:
+        fetch_s = cli(other, "fetch", "--ids", ids, "--mirror", url, "--workers", str(workers), "--quiet")
+    finally:
+        server.terminate()
+        server.wait()
+    for model_id in range(count):
+        same = tree(lab / "models" / str(model_id)) == tree(other / "models" / str(model_id))
+        assert same, f"model {model_id} differs after the round trip"
+    shutil.rmtree(lab), shutil.rmtree(other), shutil.rmtree(out)
+    return {
+        "models": count,
+        "mirror_mb": round(mirror_bytes / 1e6, 1),
+        "build_s": round(build_s, 2),
+        "build_mb_s": round(mirror_bytes / build_s / 1e6, 1),
+        "rebuild_unchanged_s": round(rebuild_s, 2),
+        "verify_s": round(verify_s, 2),
+        "fetch_s": round(fetch_s, 2),
+        "fetch_mb_s": round(mirror_bytes / fetch_s / 1e6, 1),
+        "round_trip_identical": True,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=40)
     parser.add_argument("--size-mb", type=float, default=15)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--rate-mb", type=float, default=10, help="Per-connection limit of the limited server, MB/s.")
+    parser.add_argument("--jobs", type=int, default=4, help="mirror build --jobs.")
+    parser.add_argument("--mirror-only", action="store_true", help="Only the mirror round trip, not the curl races.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fetch-bench-") as tmp:
         tmp = Path(tmp)
         total = write_zips(tmp / "zips", args.count, int(args.size_mb * 1e6))
-        results = {}
-        for name, rate in (("limited", args.rate_mb * 1e6), ("unlimited", None)):
+        results = {"mirror": time_mirror(tmp / "zips", args.count, args.workers, args.jobs, tmp)}
+        for name, rate in () if args.mirror_only else (("limited", args.rate_mb * 1e6), ("unlimited", None)):
             server, url = start_server(tmp / "zips", rate)
             try:
                 curl_s, unzip_s = time_curl(url, args.count, tmp / "curl")
@@ -112,6 +165,13 @@ def main() -> None:
                 "ratio_to_curl_unzip": round((curl_s + unzip_s) / fetch_s, 2) if unzip_s is not None else None,
             }
     print(f"{args.count} zips, {total / 1e6:.0f} MB in all, fetch --workers {args.workers}, {os.cpu_count()} CPUs")
+    m = results.pop("mirror")
+    print(
+        f"mirror    ({m['models']} cached models, {m['mirror_mb']:.0f} MB): build --jobs {args.jobs} "
+        f"{m['build_s']:6.2f} s {m['build_mb_s']:7.1f} MB/s | rebuild, nothing changed {m['rebuild_unchanged_s']:.2f} s"
+        f" | verify {m['verify_s']:.2f} s | fetch back --workers {args.workers} {m['fetch_s']:6.2f} s "
+        f"{m['fetch_mb_s']:7.1f} MB/s | folders identical"
+    )
     for name, r in results.items():
         limit = f"{r['per_connection_mb_s']:g} MB/s per connection" if r["per_connection_mb_s"] else "no limit"
         print(
@@ -120,7 +180,7 @@ def main() -> None:
         )
         if r["curl_unzip_s"] is not None:
             print(f"{'':<9}  curl + unzip {r['curl_unzip_s']:6.2f} s | ratio {r['ratio_to_curl_unzip']:.2f}x")
-    print(json.dumps(results))
+    print(json.dumps({"mirror": m, **results}))
 
 
 if __name__ == "__main__":
