@@ -38,6 +38,7 @@ EXAMPLES = {  # docs/figures name -> the report's figure file
     "scores.png": "scores__beta_vae__dsprites_full.png",
     "kinds.png": "kinds__beta_vae__dsprites_full.png",
     "metrics.png": "metrics__beta_vae__dsprites_full.png",
+    "downstream.png": "downstream__beta_vae__dsprites_full.png",
     "histograms.png": "model_0__histograms.png",
     "correlation.png": "model_0__correlation.png",
     "traversals.png": "model_0__traversals.png",
@@ -65,7 +66,9 @@ def main() -> None:
             base / "zoo", 0, demo_weights(), dataset="dsprites_full", channels=1, num_latents=len(MODEL_KINDS)
         )
         documents = [
-            make_document(model_id, kinds=MODEL_KINDS, path=str(module)) if model_id == 0 else make_document(model_id)
+            make_document(model_id, kinds=MODEL_KINDS, path=str(module), downstream=True)
+            if model_id == 0
+            else make_document(model_id, downstream=True)
             for dataset in DATASETS
             for method in catalogue.METHOD_NAMES
             for level in range(catalogue.LEVELS)
