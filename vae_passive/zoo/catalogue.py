@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from functools import cache
 
 from vae_passive.errors import VaePassiveError
 
@@ -198,7 +199,12 @@ class Study:
     @property
     def size(self) -> int:
         """How many models the study has."""
-        return sum(self.includes(record(i)) for i in range(NUM_RELEASED))
+        return _study_size(self)
+
+
+@cache
+def _study_size(study: Study) -> int:
+    return sum(study.includes(record(i)) for i in range(NUM_RELEASED))
 
 
 STUDIES: dict[str, Study] = {
