@@ -23,12 +23,15 @@ from vae_passive.analysis.analyze import (
     AnalysisResult,
     ModelSource,
     Settings,
+    analyze_codes,
     analyze_model,
+    codes_settings_hash,
     data_for,
     locate_model,
     settings_hash,
     write_results,
 )
+from vae_passive.analysis.codes import key_of, read_codes
 from vae_passive.analysis.document import DOCUMENT_NAME, settings_hash_of
 from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
@@ -42,11 +45,12 @@ SCHEDULER_ENV = config.SCHEDULER
 
 @dataclass(frozen=True)
 class Task:
-    """One model to analyse: a zoo id (cached or fetched on demand) or a model folder."""
+    """One model to analyse: a zoo id (cached or fetched on demand), a model folder, or a codes file."""
 
     key: str
     model_id: int | None = None
     model_dir: str | None = None
+    codes_path: str | None = None
 
 
 @dataclass
@@ -63,8 +67,32 @@ def tasks_for_ids(ids: Iterable[int]) -> list[Task]:
     return [Task(str(i), model_id=i) for i in ids]
 
 
+def tasks_for_codes(paths: Iterable[str | Path]) -> list[Task]:
+    """One task per codes file, keyed by its ``key`` array or file name; two files with one key are an error.
+
+    A file that cannot be read keeps its file name as key and fails as a task (``error.json``).
+    """
+    tasks: list[Task] = []
+    by_key: dict[str, str] = {}
+    for path in paths:
+        try:
+            key = key_of(read_codes(path), path)
+        except VaePassiveError:
+            key = Path(path).name.removesuffix(".npz")
+        if key in by_key:
+            raise VaePassiveError(f"{by_key[key]} and {path} both have the key {key!r}; give each model its own key")
+        by_key[key] = str(path)
+        tasks.append(Task(key, codes_path=str(Path(path).resolve())))
+    return tasks
+
+
 def expected_hash(task: Task, settings: Settings) -> str | None:
     """The settings hash the task's document will have, or None when it cannot be known yet."""
+    if task.codes_path is not None:
+        try:
+            return codes_settings_hash(settings, read_codes(task.codes_path), task.key)
+        except VaePassiveError:
+            return None
     try:
         source = _source(task, fetch=False)
     except VaePassiveError:
@@ -105,9 +133,21 @@ def _source(task: Task, fetch: bool, sources: list[str] | None = None) -> ModelS
 _POOL = None
 
 
+def _run_codes_task(task: Task, settings: Settings) -> TaskOutcome:
+    """Analyse one codes file (no TensorFlow); never raises for a bad file."""
+    assert task.codes_path is not None
+    try:
+        result = analyze_codes(read_codes(task.codes_path), settings, task.key, task.codes_path)
+    except VaePassiveError as error:
+        return TaskOutcome(task.key, error=str(error))
+    return TaskOutcome(task.key, result=result, worker={"pid": os.getpid()})
+
+
 def run_task(task: Task, settings: Settings, sources: list[str] | None = None) -> TaskOutcome:
     """Analyse one model in this process, reusing its loaded modules; never raises for a bad model."""
     global _POOL
+    if task.codes_path is not None:
+        return _run_codes_task(task, settings)
     from vae_passive.tfhub.module import ModulePool
 
     if _POOL is None:
@@ -123,9 +163,13 @@ def run_task(task: Task, settings: Settings, sources: list[str] | None = None) -
     return TaskOutcome(task.key, result=result, worker={"pid": os.getpid(), "loads": _POOL.loads, "swaps": _POOL.swaps})
 
 
-def _init_worker(threads: int) -> None:
-    """Worker start-up: share the cores fairly between workers, ignore Ctrl-C (the client handles it)."""
+def _init_worker(threads: int, modules: bool = True) -> None:
+    """Worker start-up: share the cores fairly between workers, ignore Ctrl-C (the client handles it).
+
+    Workers of codes files (``modules`` false) never load TensorFlow."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not modules:
+        return
     from vae_passive.tfhub.runtime import tensorflow
 
     tf = tensorflow()
@@ -139,9 +183,14 @@ def _init_worker(threads: int) -> None:
 def _local_outcomes(tasks: list[Task], settings: Settings, sources, jobs: int) -> Iterator[TaskOutcome]:
     import multiprocessing
 
+    modules = any(task.codes_path is None for task in tasks)
+    if not modules and jobs == 1:  # codes files: no TensorFlow to isolate, no process to start
+        yield from (_run_codes_task(task, settings) for task in tasks)
+        return
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
+    initargs = (threads, modules)
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
         pending: set[Future] = set()
         queue = iter(tasks)
         try:

@@ -101,12 +101,14 @@ def info(as_json: bool) -> None:
 def encode(model_dir: Path, images_path: Path, batch_size: int, noise_seed: int, out: Path, as_json: bool) -> None:
     """Encode images with a model and write mean, logvar and sampled codes.
 
+    The .npz is in the codes layout (docs/api.md) that `analyze --codes` and `score` read.
+
     \b
     Examples:
       vae-passive encode --model-dir ~/.cache/vae-passive/models/0 --images x.npy --out codes.npz
       vae-passive encode --model-dir ./my_model --images x.npy --noise-seed 3 --out codes.npz --json
     """
-    from vae_passive.atomic import save_npz
+    from vae_passive.analysis.codes import Codes, save_codes
     from vae_passive.latents.representations import sampled_representation
     from vae_passive.tfhub.module import Module
     from vae_passive.untrusted import load_npy
@@ -115,7 +117,7 @@ def encode(model_dir: Path, images_path: Path, batch_size: int, noise_seed: int,
     module = Module(model_dir)
     codes = module.encode(images, batch_size=batch_size)
     sampled = sampled_representation(codes.mean, codes.logvar, noise_seed)
-    save_npz(out, mean=codes.mean, logvar=codes.logvar, sampled=sampled)
+    save_codes(out, Codes(codes.mean, codes.logvar, sampled))
     if as_json:
         facts = {"out": str(out), "images": len(images), "latents": module.num_latents, "noise_seed": noise_seed}
         click.echo(json.dumps(facts, indent=1))

@@ -15,34 +15,47 @@ if TYPE_CHECKING:
     from vae_passive.metrics.scoring import Sample
 
 
-def load_sample(path: Path) -> Sample:
-    """The ``metrics.scoring.Sample`` in ``path`` (.npz: codes, factors, test_codes, test_factors); one-line errors."""
+def load_sample(path: Path, representation: str | None = None) -> Sample:
+    """The ``metrics.scoring.Sample`` in ``path``: the codes layout's ``representation`` (``analysis.codes``;
+    default mean) or plain ``codes``, with ``factors`` (and ``test_codes``, ``test_factors``); one-line errors."""
+    from vae_passive.analysis.codes import MAX_CODES_BYTES
     from vae_passive.metrics.scoring import check_sample
     from vae_passive.untrusted import load_npz
 
-    arrays = load_npz(path)
-    missing = [name for name in ("codes", "factors") if name not in arrays]
+    arrays = load_npz(path, max_bytes=MAX_CODES_BYTES)
+    if "codes" in arrays and representation is not None:
+        raise VaePassiveError(f"{path} holds plain codes; --representation picks mean or sampled of the codes layout")
+    name = "codes" if "codes" in arrays else representation or "mean"
+    missing = [array for array in (name, "factors") if array not in arrays]
     if missing:
         raise VaePassiveError(
-            f"{path} lacks {' and '.join(missing)}; it needs codes (N, latents) and factors (N, factors)"
+            f"{path} lacks {' and '.join(missing)}; give the codes layout (mean, logvar, sampled, factors; "
+            "docs/api.md) or codes (N, latents) and factors (N, factors)"
         )
     if ("test_codes" in arrays) != ("test_factors" in arrays):
         raise VaePassiveError(f"{path} has only one of test_codes and test_factors; give both or neither")
     try:
-        return check_sample(arrays["codes"], arrays["factors"], arrays.get("test_codes"), arrays.get("test_factors"))
+        return check_sample(arrays[name], arrays["factors"], arrays.get("test_codes"), arrays.get("test_factors"))
     except ValueError as error:
         raise VaePassiveError(f"{path}: {error}") from None
 
 
 @click.command()
 @click.option("--codes", "codes_path", required=True, type=click.Path(path_type=Path), help="The .npz to score.")
+@click.option(
+    "--representation",
+    type=click.Choice(["mean", "sampled"]),
+    help="Which code of the codes layout to score [mean]; not for a file with plain codes.",
+)
 @click.option("--metrics", "metrics_spec", default="all", show_default=True, help="'all' or a comma list.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Processes for boosted trees.")
 @json_option
-def score(codes_path: Path, metrics_spec: str, jobs: int, as_json: bool) -> None:
+def score(codes_path: Path, representation: str | None, metrics_spec: str, jobs: int, as_json: bool) -> None:
     """Score codes computed with any model: every metric that works on a fixed sample.
 
-    The .npz holds codes (N x latents, float) and factors (N x factors, integer classes), and
+    The .npz is in the codes layout of `encode`, `analyze --save-codes` and `analyze --codes`
+    (mean, logvar, sampled, factors; docs/api.md; --representation picks mean or sampled), or holds
+    plain codes (N x latents, float); factors (N x factors, integer classes) are required, and
     optionally test_codes and test_factors; without them, metrics that need a test set hold out
     the last third of the rows. beta_vae_sklearn and factor_vae_metric intervene on the factors
     and so need a model and a data set: use `analyze --metrics`.
@@ -51,6 +64,7 @@ def score(codes_path: Path, metrics_spec: str, jobs: int, as_json: bool) -> None
     Examples:
       vae-passive score --codes codes.npz
       vae-passive score --codes codes.npz --metrics mig,sap_score --json
+      vae-passive score --codes results/299/codes.npz --representation sampled --metrics mig
       vae-passive score --codes codes.npz --metrics dci --jobs 2
     """
     from vae_passive.metrics.registry import parse_metrics
@@ -60,7 +74,7 @@ def score(codes_path: Path, metrics_spec: str, jobs: int, as_json: bool) -> None
         metrics = parse_metrics(metrics_spec, fixed_sample_only=True)
     except ValueError as error:
         raise VaePassiveError(f"{error} (beta_vae_sklearn and factor_vae_metric need `analyze --metrics`)") from None
-    results = score_codes(load_sample(codes_path), metrics, jobs)
+    results = score_codes(load_sample(codes_path, representation), metrics, jobs)
     if as_json:
         click.echo(json.dumps(results, indent=1))
         return
