@@ -66,6 +66,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.num_samples < 2:
             raise VaePassiveError(f"--num-samples must be at least 2 (got {self.num_samples}); the study uses 10000")
+        if not self.metrics and self.preset == "full":
+            return  # nothing to check in the registry, whose import (scikit-learn) takes most of a second
         from vae_passive.metrics.registry import PRESETS, REGISTRY
 
         unknown = [name for name in self.metrics if name not in REGISTRY]
@@ -330,6 +332,8 @@ def codes_settings_hash(settings: Settings, codes: Codes, key: str) -> str:
 
 def _check_codes_metrics(settings: Settings, codes: Codes) -> None:
     """Only the fixed-sample metrics can score given codes, and they need the factors."""
+    if not settings.metrics:
+        return
     from vae_passive.metrics.registry import REGISTRY
 
     drawn = [name for name in settings.metrics if not REGISTRY[name].fixed_sample]
@@ -339,7 +343,7 @@ def _check_codes_metrics(settings: Settings, codes: Codes) -> None:
             f"{', '.join(drawn)} draw new inputs from a model and a data set; on given codes only the "
             f"fixed-sample metrics run: {fixed}"
         )
-    if settings.metrics and codes.factors is None:
+    if codes.factors is None:
         raise VaePassiveError(
             "metrics on given codes need factors (N x factors, integer classes) beside mean and logvar"
         )

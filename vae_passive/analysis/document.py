@@ -8,6 +8,7 @@ documents only through ``read_document``, which also checks the schema version.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import json
 import platform
 import sys
@@ -190,11 +191,11 @@ _VERSION_OF: dict[str, Callable[[], str]] = {
     "python": platform.python_version,
     "numpy": lambda: np.__version__,
     "tensorflow": lambda: _module("vae_passive.tfhub.runtime").tensorflow().__version__,
-    "scipy": lambda: _module("scipy").__version__,
-    "scikit_learn": lambda: _module("sklearn").__version__,
-    "pandas": lambda: _module("pandas").__version__,
-    "pyarrow": lambda: _module("pyarrow").__version__,
-    "matplotlib": lambda: _module("matplotlib").__version__,
+    "scipy": lambda: _installed("scipy", "scipy"),
+    "scikit_learn": lambda: _installed("sklearn", "scikit-learn"),
+    "pandas": lambda: _installed("pandas", "pandas"),
+    "pyarrow": lambda: _installed("pyarrow", "pyarrow"),
+    "matplotlib": lambda: _installed("matplotlib", "matplotlib"),
 }
 #: What an analysis records: the libraries whose numbers enter the document.
 ANALYSIS_LIBRARIES = ("vae_passive", "tensorflow", "numpy", "scipy", "scikit_learn", "python")
@@ -204,6 +205,18 @@ CODES_LIBRARIES = tuple(name for name in ANALYSIS_LIBRARIES if name != "tensorfl
 
 def _module(name: str):
     return importlib.import_module(name)
+
+
+def _installed(module: str, distribution: str) -> str:
+    """The version of ``module``: its ``__version__`` when loaded, else its installed distribution's, so that
+    recording versions never imports a library (scikit-learn alone takes half a second)."""
+    loaded = sys.modules.get(module)
+    if loaded is not None:
+        return str(loaded.__version__)
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return str(_module(module).__version__)
 
 
 def library_versions(names: Iterable[str]) -> dict[str, str]:

@@ -61,11 +61,14 @@ class AnalyzeOptions:
         """The analysis settings; a bad rule or metric list is a one-line error."""
         from vae_passive.analysis.analyze import Settings
         from vae_passive.latents.variables import Rule
-        from vae_passive.metrics.registry import parse_metrics
 
         try:
             rule = Rule(self.rule, self.var_threshold, self.mean_tolerance)
-            metrics = parse_metrics(self.metrics_spec) if self.metrics_spec else ()
+            metrics: tuple[str, ...] = ()
+            if self.metrics_spec:  # the registry imports scikit-learn: only when asked for
+                from vae_passive.metrics.registry import parse_metrics
+
+                metrics = parse_metrics(self.metrics_spec)
         except ValueError as error:
             raise VaePassiveError(str(error)) from None
         return Settings(
@@ -178,11 +181,12 @@ def _analyze_codes(options: AnalyzeOptions, settings: Settings) -> None:
 
     from vae_passive.analysis.analyze import analyze_codes, write_results
     from vae_passive.analysis.codes import key_of, read_codes
-    from vae_passive.metrics.registry import parse_metrics
 
     if options.model_id is not None or options.model_dir is not None or options.selecting:
         raise VaePassiveError("give either --codes or a model (--model-id, --model-dir, a selection), not both")
     if options.metrics_spec:  # only the fixed-sample metrics can score given codes
+        from vae_passive.metrics.registry import parse_metrics
+
         try:
             settings = dataclasses.replace(settings, metrics=parse_metrics(options.metrics_spec, True))
         except ValueError as error:
