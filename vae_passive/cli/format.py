@@ -11,7 +11,7 @@ def format_summary(document: AnalysisDocument) -> str:
     title = f"model {model['key']}" + (
         f" ({model['dataset']}, {model['method']} {model['value']:g})" if model["method"] else ""
     )
-    stand_in = "" if data["real"] else " (stand-in, not the published data)"
+    stand_in = {False: " (stand-in, not the published data)", None: " (given codes)"}.get(data["real"], "")
     lines = [
         title,
         f"data: {data['source']}{stand_in}, N = {data['num_samples']}, seed {data['seed']}",

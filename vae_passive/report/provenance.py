@@ -16,9 +16,16 @@ def report_versions() -> dict[str, str]:
     return library_versions(("vae_passive", "python", "numpy", "pandas", "pyarrow", "matplotlib"))
 
 
+def data_kind(real: object) -> str:
+    """How the report names a document's data: real, the procedural stand-in, or unknown (given codes)."""
+    if real is True:
+        return "real"
+    return "procedural" if real is False else "given codes, data unknown"
+
+
 def demo_warning(models: pd.DataFrame) -> str | None:
     """A warning when some models were analysed on procedural stand-in data; None when all data was real."""
-    procedural = models.loc[~models["real"], "source"].astype(str)
+    procedural = models.loc[models["real"].eq(False).fillna(False).astype(bool), "source"].astype(str)
     if procedural.empty:
         return None
     sources = ", ".join(sorted(procedural.unique()))
@@ -73,7 +80,7 @@ def provenance(
     unplaced: int,
 ) -> list[tuple[str, str]]:
     """(fact, text) pairs: models, data, N, seeds, rules, catalogue fields, library versions."""
-    counted = models.groupby(["source", "real"], observed=True).size()
+    counted = models.groupby(["source", "real"], observed=True, dropna=False).size()
     sources = zip(counted.index, counted, strict=True)
     columns = ["rule", "var_threshold", "mean_tolerance", "models"]
     rules = (_rule_text(*row) for row in rule_table[columns].itertuples(index=False))
@@ -81,7 +88,7 @@ def provenance(
     facts = [
         ("models", f"{len(models):,} (from {results})"),
         ("study", study_coverage(models)),
-        ("data", "; ".join(f"{s} ({'real' if r else 'procedural'}): {n:,} models" for (s, r), n in sources)),
+        ("data", "; ".join(f"{s} ({data_kind(r)}): {n:,} models" for (s, r), n in sources)),
         ("samples per model (N)", ", ".join(f"{int(n):,}" for n in sorted(models["num_samples"].dropna().unique()))),
         ("data seeds", _first_few(models["data_seed"])),
         ("rules", "; ".join(rules)),

@@ -34,6 +34,7 @@ from vae_passive.report.claims import counted
 from vae_passive.report.files import FileNames, inside, write_strings_csv, write_table
 from vae_passive.report.findings import findings, prevalence_rows
 from vae_passive.report.pages import FigureFile
+from vae_passive.report.provenance import data_kind
 from vae_passive.report.read import Problem, Progress, read_results, select_models
 from vae_passive.untrusted import UnreadableFile, is_tensorflow_error, load_npz, reason
 from vae_passive.zoo import catalogue
@@ -135,8 +136,8 @@ def metrics_part(summary: pd.DataFrame) -> pd.DataFrame:
 
 def _source_label(models: pd.DataFrame) -> str:
     parts = []
-    for source, real in sorted(set(zip(models["source"].astype(str), models["real"], strict=True))):
-        parts.append(f"{source} ({'real' if real else 'procedural stand-in'})")
+    for source, real in sorted(set(zip(models["source"].astype(str), models["real"], strict=True)), key=str):
+        parts.append(f"{source} ({'procedural stand-in' if real is False else data_kind(real)})")
     return "data: " + ", ".join(parts)
 
 

@@ -202,7 +202,7 @@ class TableBuilder:
             models[name] = models[name].astype("float64")
         for name in ("num_latents", *KINDS):
             models[name] = models[name].astype("int64")
-        models["real"] = models["real"].astype(bool)
+        models["real"] = models["real"].astype("boolean")
         versions: dict[str, dict[str, int]] = {}
         for (library, version), count in sorted(self._versions.items()):
             versions.setdefault(library, {})[version] = count
@@ -230,7 +230,10 @@ def _model_row(doc: dict[str, Any]) -> tuple[dict, dict]:
     row["var_threshold"] = _number(_need(rule, "var_threshold", "rule"), "rule.var_threshold")
     row["mean_tolerance"] = _number(rule.get("mean_tolerance"), "rule.mean_tolerance")
     row["source"] = _text(_need(data, "source", "data"), "data.source")
-    row["real"] = bool(_need(data, "real", "data"))
+    real = _need(data, "real", "data")  # null for given codes: the data are unknown
+    if real is not None and not isinstance(real, bool):
+        raise DocumentError(f"data.real is {real!r} (expected true, false or null)")
+    row["real"] = real
     row["num_samples"] = _optional_int(data.get("num_samples"), "data.num_samples")
     row["data_seed"] = _optional_int(data.get("seed"), "data.seed")
     versions = (doc.get("provenance") or {}).get("versions") or {}
