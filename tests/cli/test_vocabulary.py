@@ -176,7 +176,7 @@ def _documented_commands() -> list[tuple[str, list[str]]]:
             if inside and "vae-passive " in line and not line.lstrip().startswith("#"):
                 text = line[line.index("vae-passive ") :]
                 words = shlex.split(text, comments=True)
-                if words[0] == "vae-passive":
+                if words[0] == "vae-passive" and len(words) > 1:  # not `pip install vae-passive`
                     found.append((path.name, words[1:]))
     return found
 

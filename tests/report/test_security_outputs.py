@@ -376,7 +376,7 @@ def test_unexpected_errors_are_one_line_unless_debugging(cli, monkeypatch):
     def bug(*args):
         raise TypeError("unsupported operand")
 
-    monkeypatch.setattr("vae_passive.cli.models.select_records", bug)
+    monkeypatch.setattr("vae_passive.cli.options.Selection.records", bug)
     message = one_line_error(cli("list"))
     assert message.startswith("Error: unexpected TypeError: unsupported operand (a bug in vae-passive")
     assert "VAE_PASSIVE_DEBUG=1" in message
@@ -389,5 +389,5 @@ def test_os_errors_without_a_write_name_their_file(cli, monkeypatch):
     def denied(*args):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), "/some/catalogue")
 
-    monkeypatch.setattr("vae_passive.cli.models.select_records", denied)
+    monkeypatch.setattr("vae_passive.cli.options.Selection.records", denied)
     assert one_line_error(cli("list")) == "Error: /some/catalogue: Permission denied"
