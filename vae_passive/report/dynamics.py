@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import REPRESENTATIONS
@@ -71,9 +72,11 @@ def combine(logs: list[Logs]) -> Logs:
     return Logs(*(pd.concat([getattr(part, name) for part in logs], ignore_index=True) for name in LOG_TABLES))
 
 
-def _band(ax: Axes, table: pd.DataFrame, label: str, **style) -> None:
-    """Mean ± sd over models (``key``) of ``value`` per step."""
+def _band(ax: Axes, table: pd.DataFrame, label: str, steps: list[int] | None = None, **style) -> None:
+    """Mean ± sd over models (``key``) of ``value`` per step; a gap at ``steps`` without a value."""
     per_step = table.groupby("step")["value"].agg(["mean", "std"]).fillna({"std": 0.0})
+    if steps is not None:
+        per_step = per_step.reindex(steps)
     ax.plot(per_step.index, per_step["mean"], label=label, **style)
     if table["key"].nunique() > 1:
         colour = style.get("color")
@@ -117,8 +120,9 @@ def total_correlation_figure(scores: pd.DataFrame, title: str, ax: Axes | None =
             rows = rows.rename(columns={"gaussian_total_correlation": "value"})
             if len(rows):
                 style = {"color": REPRESENTATION_COLOURS[representation], "linestyle": linestyle}
-                _band(ax, rows, f"{subset}, {representation}", **style)
+                _band(ax, rows, f"{subset}, {representation}", sorted(scores["step"].unique()), **style)
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # no mathtext in the report's style
     ax.set(xlabel="training step", ylabel="Gaussian total correlation (nats)", title=title)
     ax.legend(fontsize="x-small", ncols=2)
     return fig
@@ -197,7 +201,7 @@ def dynamics_figures(models: pd.DataFrame) -> tuple[list[DynamicsFigure], list[s
     for (method, value), group in chosen.groupby(["method", "value"], dropna=False, sort=True):
         logs = combine([found[str(k)] for k in group["key"]])
         label = f"{method}, value {value:g}" if pd.notna(value) else str(method)
-        title = f"{label} ({len(group)} model{'s' * (len(group) > 1)}; mean ± sd over seeds)"
+        title = f"{label} ({len(group)} models; mean ± sd over seeds)" if len(group) > 1 else f"{label} (1 model)"
         fig = new_figure(None, 10.0, 3.6)
         left, right = fig.subplots(1, 2)
         counts_figure(logs.latents, "latent kinds", left)
