@@ -12,7 +12,6 @@ from vae_passive.cli.format import plural
 from vae_passive.cli.options import Selection, json_option, quiet_option, selection_options
 from vae_passive.cli.progress import model_bars
 from vae_passive.errors import VaePassiveError
-from vae_passive.zoo.mirror import build_items, build_mirror, verify_mirror
 from vae_passive.zoo.progress import format_bytes, format_ids
 
 
@@ -61,6 +60,8 @@ def build(out: Path, selection: Selection, extra: tuple[Path, ...], jobs: int, q
       vae-passive mirror build --out /srv/dlib_zoo --study be-more-active --jobs 8
       vae-passive mirror build --out ./zoo --dataset dsprites_full --from ./trained --json
     """
+    from vae_passive.zoo.mirror import build_items, build_mirror  # requests and zipping: only when used
+
     ids = selection.ids()
     if ids is not None and not ids:
         raise VaePassiveError("no model matches this selection; check it with `vae-passive list` and the same options")
@@ -119,6 +120,8 @@ def verify(folder: Path, quiet: bool, as_json: bool) -> None:
       vae-passive mirror verify /srv/dlib_zoo
       vae-passive mirror verify ./zoo --json
     """
+    from vae_passive.zoo.mirror import verify_mirror
+
     count = sum(1 for p in folder.glob("*.zip") if p.stem.isdigit()) if folder.is_dir() else 0
     with model_bars(count, quiet) as bars:
         result = verify_mirror(folder, progress=bars)
