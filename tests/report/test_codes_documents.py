@@ -41,3 +41,16 @@ def test_the_report_does_not_call_given_codes_a_stand_in(cli, tmp_path):
     page = (out / "report.md").read_text()
     assert "stand-in" not in page and "procedural" not in page
     assert "codes" in page
+
+
+def test_figure_titles_name_each_kind_of_data():
+    import pandas as pd
+
+    from vae_passive.report.render import _source_label
+
+    models = pd.DataFrame(
+        {"source": ["dsprites_full", "procedural_dsprites", "codes"], "real": pd.array([True, False, None], "boolean")}
+    )
+    assert _source_label(models) == (
+        "data: codes (given codes, data unknown), dsprites_full (real), procedural_dsprites (procedural stand-in)"
+    )

@@ -18,9 +18,9 @@ def report_versions() -> dict[str, str]:
 
 def data_kind(real: object) -> str:
     """How the report names a document's data: real, the procedural stand-in, or unknown (given codes)."""
-    if real is True:
-        return "real"
-    return "procedural" if real is False else "given codes, data unknown"
+    if real is None or real is pd.NA:
+        return "given codes, data unknown"
+    return "real" if bool(real) else "procedural"
 
 
 def demo_warning(models: pd.DataFrame) -> str | None:

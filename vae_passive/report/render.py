@@ -137,7 +137,8 @@ def metrics_part(summary: pd.DataFrame) -> pd.DataFrame:
 def _source_label(models: pd.DataFrame) -> str:
     parts = []
     for source, real in sorted(set(zip(models["source"].astype(str), models["real"], strict=True)), key=str):
-        parts.append(f"{source} ({'procedural stand-in' if real is False else data_kind(real)})")
+        kind = data_kind(real)
+        parts.append(f"{source} ({'procedural stand-in' if kind == 'procedural' else kind})")
     return "data: " + ", ".join(parts)
 
 
