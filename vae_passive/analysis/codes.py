@@ -21,6 +21,7 @@ import numpy as np
 
 from vae_passive.atomic import save_npz
 from vae_passive.errors import VaePassiveError
+from vae_passive.metrics.common import check_factors
 from vae_passive.untrusted import load_npz
 
 REQUIRED = ("mean", "logvar")
@@ -67,17 +68,12 @@ def float_codes(name: str, value: object, where: str = "") -> np.ndarray:
 
 
 def _factors(value: object, num: int, where: str) -> np.ndarray:
+    """``metrics.common.check_factors`` (a 1-D array is one factor), its ValueError as a user's error."""
     array = np.asarray(value)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2 or array.shape[1] < 1:
-        raise VaePassiveError(f"{where}factors has shape {array.shape}; it must be (N, factors)")
-    if len(array) != num:
-        raise VaePassiveError(f"{where}factors has {len(array)} rows but the codes have {num}; give one row per input")
-    integral = np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array)) and not np.any(array % 1)
-    if not (np.issubdtype(array.dtype, np.integer) or integral):
-        raise VaePassiveError(f"{where}factors must be integer class labels, not {array.dtype} values")
-    return array.astype(np.int64)
+    try:
+        return check_factors(array[:, None] if array.ndim == 1 else array, num)
+    except ValueError as error:
+        raise VaePassiveError(f"{where}{error}; give one integer class label per input and factor") from None
 
 
 def _key(value: object, where: str) -> str:
