@@ -123,6 +123,31 @@ def load_npy(path: str | Path) -> np.ndarray:
     return array
 
 
+MAX_TABLE_BYTES = 256 * 1024 * 1024  # training logs of a 300,000-step run logged every 1,000 steps are < 1 MB
+
+
+def read_parquet(path: str | Path, max_bytes: int | None = None):
+    """A Parquet table as a pandas DataFrame; ``UnreadableFile`` when not a regular file, larger than
+    ``max_bytes`` (default ``MAX_TABLE_BYTES``) or broken."""
+    import pandas as pd
+
+    path = Path(path)
+    max_bytes = MAX_TABLE_BYTES if max_bytes is None else max_bytes
+    try:
+        fd = _open_regular(path)
+        with os.fdopen(fd, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise UnreadableFile(f"{path} has {size:,} bytes, more than the {max_bytes:,} allowed")
+            return pd.read_parquet(handle)
+    except UnreadableFile:
+        raise
+    except FileNotFoundError:
+        raise UnreadableFile(f"{path} does not exist") from None
+    except Exception as error:  # pyarrow raises many types for a damaged file
+        raise UnreadableFile(f"cannot read {path} as Parquet: {reason(error)}") from None
+
+
 def is_tensorflow_error(error: BaseException) -> bool:
     """True for TensorFlow's own errors (``tf.errors.OpError`` and kin), e.g. a damaged or hostile module's graph
     failing; told by the class's module, so that callers need not import TensorFlow."""

@@ -71,6 +71,22 @@ def test_unreadable_or_partial_logs_are_a_note(tmp_path):
     assert drawn == [] and len(notes) == 1 and "model x: no training dynamics (cannot read" in notes[0]
 
 
+def test_logs_that_are_too_large_or_not_files_are_refused(tmp_path, monkeypatch):
+    from vae_passive import untrusted
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    pd.DataFrame({"step": [0, 1]}).to_parquet(logs / "latents.parquet")
+    monkeypatch.setattr(untrusted, "MAX_TABLE_BYTES", 10)
+    with pytest.raises(VaePassiveError, match=r"latents\.parquet has [\d,]+ bytes, more than the 10 allowed"):
+        dynamics.read_logs(tmp_path, "x")
+    monkeypatch.undo()
+    (logs / "latents.parquet").unlink()
+    (logs / "latents.parquet").mkdir()  # a folder where a file should be
+    with pytest.raises(VaePassiveError, match="no training logs"):
+        dynamics.read_logs(tmp_path, "x")
+
+
 def test_report_embeds_the_dynamics(logged_results, tmp_path):
     results, _ = logged_results
     out = tmp_path / "report"

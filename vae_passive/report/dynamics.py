@@ -24,6 +24,7 @@ from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.variables import KINDS
 from vae_passive.report.figures import CORRELATION_CMAP, new_figure, suptitle
 from vae_passive.report.style import KIND_COLOURS, REPRESENTATION_COLOURS
+from vae_passive.untrusted import read_parquet
 
 LOG_TABLES = {
     "latents": ("step", "latent", "kind", "mean_of_variance"),
@@ -52,12 +53,7 @@ def read_logs(folder: Path, key: str) -> Logs | None:
         path = Path(folder) / "logs" / f"{name}.parquet"
         if not path.is_file():
             raise VaePassiveError(f"{folder} has no training logs ({path.name}); train it with --log-every K")
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as error:  # pyarrow raises many types; the file is someone else's
-            raise VaePassiveError(
-                f"cannot read {path}: {str(error).splitlines()[0] if str(error) else error}"
-            ) from None
+        frame = read_parquet(path)  # someone else's file: a regular file, bounded, errors in one line
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise VaePassiveError(
