@@ -21,12 +21,23 @@ _API = {
     "classify": "vae_passive.api.codes",
     "scores": "vae_passive.api.codes",
     "read_codes": "vae_passive.analysis.codes",
+    "TrainingMonitor": "vae_passive.analysis.monitor",
     "VaePassiveError": "vae_passive.errors",
 }
-__all__ = ["Analysis", "VaePassiveError", "__version__", "analyze_codes", "classify", "read_codes", "scores"]
+__all__ = [
+    "Analysis",
+    "TrainingMonitor",
+    "VaePassiveError",
+    "__version__",
+    "analyze_codes",
+    "classify",
+    "read_codes",
+    "scores",
+]
 
 if TYPE_CHECKING:
     from vae_passive.analysis.codes import read_codes
+    from vae_passive.analysis.monitor import TrainingMonitor
     from vae_passive.api.codes import Analysis, analyze_codes, classify, scores
     from vae_passive.errors import VaePassiveError
 

@@ -5,26 +5,20 @@ import pandas as pd
 import pytest
 from support.report_docs import make_document, write_documents
 
+from vae_passive.analysis.monitor import TrainingMonitor
 from vae_passive.errors import VaePassiveError
 from vae_passive.report import dynamics
 from vae_passive.report.render import build_report
-from vae_passive.training.logs import correlation_table, step_tables
 
 
 def write_logs(folder, seed, steps=(0, 50, 100)):
-    """Logs in train --log-every's format, from codes whose latents 7..9 drift to the prior."""
+    """Logs in train --log-every's format (its writer), from codes whose latents 7..9 drift to the prior."""
     rng = np.random.default_rng(seed)
-    parts = {"latents": [], "scores": [], "correlations": []}
-    for step in steps:
-        mean = rng.normal(size=(300, 10)) * np.r_[np.ones(7), np.full(3, 1.0 - step / 100 + 0.01)]
-        logvar = np.r_[np.full(7, -3.0), np.full(3, np.log(1.0 - 0.5 * (1 - step / 100)))] + 0 * mean
-        latents, scores, sampled = step_tables(step, mean, logvar, seed)
-        parts["latents"].append(latents)
-        parts["scores"].append(scores)
-        parts["correlations"].append(correlation_table(step, mean, sampled))
-    (folder / "logs").mkdir(parents=True)
-    for name, frames in parts.items():
-        pd.concat(frames).to_parquet(folder / "logs" / f"{name}.parquet")
+    with TrainingMonitor(folder, tensorboard=False) as monitor:
+        for step in steps:
+            mean = rng.normal(size=(300, 10)) * np.r_[np.ones(7), np.full(3, 1.0 - step / 100 + 0.01)]
+            logvar = np.r_[np.full(7, -3.0), np.full(3, np.log(1.0 - 0.5 * (1 - step / 100)))] + 0 * mean
+            monitor.log(step, mean, logvar)
 
 
 @pytest.fixture

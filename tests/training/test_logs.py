@@ -35,6 +35,7 @@ def test_logged_steps_tables_and_tensorboard(tmp_path):
         "step",
         "latent",
         "kind",
+        "reason",
         "mean_of_variance",
         "variance_of_variance",
         "variance_of_mean",
@@ -63,6 +64,7 @@ def test_last_logged_step_equals_analyze_of_the_final_model(tmp_path):
     document = analyze_model(locate_model(model_dir=folder), Settings(num_samples=N)).document
     last = t["latents"][t["latents"]["step"] == 6].sort_values("latent")
     assert last["kind"].tolist() == [row["kind"] for row in document["latents"]]
+    assert last["reason"].tolist() == [row["reason"] for row in document["latents"]]  # reasons kept
     for column in ("mean_of_variance", "variance_of_variance", "variance_of_mean"):
         np.testing.assert_allclose(last[column], [row[column] for row in document["latents"]], rtol=1e-5, atol=1e-9)
     scores = t["scores"][t["scores"]["step"] == 6]

@@ -27,7 +27,7 @@ from vae_passive.tfhub.architecture import IMAGE_SIZE, random_weights
 from vae_passive.tfhub.exporter import write_model_folder, zip_model_folder
 from vae_passive.tfhub.network import decoder_forward, encoder_forward
 from vae_passive.tfhub.runtime import tensorflow
-from vae_passive.training.logs import LogSettings, TrainingLog, probe_sample
+from vae_passive.training.logs import LogSettings, open_monitor, probe_sample
 from vae_passive.training.objectives import (
     DISCRIMINATOR_LAYERS,
     DISCRIMINATOR_UNITS,
@@ -233,7 +233,7 @@ def train(
 
     ``stop_after`` ends the run early after that many steps of this call, leaving a checkpoint (for
     tests of resume); the checkpoint folder is returned then. Ctrl-C also saves a checkpoint before
-    stopping. With ``log``, the training dynamics are logged (``training.logs``) into the folder's
+    stopping. With ``log``, the training dynamics are logged (``training.logs``, ``analysis.monitor``) into the folder's
     ``logs/`` (and, with ``keep_checkpoints``, each logged step's module into ``checkpoints/``).
     """
     tf = tensorflow()
@@ -251,7 +251,7 @@ def train(
     def elapsed() -> float:
         return previous + time.perf_counter() - started
 
-    logger = _Logger(model, data, ckpt_dir, log, int(model.step.numpy())) if log is not None else None
+    logger = _Logger(model, data, ckpt_dir, log) if log is not None else None
     try:
         losses, initial_loss = _run_steps(
             model, data, manager, ckpt_dir, elapsed, checkpoint_every, stop_after, progress, logger
@@ -262,7 +262,7 @@ def train(
         raise
     finally:
         if logger is not None:
-            logger.log.close()
+            logger.monitor.close()
     done, seconds = int(model.step.numpy()), elapsed()
     if done < config.steps:
         manager.save(checkpoint_number=done)
@@ -340,17 +340,16 @@ def _run_steps(
 class _Logger:
     """Logs the run's dynamics (``training.logs``) at the logged steps, with optional module checkpoints."""
 
-    def __init__(self, model: _Model, data: GroundTruthData, ckpt_dir: Path, settings: LogSettings, start: int):
+    def __init__(self, model: _Model, data: GroundTruthData, ckpt_dir: Path, settings: LogSettings):
         self.model, self.settings, self.ckpt_dir = model, settings, ckpt_dir
         self.images = probe_sample(data, settings)
-        self.log = TrainingLog(ckpt_dir / "logs", settings, str(model.config.model_id), LOSS_TERMS)
-        self.done = self.log.open(start)
+        self.monitor = open_monitor(ckpt_dir, settings)  # the folder's name, the model id, keys the noise
         self.seconds = 0.0
 
     def at_start(self, start: int, last: int) -> None:
         """Log the starting step unless a previous call of a resumed run already did."""
-        if self.settings.logged(start, last) and start not in self.done:
-            self.record(start, {})
+        if self.settings.logged(start, last) and start not in self.monitor.steps:
+            self.record(start, dict.fromkeys(LOSS_TERMS, float("nan")))  # no step has run yet
 
     def after_step(self, step: int, last: int, terms: Mapping[str, Any]) -> None:
         if self.settings.logged(step, last):
@@ -359,13 +358,12 @@ class _Logger:
     def record(self, step: int, losses: Mapping[str, float]) -> None:
         started = time.perf_counter()
         mean, logvar = self.model.encode(self.images)
-        self.log.record(step, mean, logvar, losses)
+        self.monitor.log(step, mean, logvar, losses)
         if self.settings.keep_checkpoints:
             root = self.ckpt_dir / "checkpoints"
             shutil.rmtree(root / f"step-{step}", ignore_errors=True)
             note = f"checkpoint at step {step} of a {self.model.config.steps}-step run"
             _write_folder(self.model.config, self.model.weights(), root, f"step-{step}", {"steps": step, "note": note})
-        self.done.add(step)
         self.seconds += time.perf_counter() - started
 
 
