@@ -45,6 +45,8 @@ def test_figures_per_group_and_model_and_a_note_for_the_rest(logged_results):
         "model_250__dynamics_correlation",
         "model_251__dynamics_variance",
         "model_251__dynamics_correlation",
+        "model_250__dynamics_passive_pairs",
+        "model_251__dynamics_passive_pairs",
     ]
     assert "2 models; mean ± sd over seeds" in drawn[0].caption
     assert "steps [0, 50, 100]" in drawn[2].caption
@@ -89,8 +91,10 @@ def test_report_embeds_the_dynamics(logged_results, tmp_path):
     assert names == [
         "dynamics__beta_vae_16.0.png",
         "model_250__dynamics_correlation.png",
+        "model_250__dynamics_passive_pairs.png",
         "model_250__dynamics_variance.png",
         "model_251__dynamics_correlation.png",
+        "model_251__dynamics_passive_pairs.png",
         "model_251__dynamics_variance.png",
     ]
     index = (out / "index.html").read_text()

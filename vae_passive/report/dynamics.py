@@ -4,8 +4,9 @@
 functions take those tidy frames (with a ``key`` column per model) and an optional ``ax``/``fig``
 and return the figure, as in ``figures``. ``dynamics_figures`` yields what ``render`` saves: per
 method × value (mean ± sd over seeds) the counts of each kind and the total correlation of mean vs
-sampled codes vs step, per model each latent's E[σ²] vs step and the mean code's correlation matrix
-at three steps. A model folder without logs gets a note, not a failure.
+sampled codes vs step, per model each latent's E[σ²] vs step, the mean code's correlation matrix
+at three steps and the correlation of each passive pair vs step; a run outside the catalogue
+(``TrainingMonitor``) gets its own kinds and TC figure. A model folder without logs gets a note, not a failure.
 """
 
 from __future__ import annotations
@@ -194,6 +195,8 @@ def dynamics_figures(models: pd.DataFrame) -> tuple[list[DynamicsFigure], list[s
     if not found:
         return out, notes
     chosen = models[models["key"].astype(str).isin(found)]
+    out += [run_figure(str(key), found[str(key)]) for key in chosen.loc[chosen["method"].isna(), "key"]]
+    chosen = chosen[chosen["method"].notna()]  # runs outside the catalogue (TrainingMonitor) are never averaged
     for (method, value), group in chosen.groupby(["method", "value"], dropna=False, sort=True):
         logs = combine([found[str(k)] for k in group["key"]])
         label = f"{method}, value {value:g}" if pd.notna(value) else str(method)
@@ -221,4 +224,64 @@ def dynamics_figures(models: pd.DataFrame) -> tuple[list[DynamicsFigure], list[s
                 heatmaps,
             )
         )
+    pair_figures, pair_notes = passive_pairs_figures(found)
+    return out + pair_figures, notes + pair_notes
+
+
+# ---- the correlations of passive pairs, and runs outside the catalogue (TrainingMonitor) ----------------
+
+
+def passive_pairs(latents: pd.DataFrame) -> list[tuple[int, int]]:
+    """The pairs (i < j) of latents that are passive at the last logged step."""
+    last = latents[latents["step"] == latents["step"].max()]
+    passive = sorted(int(j) for j in last.loc[last["kind"] == "passive", "latent"])
+    return [(i, j) for n, i in enumerate(passive) for j in passive[n + 1 :]]
+
+
+def passive_pairs_figure(
+    correlations: pd.DataFrame, latents: pd.DataFrame, title: str, ax: Axes | None = None
+) -> Figure:
+    """One model's correlation of each pair of latents passive at the last logged step vs step: the mean
+    code's and the sampled code's, one line per pair."""
+    fig, ax = _axes(ax)
+    pairs = passive_pairs(latents)
+    table = correlations.set_index(["row", "column"]).sort_values("step")
+    for representation in REPRESENTATIONS:
+        colour = REPRESENTATION_COLOURS[representation]
+        for number, (i, j) in enumerate(pairs):
+            rows = table.loc[(i, j)] if (i, j) in table.index else table.iloc[:0]
+            label = f"{representation} code" if number == 0 else None
+            ax.plot(rows["step"], rows[representation], color=colour, lw=1.0, alpha=0.8, label=label)
+    ax.axhline(0.0, color="0.6", lw=0.8, zorder=0)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set(xlabel="training step", ylabel="correlation of the pair", title=title)
+    if pairs:
+        ax.legend(fontsize="x-small")
+    return fig
+
+
+def passive_pairs_figures(found: dict[str, Logs]) -> tuple[list[DynamicsFigure], list[str]]:
+    """Per model with logs, the passive pairs' correlations vs step; a note for a model with < 2 passive latents."""
+    out, notes = [], []
+    for key, logs in found.items():
+        pairs = passive_pairs(logs.latents)
+        if not pairs:
+            notes.append(f"model {key}: fewer than 2 latents are passive at the last logged step, so no pairs to draw")
+            continue
+        passive = sorted({latent for pair in pairs for latent in pair})
+        title = f"model {key}: {len(pairs)} pair(s) of passive latents {', '.join(map(str, passive))}"
+        figure = passive_pairs_figure(logs.correlations, logs.latents, title)
+        caption = f"{title} (passive at the last logged step): correlation vs step, mean and sampled codes"
+        out.append(DynamicsFigure(f"model_{key}__dynamics_passive_pairs", "training dynamics", caption, figure))
     return out, notes
+
+
+def run_figure(key: str, logs: Logs) -> DynamicsFigure:
+    """Kinds and TC vs step of one run outside the catalogue (no method or value: never averaged with others)."""
+    fig = new_figure(None, 10.0, 3.6)
+    left, right = fig.subplots(1, 2)
+    counts_figure(logs.latents, "latent kinds", left)
+    total_correlation_figure(logs.scores, "total correlation", right)
+    title = f"model {key} (1 run, given codes)"
+    suptitle(fig, title)
+    return DynamicsFigure(f"model_{key}__dynamics", "training dynamics", f"{title}: kinds and TC", fig)

@@ -2,7 +2,8 @@
 
 Documents are read through ``vae_passive.analysis.document.read_document`` (untrusted JSON, schema
 version checked); a document that cannot be used becomes a ``Problem`` for report.md and
-problems.csv, never a failure of the whole report.
+problems.csv, never a failure of the whole report. A run logged by ``TrainingMonitor``
+(``<results>/<run>/logs/`` beside its document) is read from there for its dynamics.
 """
 
 from __future__ import annotations
@@ -101,7 +102,19 @@ def read_results(
         )
     if problems:
         progress(f"warning: left out {len(problems):,} documents (listed in report.md and problems.csv)")
-    return builder.build(), problems, folders
+    return _with_monitored_runs(builder.build(), folders), problems, folders
+
+
+def _with_monitored_runs(built: Tables, folders: Mapping[str, Path]) -> Tables:
+    """A run logged by ``TrainingMonitor`` keeps its ``logs/`` beside its document (``<results>/<run>/``, no
+    module): its models-table ``path`` becomes that folder, where the report's dynamics read the logs, so
+    the results folder can be moved or copied."""
+    monitored = {key: str(folder) for key, folder in folders.items() if (folder / "logs").is_dir()}
+    if monitored:
+        models = built.models
+        paths = models["key"].astype(str).map(monitored).fillna(models["path"].astype(str))
+        models["path"] = paths.astype("category")
+    return built
 
 
 def select_models(models: pd.DataFrame, wanted: Sequence[str], results: Path) -> list[str]:
