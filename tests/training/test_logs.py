@@ -8,6 +8,7 @@ import pytest
 from support.helpers import one_line_error
 
 from vae_passive.analysis.analyze import Settings, analyze_model, locate_model
+from vae_passive.analysis.monitor import TABLES
 from vae_passive.data import get_dataset
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.scores import SCORE_NAMES
@@ -130,3 +131,31 @@ def test_bad_log_settings_are_one_line_errors(cli, tmp_path, isolated_home):
     result = cli("train", *stand_in, "--batch-size", 4, "--log-every", 1, "--log-samples", 20)
     assert result.exit_code == 0, result.output
     assert sorted(pd.read_parquet(tmp_path / "3" / "logs" / "latents.parquet")["step"].unique()) == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_train_logs_equal_the_monitor_on_the_same_codes(tmp_path, monkeypatch):
+    """One code path: the codes train --log-every encoded, given to vae_passive.TrainingMonitor in a folder
+    named by the model id, give the same four tables row for row."""
+    import vae_passive
+    from vae_passive.training import train as training
+
+    encoded = []
+    original = training._Model.encode
+
+    def recording(self, images):
+        codes = original(self, images)
+        encoded.append(codes)
+        return codes
+
+    monkeypatch.setattr(training._Model, "encode", recording)
+    folder = logged_run(tmp_path / "trained", steps=4, every=2)
+    trained = {name: pd.read_parquet(folder / "logs" / f"{name}.parquet") for name in TABLES}
+    losses = trained["losses"].set_index("step")
+    assert sorted(losses.index) == [0, 2, 4] and len(encoded) == 3
+    with vae_passive.TrainingMonitor(tmp_path / "mine" / "250", tensorboard=False) as monitor:
+        for step, (mean, logvar) in zip(losses.index, encoded, strict=True):
+            monitor.log(step, mean, logvar, losses=losses.loc[step].to_dict())
+    for name in TABLES:
+        mine = pd.read_parquet(tmp_path / "mine" / "250" / "logs" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(mine, trained[name], check_exact=True, obj=name)
