@@ -243,3 +243,13 @@ def test_report_draws_the_dynamics_of_monitored_runs(tmp_path):
     pair = logs.correlations.query("row == 6 and column == 7").sort_values("step")
     np.testing.assert_allclose(mean_lines[0].get_ydata(), pair["mean"])
     assert mean_lines[0].get_ydata()[-1] > 0.8 and abs(sampled_lines[0].get_ydata()[-1]) < 0.2
+
+
+def test_events_without_the_tensorboard_package_are_one_line(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # as when it is not installed
+    with pytest.raises(vae_passive.VaePassiveError, match=r"pip install tensorboard, or pass tensorboard=False"):
+        vae_passive.TrainingMonitor(tmp_path / "run")
+    vae_passive.TrainingMonitor(tmp_path / "run", tensorboard=False).log(
+        0, *drifting_codes(0, np.random.default_rng(5))
+    )
+    assert not list((tmp_path / "run" / "logs").glob("events.*")) and (tmp_path / "run" / "analysis.json").is_file()
