@@ -5,6 +5,7 @@ heavy (no TensorFlow, pandas, matplotlib or scikit-learn):
 
     import vae_passive
     analysis = vae_passive.analyze_codes(mean, logvar)   # arrays (N x latents) from any VAE
+    monitor = vae_passive.TrainingMonitor("runs/my_vae")  # the same, step by step, inside a training loop
 """
 
 from __future__ import annotations
