@@ -234,11 +234,16 @@ def test_mixed_rules_warn_and_draw_per_rule(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert "warning: the documents use 2 different rules" in result.stderr
     names = {p.name for p in (tmp_path / "out" / "figures").iterdir()}
-    assert {"overview__variance-v0.1-t0.1.png", "overview__mean-variance-v0.1.png"} <= names
-    assert "passive__beta_vae__dsprites_full__mean-variance-v0.1.png" in names
+    first, second = (
+        "zoo-models-stand-in-data-rule-variance-v0.1-t0.1",
+        "zoo-models-stand-in-data-rule-mean-variance-v0.1",
+    )
+    assert {f"overview__{first}.png", f"overview__{second}.png"} <= names
+    assert f"passive__beta_vae__dsprites_full__{second}.png" in names
     markdown = (tmp_path / "out" / "report.md").read_text()
-    assert "**Several rules.**" in markdown
-    assert "### Rule variance-v0.1-t0.1 (2 models)" in markdown and "### Rule mean-variance-v0.1 (2 models)" in markdown
+    assert "**Not pooled.** These models form 2 groups that are not comparable" in markdown
+    assert "### Zoo models, stand-in data, rule variance-v0.1-t0.1 (2 models)" in markdown
+    assert "### Zoo models, stand-in data, rule mean-variance-v0.1 (2 models)" in markdown
 
 
 def test_figure_functions_draw_into_a_given_axes():
@@ -392,12 +397,13 @@ def test_documents_from_codes_are_grouped_by_the_fields_they_have(tmp_path):
     build_report(results, tmp_path / "out", ("png",), ("my_vae_0",))
     names = {p.stem for p in (tmp_path / "out" / "figures").iterdir()}
     assert {
-        "passive__any_method__any_dataset",
+        "passive__any_method__any_dataset__given-codes",
         "model_my_vae_0__histograms",
-        "passive__beta_vae__dsprites_full",
+        "passive__beta_vae__dsprites_full__zoo-models-stand-in-data",
     } <= names
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "not recorded: method, dataset, hyperparameter, value, seed" in markdown
     assert "[histograms](figures/model_my_vae_0__histograms.png)" in markdown
     html = (tmp_path / "out" / "index.html").read_text()
-    assert html.count('<table class="data">') == 2 and "<script>" in html and "http" not in html.split("<script>")[1]
+    # the model table and one prevalence table per group (codes and the zoo model are not pooled)
+    assert html.count('<table class="data">') == 3 and "<script>" in html and "http" not in html.split("<script>")[1]
