@@ -138,3 +138,13 @@ def test_import_is_light_and_fast():
     assert out[1].strip() == "[] True"
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         vae_passive.nothing  # noqa: B018
+
+
+def test_plot_scores_has_units_a_zero_based_axis_and_a_legend_off_the_bars():
+    mean, logvar, _ = numpy_codes()
+    analysis = vae_passive.analyze_codes(mean, logvar)
+    fig = analysis.plot_scores()
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert panels and all(ax.get_legend() is None for ax in panels) and fig.legends
+    assert {ax.get_ylabel() for ax in panels} >= {"nats"}
+    assert all(ax.get_ylim()[0] == 0.0 for ax in panels)

@@ -49,7 +49,7 @@ MAX_WORKERS = 8
 MIN_PARALLEL_GROUPS = 4  # below this, starting worker processes costs more than it saves
 TRAVERSAL_VALUES = tuple(np.linspace(-2.0, 2.0, 7))
 MAX_CODES_BYTES = 2 * 1024**3  # codes.npz arrays, uncompressed: 100,000 inputs x 250 latents x 4 float64 codes
-GROUP_FIGURES = ("passive", "scores", "kinds", "metrics", "downstream")
+GROUP_FIGURES = ("passive", "scores", "kinds", "downstream")
 #: Group label of a model whose document leaves a catalogue field out (``analyze --codes``, own models).
 MISSING_LABELS = {"method": "any method", "dataset": "any dataset"}
 CATALOGUE_FIELDS = ("method", "dataset", "hyperparameter", "value", "seed")
@@ -118,11 +118,10 @@ def _draw_group(job: _GroupJob) -> list[FigureFile]:
         writer.save(figures.passive_figure(part, title), names["passive"], section, "passive latents vs TC and MI")
         writer.save(figures.subset_scores_figure(part, title), names["scores"], section, "scores per latent subset")
         writer.save(figures.kinds_figure(part, title), names["kinds"], section, "active, mixed and passive counts")
-        metrics = part[(part["table"] == "metrics") & ~part["quantity"].isin(downstream.TRUNCATED)]
-        if len(metrics):
-            writer.save(
-                figures.metrics_figure(metrics_part(part), title), names["metrics"], section, "disentanglement metrics"
-            )
+        drawn = metrics_part(part)
+        for family in figures.metric_families(drawn):  # one figure per metric, its keys as panels
+            family_part = drawn[(drawn["table"] != "metrics") | (drawn["quantity"] == family)]
+            writer.save(figures.metrics_figure(family_part, title), names[f"metrics:{family}"], section, family)
         if len(job.downstream):
             caption = "downstream test accuracy per latent subset, mean vs sampled (the authors' figure)"
             writer.save(downstream.downstream_figure(job.downstream, title), names["downstream"], section, caption)
@@ -166,6 +165,9 @@ def _group_jobs(
         missing = [c for c in CATALOGUE_FIELDS if group_models[c].isna().all()]
         left_out = f" · not recorded: {', '.join(missing)}" if missing else ""
         rows = metrics[metric_groups == label]
+        families = sorted(set(rows["metric"].astype(str)) - set(downstream.TRUNCATED))
+        stems = {kind: f"{kind}__{method}__{dataset}{rule_suffix}" for kind in GROUP_FIGURES}
+        stems |= {f"metrics:{f}": f"metrics__{method}__{dataset}__{f}{rule_suffix}" for f in families}
         jobs.append(
             _GroupJob(
                 out=writer.out,
@@ -174,7 +176,7 @@ def _group_jobs(
                 downstream=downstream.downstream_rows(rows),
                 title=f"{method} × {dataset} · {_source_label(group_models)} · {counted(len(group_models))}"
                 f"{rule_text}{left_out}",
-                names={kind: names.claim(f"{kind}__{method}__{dataset}{rule_suffix}") for kind in GROUP_FIGURES},
+                names={kind: names.claim(stem) for kind, stem in stems.items()},
                 section=f"{method} × {dataset}{rule_text}{left_out}",
             )
         )

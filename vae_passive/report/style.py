@@ -52,14 +52,16 @@ SCORE_UNITS = {
     "mutual_info_score": "nats",
     "effective_rank": "latents",
 }
-# rcParams for drawing and saving: palette, fonts, a fixed SVG id salt so files are byte-identical, and no
-# mathtext: titles and labels carry names from documents, and a "$" in them must not be parsed as TeX.
+# rcParams for drawing and saving: palette, fonts, no offset notation, a fixed SVG id salt so files are
+# byte-identical, and no mathtext: titles and labels carry names from documents, and a "$" in them must
+# not be parsed as TeX.
 STYLE: dict[Any, Any] = {
     "text.parse_math": False,
     "axes.prop_cycle": cycler(color=list(OKABE_ITO.values())),
     "font.size": 9,
     "axes.titlesize": 9,
     "legend.fontsize": 8,
+    "axes.formatter.useoffset": False,  # no "+3.983" offset: tick labels show the values themselves
     "svg.hashsalt": "vae-passive",
     "svg.fonttype": "path",
     "figure.dpi": DPI,
