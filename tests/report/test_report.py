@@ -444,3 +444,12 @@ def test_metrics_are_drawn_one_figure_per_family(tmp_path):
     assert names == {"metrics__beta_vae__dsprites_full__dci", "metrics__beta_vae__dsprites_full__mig"}
     with Image.open(tmp_path / "out" / "figures" / "metrics__beta_vae__dsprites_full__dci.png") as image:
         assert image.size == tuple(round(x * figures.DPI) for x in figures.metrics_size(2))
+
+
+def test_the_report_shows_the_analysis_warnings(tmp_path):
+    doc = make_document(0)
+    doc["warnings"] = ["every log-variance is ≥ 0: were variances passed where log-variances belong?"]
+    build_report(write_documents(tmp_path / "results", [doc]), tmp_path / "out")
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "**Inputs that cannot be right (model 0).** every log-variance is ≥ 0" in markdown
+    assert "&lt;" not in markdown and "&gt;" not in markdown  # the report's own words need no entities

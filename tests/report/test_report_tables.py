@@ -293,3 +293,29 @@ def test_study_coverage_counts_zoo_models_only():
     text = study_coverage(t.models)
     assert text.startswith("be-more-active: 1 of the study's")
     assert "beside them, not counted in: 2 models trained here" in text
+
+
+def test_an_undefined_passive_tc_is_explained_not_dropped_silently():
+    kinds = ["active"] * 6 + ["passive"] * 4
+    doc = make_document(0, kinds=kinds)
+    doc["latents"][9]["variance_of_mean"] = 0.0  # a dead unit: a constant column of the mean code
+    for entry in doc["scores"]:
+        if entry["representation"] == "mean" and entry["subset"] in ("passive", "full", "active+passive"):
+            entry["gaussian_total_correlation"] = None
+    t = build([doc, make_document(1, kinds=kinds)])
+    row = t.scores[(t.scores["key"] == "0") & (t.scores["subset"] == "passive") & (t.scores["score"] == tables.TC)]
+    assert row.set_index("representation").loc["mean", "missing"] == (
+        "undefined: latent(s) 9 constant in the mean code (zero variance)"
+    )
+    assert row.set_index("representation").loc["sampled", "missing"] == ""
+    found = {f.title: f.text for f in findings.findings(t)}
+    assert found["Undefined scores"].startswith("1 model with two or more passive latents cannot enter claim (a)")
+    assert "model 0, mean code: undefined: latent(s) 9 constant" in found["Undefined scores"]
+    assert "Undefined scores" not in {f.title for f in findings.findings(build([make_document(1, kinds=kinds)]))}
+
+
+def test_warnings_of_the_analysis_reach_the_models_table():
+    doc = make_document(0)
+    doc["warnings"] = ["every log-variance is ≥ 0"]
+    t = build([doc, make_document(1)])
+    assert list(t.models["warnings"].astype(str)) == ["every log-variance is ≥ 0", ""]

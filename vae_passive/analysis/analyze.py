@@ -38,7 +38,15 @@ from vae_passive.data import GroundTruthData, draw_batches, resolve_dataset
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import noise_seed, sampled_representation
 from vae_passive.latents.scores import SCORE_NAMES, covariance, finite_or_none, mutual_info_matrix, score_subset
-from vae_passive.latents.variables import KINDS, Rule, classify, latent_statistics, reasons, study_subsets
+from vae_passive.latents.variables import (
+    KINDS,
+    Rule,
+    classify,
+    latent_statistics,
+    reasons,
+    sanity_warnings,
+    study_subsets,
+)
 from vae_passive.tfhub.folder import read_gin_dataset, read_training_data, read_upstream_metrics
 from vae_passive.zoo import catalogue
 from vae_passive.zoo.origin import model_origin
@@ -145,7 +153,7 @@ def analysis_document(
         }
         for j in range(len(kinds))
     ]
-    return {
+    document: AnalysisDocument = {
         "schema": SCHEMA,
         "model": model,
         "data": data,
@@ -155,6 +163,10 @@ def analysis_document(
         "scores": score_representations({"mean": mean, "sampled": sampled}, kinds),
         "upstream_metrics": upstream_metrics,
     }
+    warnings = sanity_warnings(logvar, stats, kinds)  # kinds that contradict the codes: say so, in the document
+    if warnings:
+        document["warnings"] = warnings
+    return document
 
 
 # ---- the I/O edge -------------------------------------------------------------------------

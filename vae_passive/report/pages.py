@@ -141,6 +141,9 @@ def _title(c: Contents) -> Section:
     warning = demo_warning(c.models)
     if warning:
         title.blocks.append(Paragraph((Strong("Procedural data."), " ", warning), callout=True))
+    warned = c.models[c.models["warnings"].astype(str) != ""] if "warnings" in c.models else c.models.iloc[:0]
+    for key, text in zip(warned["key"].astype(str), warned["warnings"].astype(str), strict=True):
+        title.blocks.append(Paragraph((Strong(f"Inputs that cannot be right (model {key})."), " ", text), callout=True))
     index = ("Open ", Link("index.html", "index.html"), " for the same report with every figure embedded.")
     title.blocks.append(Paragraph(index, only="md"))
     return title

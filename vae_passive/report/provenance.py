@@ -38,9 +38,9 @@ def demo_warning(models: pd.DataFrame) -> str | None:
 
 
 def _share(part: int, whole: int) -> str:
-    """``4.6%``, or ``< 0.1%`` for a share too small to show."""
+    """``4.6%``, or ``under 0.1%`` for a share too small to show (no "<": report.md would show it as an entity)."""
     share = part / whole
-    return "< 0.1%" if 0 < share < 0.001 else f"{share:.1%}"
+    return "under 0.1%" if 0 < share < 0.001 else f"{share:.1%}"
 
 
 def study_coverage(models: pd.DataFrame) -> str:

@@ -241,7 +241,7 @@ def _load_codes(key: str, folder: Path, num_latents: int) -> tuple[dict[str, np.
         arrays = load_npz(codes_path, ("mean", "logvar", "sampled"), MAX_CODES_BYTES)
         codes = {n: np.asarray(a, np.float64) for n, a in arrays.items()}
         if any(c.ndim != 2 or c.shape[1] != num_latents or not len(c) for c in codes.values()):
-            raise ValueError(f"codes are not (N, {num_latents}) with N > 0")
+            raise ValueError(f"codes are not (N, {num_latents}) with at least one row")
     except (UnreadableFile, ValueError, TypeError) as error:
         return None, [f"model {key}: cannot use {codes_path.name} ({reason(error)}); no histograms or heatmaps"]
     return codes, []

@@ -21,7 +21,7 @@ from vae_passive.analysis.document import check_schema
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.scores import SCORE_NAMES
-from vae_passive.latents.variables import KINDS, REASONS, SUBSETS
+from vae_passive.latents.variables import KINDS, REASONS, SUBSETS, missing_score_reason
 from vae_passive.report.groups import (
     COMPARABILITY_COLUMNS,
     data_word,
@@ -55,6 +55,7 @@ MODEL_COLUMNS = (
     "data_seed",
     "vae_passive_version",
     "path",
+    "warnings",
 )
 # A summary group: one point of an authors' figure (the seeds are what is averaged over).
 GROUP_COLUMNS = ("dataset", "method", "hyperparameter", "value", "level", *COMPARABILITY_COLUMNS)
@@ -73,6 +74,7 @@ _STRING_COLUMNS = (
     "source",
     "vae_passive_version",
     "path",
+    "warnings",
 )
 _INT_COLUMNS = ("id", "level", "seed", "steps", "num_samples", "data_seed")
 
@@ -188,7 +190,7 @@ class TableBuilder:
             )
         }
         self._scores: dict[str, list] = {
-            c: [] for c in ("_model", "representation", "subset", "num_latents", "score", "result")
+            c: [] for c in ("_model", "representation", "subset", "num_latents", "score", "result", "missing")
         }
         self._metrics: dict[str, list] = {
             c: [] for c in ("_model", "representation", "subset", "metric", "metric_key", "result")
@@ -239,7 +241,9 @@ class TableBuilder:
         tables = Tables(
             models=models,
             latents=_rows_frame(models, self._latents, ("kind", "reason"), ("latent",)),
-            scores=_rows_frame(models, self._scores, ("representation", "subset", "score"), ("num_latents",)),
+            scores=_rows_frame(
+                models, self._scores, ("representation", "subset", "score", "missing"), ("num_latents",)
+            ),
             metrics=_rows_frame(models, self._metrics, ("representation", "subset", "metric", "metric_key"), ()),
             upstream_metrics=_rows_frame(models, self._upstream, ("representation", "metric", "metric_key"), ()),
             versions=versions,
@@ -271,6 +275,8 @@ def _model_row(doc: dict[str, Any]) -> tuple[dict, dict]:
     row.update(metric_settings(doc.get("metrics")))
     versions = (doc.get("provenance") or {}).get("versions") or {}
     row["vae_passive_version"] = str(versions.get("vae_passive", ""))
+    warnings = doc.get("warnings") or []
+    row["warnings"] = "; ".join(str(w) for w in warnings) if isinstance(warnings, list) else ""
     return row, versions
 
 
@@ -318,8 +324,8 @@ def in_study(subset: str, present: Collection[str]) -> bool:
 
 
 def _score_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
-    """(representation, subset, num_latents, score, result) per score present in each entry, for the
-    subsets the study forms (``in_study``)."""
+    """(representation, subset, num_latents, score, result, missing) per score present in each entry, for the
+    subsets the study forms (``in_study``); ``missing`` says why a null (undefined) score has no value."""
     entries = _need(doc, "scores", "document")
     if not isinstance(entries, list):
         raise DocumentError("scores is not a list")
@@ -333,7 +339,9 @@ def _score_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
             continue
         for score in SCORE_NAMES:
             if score in entry:
-                rows.append((rep, subset, size, score, _number(entry[score], f"{where}.{score}")))
+                value = _number(entry[score], f"{where}.{score}")
+                why = missing_score_reason(doc["latents"], subset, rep) if math.isnan(value) else ""
+                rows.append((rep, subset, size, score, value, why))
     return rows
 
 
