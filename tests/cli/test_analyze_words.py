@@ -56,3 +56,51 @@ def test_the_summary_prints_the_metric_values(cli, codes_file, tmp_path):
     lines = [line for line in result.stdout.splitlines() if line.startswith("mig")]
     assert lines and all(len(line.split()) >= 4 for line in lines)
     assert any(line.split()[-1].replace(".", "").isdigit() for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (("--num-samples", "500"), "--num-samples choose the images to encode; --codes are already encoded"),
+        (("--data", "procedural_dsprites"), "--data choose the images to encode"),
+        (("--executor", "dask"), "--executor and --scheduler run a batch; give several --codes files"),
+        (("--mirror", "http://127.0.0.1:9"), "--mirror fetches zoo models; --codes files are read as they are"),
+    ],
+)
+def test_options_that_mean_nothing_for_codes_are_refused(cli, codes_file, tmp_path, extra, words):
+    from support.helpers import one_line_error
+
+    message = one_line_error(cli("analyze", "--codes", codes_file(), *extra, "--results", tmp_path / "r"))
+    assert words in message
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("extra", [("--mirror", "http://127.0.0.1:9"), ("--force",)])
+def test_options_of_a_selection_are_refused_for_one_model(cli, tmp_path, extra):
+    from support.helpers import one_line_error
+
+    message = one_line_error(cli("analyze", "--model-id", "0", *extra, "--results", tmp_path / "r"))
+    assert f"{extra[0]} apply to a selection (e.g. --ids N)" in message
+
+
+def test_metrics_on_codes_draw_progress_on_a_terminal(codes_file, tmp_path, monkeypatch):
+    """The bar is drawn when stderr is a terminal (as for --model-dir), told of every metric step."""
+    from vae_passive.cli import analyze as analyze_cli
+
+    calls = []
+
+    class Recording(analyze_cli.StepBar):
+        def __call__(self, done, total, label):
+            calls.append((self.enabled, done, total, label))
+
+    monkeypatch.setattr(analyze_cli, "StepBar", Recording)
+    monkeypatch.setattr(analyze_cli, "on_terminal", lambda quiet: not quiet)
+    from click.testing import CliRunner
+
+    from vae_passive.cli import main
+
+    args = ["analyze", "--codes", str(codes_file()), "--metrics", "mig", "--results", str(tmp_path / "r")]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert calls and all(enabled for enabled, *_ in calls)
+    assert calls[0][1:3] == (0, 4) and calls[-1][1:] == (4, 4, "done")

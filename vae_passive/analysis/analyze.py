@@ -362,7 +362,12 @@ def _check_codes_metrics(settings: Settings, codes: Codes) -> None:
 
 
 def _codes_metric_rows(
-    representations: dict[str, np.ndarray], factors: np.ndarray, kinds: np.ndarray, metrics: tuple[str, ...], jobs: int
+    representations: dict[str, np.ndarray],
+    factors: np.ndarray,
+    kinds: np.ndarray,
+    metrics: tuple[str, ...],
+    jobs: int,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> list[MetricRow]:
     """The fixed-sample metrics on each representation and subset of ``metrics.suite.metric_steps``
     (``metrics.scoring``: the last third of the rows is the test sample of metrics that need one)."""
@@ -371,7 +376,10 @@ def _codes_metric_rows(
 
     subsets = study_subsets(kinds)
     rows: list[MetricRow] = []
-    for representation, subset, name in metric_steps(kinds, metrics):
+    steps = list(metric_steps(kinds, metrics))
+    for done, (representation, subset, name) in enumerate(steps):
+        if progress is not None:
+            progress(done, len(steps), f"{representation}/{subset}/{name}")
         base = {"representation": representation, "subset": subset, "metric": name}
         try:
             sample = check_sample(representations[representation][:, subsets[subset]], factors)
@@ -380,10 +388,19 @@ def _codes_metric_rows(
             rows.append(cast(MetricRow, {**base, "key": None, "value": None, "error": str(error).splitlines()[0]}))
             continue
         rows.extend(cast(MetricRow, {**base, "key": k, "value": finite_or_none(v)}) for k, v in result.items())
+    if progress is not None:
+        progress(len(steps), len(steps), "done")
     return rows
 
 
-def analyze_codes(codes: Codes, settings: Settings, key: str, path: str = "", jobs: int = 1) -> AnalysisResult:
+def analyze_codes(
+    codes: Codes,
+    settings: Settings,
+    key: str,
+    path: str = "",
+    jobs: int = 1,
+    metrics_progress: Callable[[int, int, str], None] | None = None,
+) -> AnalysisResult:
     """``analyze_model`` for codes computed elsewhere: the same classification, sampled code (noise from
     ``noise_seed(settings.seed, key)``) and scores; with ``settings.metrics``, the fixed-sample metrics
     on ``codes.factors``. ``path`` (the codes file, if any) is recorded as ``model.path``."""
@@ -425,7 +442,9 @@ def analyze_codes(codes: Codes, settings: Settings, key: str, path: str = "", jo
         tick = time.perf_counter()
         kinds = np.array([latent["kind"] for latent in document["latents"]])
         representations = {"mean": codes.mean, "sampled": sampled}
-        document["metrics"] = _codes_metric_rows(representations, codes.factors, kinds, settings.metrics, jobs)
+        document["metrics"] = _codes_metric_rows(
+            representations, codes.factors, kinds, settings.metrics, jobs, metrics_progress
+        )
         timings["metrics"] = time.perf_counter() - tick
     document["provenance"] = {
         "versions": library_versions(CODES_LIBRARIES),

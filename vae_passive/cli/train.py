@@ -134,10 +134,10 @@ def train(
 @click.option("--num-samples", default=10_000, show_default=True, type=click.IntRange(2))
 def demo(out: Path, steps: int, num_samples: int) -> None:
     """Offline demo: train 2 beta-VAEs (beta 1 and 16), serve them from a local mirror, fetch,
-    analyse, report, and print the finding: the beta = 16 model's passive latents are correlated
-    in the mean code but not in the sampled one.
+    analyse, report, and print what it measured: whether the passive latents are correlated in the
+    mean code but not in the sampled one (the paper's finding), or plainly that this did not show.
 
-    Needs no data and no network; about 8 minutes on a 2-core CPU (docs/training.md). Rerunning
+    Needs no data and no network; about 9 minutes on a 2-core CPU (docs/training.md). Rerunning
     reuses the trained models.
 
     \b
