@@ -164,9 +164,9 @@ def prevalence_rows(prevalence: pd.DataFrame) -> list[list[str]]:
     counts = zip(grouped.index, grouped["models"], grouped["with_passive"], strict=True)
     return [
         [
-            str(m),
-            "n/a" if pd.isna(h) else str(h),
-            "n/a" if pd.isna(v) else f"{v:g}",
+            "not recorded" if pd.isna(m) else str(m),
+            "not recorded" if pd.isna(h) else str(h),
+            "not recorded" if pd.isna(v) else f"{v:g}",
             f"{int(models):,}",
             f"{int(with_passive):,}",
             f"{with_passive / models:.0%}",

@@ -290,6 +290,8 @@ def _model_figures(
         fig = figures.correlation_figure(codes["mean"], codes["sampled"], kinds, title)
         writer.save(fig, names.claim(f"model_{key}__correlation"), section, "correlation of mean vs sampled codes")
     module_path = str(model["path"] or "")
+    if str(model["origin"]) == groups.CODES:  # codes computed elsewhere: no decoder to traverse, nothing missing
+        return notes
     if not module_path or not Path(module_path).is_dir():
         notes.append(f"model {key}: module folder {module_path or '(not recorded)'} is missing, so no traversals")
         return notes
