@@ -182,9 +182,9 @@ def _refuse_unused(options: AnalyzeOptions) -> None:
                 "--executor and --scheduler run a batch; give several --codes files, or leave them out"
             )
     elif not options.selecting and (options.mirrors or options.force):
-        unused = " and ".join(n for n, on in (("--mirror", options.mirrors), ("--force", options.force)) if on)
+        flags = " and ".join(n for n, on in (("--mirror", options.mirrors), ("--force", options.force)) if on)
         raise VaePassiveError(
-            f"{unused} apply to a selection (e.g. --ids N): one --model-id or --model-dir is always analysed anew, "
+            f"{flags} apply to a selection (e.g. --ids N): one --model-id or --model-dir is always analysed anew, "
             "from the cache (vae-passive fetch --ids N --mirror M fetches it first)"
         )
 
