@@ -24,7 +24,7 @@ from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.variables import KINDS
 from vae_passive.report.figures import CORRELATION_CMAP, new_figure, suptitle
-from vae_passive.report.groups import CODES, group_labels, slug
+from vae_passive.report.groups import TRAINED, group_labels, slug
 from vae_passive.report.style import KIND_COLOURS, REPRESENTATION_COLOURS
 from vae_passive.untrusted import read_parquet
 
@@ -198,7 +198,7 @@ def schedule_words(steps: tuple[int, ...]) -> str:
 def _runs(models: pd.DataFrame) -> tuple[dict[str, Logs], list[str]]:
     """The logs of each model folder that has them, and notes on the folders whose logs cannot be read.
 
-    Codes computed elsewhere have no folder: they are not expected to have logs, and get no note."""
+    Only models trained here can have logs: zoo models and codes computed elsewhere get no note."""
     found: dict[str, Logs] = {}
     notes: list[str] = []
     for row in models.itertuples():
@@ -209,7 +209,7 @@ def _runs(models: pd.DataFrame) -> tuple[dict[str, Logs], list[str]]:
             continue
         if logs is not None:
             found[str(row.key)] = logs
-    with_folders = int((models["origin"].astype(str) != CODES).sum()) if "origin" in models else len(models)
+    with_folders = int((models["origin"].astype(str) == TRAINED).sum()) if "origin" in models else len(models)
     without = with_folders - len(found) - len(notes)
     if without and found:
         notes.append(f"{without} model folder(s) have no training logs (train --log-every K), so no dynamics")

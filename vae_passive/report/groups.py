@@ -117,14 +117,18 @@ def _key_text(models: pd.DataFrame) -> pd.Series:
 
 
 def group_table(models: pd.DataFrame) -> pd.DataFrame:
-    """The distinct comparability groups: their columns, ``models`` (count), ``label`` and ``slug``, largest first."""
+    """The distinct comparability groups: their columns, ``models`` (count), ``label`` and ``slug``; the zoo's
+    first, then models trained here by run length, given codes, unrecorded origins; largest first within."""
     keys = _key_text(models)
     first = models.loc[~keys.duplicated(), list(COMPARABILITY_COLUMNS)].reset_index(drop=True)
     first["models"] = keys.value_counts().reindex(keys.drop_duplicates()).to_numpy()
     varying = {c for c in COMPARABILITY_COLUMNS if models[c].astype(str).nunique() > 1}
     first["label"] = [label(row, varying) for _, row in first.iterrows()]
     first["slug"] = [slug(text) for text in first["label"]]
-    return first.sort_values(["models", "label"], ascending=[False, True], ignore_index=True)
+    first["_order"] = [ORIGINS.index(str(o)) if str(o) in ORIGINS else len(ORIGINS) for o in first["origin"]]
+    first["_steps"] = pd.to_numeric(first["steps"], errors="coerce").fillna(-1)
+    ordered = first.sort_values(["_order", "_steps", "models", "label"], ascending=[True, True, False, True])
+    return ordered.drop(columns=["_order", "_steps"]).reset_index(drop=True)
 
 
 def slug(text: str) -> str:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -166,7 +167,8 @@ def _headline(c: Contents) -> list[Section]:
     for group, found, prevalence_rows in c.group_findings:
         bullets = Bullets(tuple((Strong(f"{f.title}."), " ", f.text) for f in found))
         if several:
-            out.append(Section(f"{_capital(group.label)} ({group.models:,} models)", 3, [bullets]))
+            models = f"{group.models:,} model" + ("" if group.models == 1 else "s")
+            out.append(Section(f"{_capital(group.label)} ({models})", 3, [bullets]))
         else:
             headline.blocks.append(bullets)
         per_dataset = ("All datasets together (per dataset: ", Link("prevalence table", "tables/prevalence.csv"), ").")
@@ -204,7 +206,9 @@ def _tables(c: Contents) -> Section:
     return Section("Tables", 2, [Paragraph(intro, only="md"), Bullets(tuple(items))])
 
 
-MODEL_TABLE_HEADER = ("key", "id", "method", "dataset", "value", "seed", "active", "mixed", "passive", "figures")
+MODEL_TABLE_HEADER = (
+    "key", "id", "origin", "method", "dataset", "value", "seed", "active", "mixed", "passive", "figures"
+)  # fmt: skip
 MAX_MODEL_ROWS = 1_000  # rows of the per-model table in the pages; all of them are in tables/models.csv
 
 
@@ -218,7 +222,8 @@ def _model_table(c: Contents) -> Section:
     rows: list[list[Cell]] = []
     for m in c.models.head(MAX_MODEL_ROWS).itertuples(index=False):
         links = own.get(str(m.key))
-        row: list[Cell] = [str(v) if pd.notna(v) else "" for v in (m.key, m.id, m.method, m.dataset, m.value, m.seed)]
+        row: list[Cell] = [str(m.key), str(m.id) if pd.notna(m.id) else "", _origin_cell(m.origin, m.steps)]
+        row += [str(v) if pd.notna(v) else "" for v in (m.method, m.dataset, m.value, m.seed)]
         row += [str(m.active), str(m.mixed), str(m.passive), tuple(_joined(links, " · ")) if links else "—"]
         rows.append(row)
     blocks: list[Block] = []
@@ -228,6 +233,11 @@ def _model_table(c: Contents) -> Section:
     hint = "Figures of a model of its own: add --model-id KEY to the report command (they need its codes.npz)."
     blocks += [Paragraph((hint,)), Table(MODEL_TABLE_HEADER, rows, empty="no models")]
     return Section("Models", 2, blocks)
+
+
+def _origin_cell(origin: object, steps: Any) -> str:
+    """``zoo``, ``trained, 3,000 steps``, ``codes``: where a model comes from, as the models table shows it."""
+    return f"{origin}, {int(steps):,} steps" if str(origin) == "trained" and pd.notna(steps) else str(origin)
 
 
 def _figures(c: Contents) -> list[Section]:
