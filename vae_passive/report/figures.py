@@ -40,6 +40,7 @@ from vae_passive.report.style import (
     STYLE,
     score_label,
     wrapped,
+    zero_based_range,
 )
 from vae_passive.report.tables import GROUP_COLUMNS, MI, SUMMARY_ITEM_COLUMNS, TC
 from vae_passive.zoo import catalogue
@@ -243,16 +244,6 @@ def subset_scores_figure(summary: pd.DataFrame, title: str, fig: Figure | None =
         fig.text(0.5, MARGIN / height, note, ha="center", va="bottom", fontsize=7, color="0.3")
     fig.suptitle(heading, y=1 - MARGIN / height, va="top")
     return fig
-
-
-def zero_based_range(series: Sequence[pd.Series]) -> tuple[float, float]:
-    """(bottom, top) shared by panels of one row: from zero (or the lowest value, when below zero) to a
-    little above the highest value, so that a 3 % difference looks like 3 % and not like the full height."""
-    finite = [float(v) for part in series for v in part.to_numpy(float) if np.isfinite(v)]
-    low, high = min([0.0, *finite]), max([0.0, *finite])
-    if high == low:
-        return low, low + 1.0
-    return low - 0.05 * (high - low) * (low < 0), high + 0.08 * (high - low)
 
 
 def kinds_size() -> tuple[float, float]:
