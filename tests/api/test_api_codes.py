@@ -138,3 +138,34 @@ def test_import_is_light_and_fast():
     assert out[1].strip() == "[] True"
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         vae_passive.nothing  # noqa: B018
+
+
+def test_plot_scores_has_units_a_zero_based_axis_and_a_legend_off_the_bars():
+    mean, logvar, _ = numpy_codes()
+    analysis = vae_passive.analyze_codes(mean, logvar)
+    fig = analysis.plot_scores()
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert panels and all(ax.get_legend() is None for ax in panels) and fig.legends
+    assert {ax.get_ylabel() for ax in panels} >= {"nats"}
+    assert all(ax.get_ylim()[0] == 0.0 for ax in panels)
+
+
+def test_print_shows_a_short_summary_not_the_arrays():
+    mean, logvar, _ = numpy_codes()
+    text = repr(vae_passive.analyze_codes(mean, logvar, key="my_vae"))
+    assert text.startswith("Analysis(key='my_vae', N=500, latents=6: 3 active, 1 mixed, 2 passive; passive TC mean ")
+    assert len(text) < 300 and "array" not in text
+    warned = repr(vae_passive.analyze_codes(mean, np.exp(logvar / 2)))  # sigma where log sigma^2 belongs
+    assert "warning(s): every log-variance is ≥ 0" in warned
+
+
+def test_saving_two_analyses_without_a_key_does_not_overwrite_silently(tmp_path):
+    mean, logvar, _ = numpy_codes()
+    first, second = vae_passive.analyze_codes(mean, logvar), vae_passive.analyze_codes(mean[::-1], logvar[::-1])
+    path = first.save(tmp_path)
+    assert first.save(tmp_path) == path  # the same analysis again: fine
+    with pytest.raises(vae_passive.VaePassiveError, match="holds another analysis; give analyze_codes a key="):
+        second.save(tmp_path)
+    assert json.loads(path.read_text())["provenance"] == first.document["provenance"]
+    second.save(tmp_path, overwrite=True)
+    assert json.loads(path.read_text())["provenance"] == second.document["provenance"]

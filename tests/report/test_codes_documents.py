@@ -54,3 +54,15 @@ def test_figure_titles_name_each_kind_of_data():
     assert _source_label(models) == (
         "data: codes (given codes, data unknown), dsprites_full (real), procedural_dsprites (procedural stand-in)"
     )
+
+
+def test_a_codes_document_gets_no_notes_about_folders_and_no_nan_rows(cli, tmp_path):
+    results = codes_results(tmp_path)
+    out = tmp_path / "report"
+    result = cli("report", "--results", results, "--out", out, "--model-id", "my_vae")
+    assert result.exit_code == 0, result.output
+    page = (out / "report.md").read_text()
+    assert "module folder" not in page and "no traversals" not in result.stderr
+    assert "training logs" not in page and "training logs" not in result.stderr
+    assert "| nan |" not in page and "nan" not in page.split("Models with passive latents")[1].split("##")[0]
+    assert "| not recorded | not recorded | not recorded | 1 | 1 | 100% |" in page

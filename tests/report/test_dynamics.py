@@ -40,7 +40,7 @@ def test_figures_per_group_and_model_and_a_note_for_the_rest(logged_results):
     drawn, notes = dynamics.dynamics_figures(frame)
     stems = [item.stem for item in drawn]
     assert stems == [
-        "dynamics__beta_vae_16.0",
+        "dynamics__beta_vae_16.0__100-every-50",
         "model_250__dynamics_variance",
         "model_250__dynamics_correlation",
         "model_251__dynamics_variance",
@@ -48,7 +48,7 @@ def test_figures_per_group_and_model_and_a_note_for_the_rest(logged_results):
         "model_250__dynamics_passive_pairs",
         "model_251__dynamics_passive_pairs",
     ]
-    assert "2 models; mean ± sd over seeds" in drawn[0].caption
+    assert "(steps 0-100, every 50; mean ± sd over 2 runs at every point)" in drawn[0].caption
     assert "steps [0, 50, 100]" in drawn[2].caption
     assert notes == ["1 model folder(s) have no training logs (train --log-every K), so no dynamics"]
     counts_axes = drawn[0].figure.axes[0]
@@ -89,7 +89,7 @@ def test_report_embeds_the_dynamics(logged_results, tmp_path):
     build_report(results, out)
     names = sorted(p.name for p in (out / "figures").glob("*dynamics*"))
     assert names == [
-        "dynamics__beta_vae_16.0.png",
+        "dynamics__beta_vae_16.0__zoo-models-stand-in-data__100-every-50.png",
         "model_250__dynamics_correlation.png",
         "model_250__dynamics_passive_pairs.png",
         "model_250__dynamics_variance.png",
@@ -100,3 +100,45 @@ def test_report_embeds_the_dynamics(logged_results, tmp_path):
     index = (out / "index.html").read_text()
     assert "training dynamics" in index and index.count("data:image/png;base64") >= 5
     assert "have no training logs" in (out / "report.md").read_text()
+
+
+def _trained(key, steps, folder):
+    fields = {"dataset": "dsprites_full", "method": "beta_vae", "hyperparameter": "beta", "value": 1.0, "seed": 0}
+    origin = {"kind": "trained", "steps": steps, "data": "procedural_dsprites"}
+    return make_document(None, key=key, catalogue_fields=fields, origin=origin, path=str(folder))
+
+
+def test_runs_of_other_schedules_or_lengths_are_never_averaged(tmp_path):
+    """Two 100-step runs logged every 50 are averaged; a 100-step run logged every 25 and a 300-step run
+    logged every 100 are each drawn alone, and every title says how many runs stand behind its points."""
+    models = tmp_path / "models"
+    schedules = {"a": (0, 50, 100), "b": (0, 50, 100), "c": (0, 25, 50, 75, 100), "d": (0, 100, 200, 300)}
+    for seed, (key, steps) in enumerate(schedules.items()):
+        write_logs(models / key, seed, steps)
+    length = {"a": 100, "b": 100, "c": 100, "d": 300}
+    docs = [_trained(key, length[key], models / key) for key in schedules]
+    from vae_passive.report.tables import TableBuilder
+
+    builder = TableBuilder()
+    for doc in docs:
+        builder.add(doc)
+    drawn, notes = dynamics.dynamics_figures(builder.build().models)
+    averaged = [item for item in drawn if item.stem.startswith("dynamics__")]
+    assert [item.stem for item in averaged] == [
+        "dynamics__beta_vae_1.0__trained-here-100-steps-on-procedural-dsprites-stand-in-data__100-every-50",
+        "dynamics__beta_vae_1.0__trained-here-100-steps-on-procedural-dsprites-stand-in-data__100-every-25",
+        "dynamics__beta_vae_1.0__trained-here-300-steps-on-procedural-dsprites-stand-in-data__300-every-100",
+    ]
+    assert "mean ± sd over 2 runs at every point" in averaged[0].caption
+    assert "steps 0-100, every 25; 1 run" in averaged[1].caption
+    assert "trained here, 300 steps" in averaged[2].caption and "1 run" in averaged[2].caption
+    assert notes == []
+
+
+def test_a_point_with_fewer_runs_says_how_many():
+    from matplotlib.figure import Figure
+
+    table = pd.DataFrame({"key": ["a", "a", "b", "b"], "step": [0, 10, 0, 10], "value": [1.0, 2.0, 1.0, np.nan]})
+    ax = Figure().subplots()
+    dynamics._band(ax, table, "x", color="k")
+    assert [text.get_text() for text in ax.texts] == ["n=1"]

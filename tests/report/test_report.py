@@ -38,9 +38,11 @@ def expected_size(name: str, report_tables: tables.Tables, scores_summary: pd.Da
         ]
         return figures.subset_scores_size(part["score"].nunique(), part["subset"].nunique())
     if kind == "metrics":
-        _, method, dataset = name.split("__")
+        _, method, dataset, family = name.split("__")
         part = report_tables.metrics[
-            (report_tables.metrics["method"] == method) & (report_tables.metrics["dataset"] == dataset)
+            (report_tables.metrics["method"] == method)
+            & (report_tables.metrics["dataset"] == dataset)
+            & (report_tables.metrics["metric"] == family)
         ]
         return figures.metrics_size(len(set(zip(part["metric"], part["metric_key"], strict=True))))
     if name.endswith("__histograms"):
@@ -234,11 +236,16 @@ def test_mixed_rules_warn_and_draw_per_rule(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert "warning: the documents use 2 different rules" in result.stderr
     names = {p.name for p in (tmp_path / "out" / "figures").iterdir()}
-    assert {"overview__variance-v0.1-t0.1.png", "overview__mean-variance-v0.1.png"} <= names
-    assert "passive__beta_vae__dsprites_full__mean-variance-v0.1.png" in names
+    first, second = (
+        "zoo-models-stand-in-data-rule-variance-v0.1-t0.1",
+        "zoo-models-stand-in-data-rule-mean-variance-v0.1",
+    )
+    assert {f"overview__{first}.png", f"overview__{second}.png"} <= names
+    assert f"passive__beta_vae__dsprites_full__{second}.png" in names
     markdown = (tmp_path / "out" / "report.md").read_text()
-    assert "**Several rules.**" in markdown
-    assert "### Rule variance-v0.1-t0.1 (2 models)" in markdown and "### Rule mean-variance-v0.1 (2 models)" in markdown
+    assert "**Not pooled.** These models form 2 groups that are not comparable" in markdown
+    assert "### Zoo models, stand-in data, rule variance-v0.1-t0.1 (2 models)" in markdown
+    assert "### Zoo models, stand-in data, rule mean-variance-v0.1 (2 models)" in markdown
 
 
 def test_figure_functions_draw_into_a_given_axes():
@@ -392,12 +399,57 @@ def test_documents_from_codes_are_grouped_by_the_fields_they_have(tmp_path):
     build_report(results, tmp_path / "out", ("png",), ("my_vae_0",))
     names = {p.stem for p in (tmp_path / "out" / "figures").iterdir()}
     assert {
-        "passive__any_method__any_dataset",
+        "passive__any_method__any_dataset__given-codes",
         "model_my_vae_0__histograms",
-        "passive__beta_vae__dsprites_full",
+        "passive__beta_vae__dsprites_full__zoo-models-stand-in-data",
     } <= names
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "not recorded: method, dataset, hyperparameter, value, seed" in markdown
     assert "[histograms](figures/model_my_vae_0__histograms.png)" in markdown
     html = (tmp_path / "out" / "index.html").read_text()
-    assert html.count('<table class="data">') == 2 and "<script>" in html and "http" not in html.split("<script>")[1]
+    # the model table and one prevalence table per group (codes and the zoo model are not pooled)
+    assert html.count('<table class="data">') == 3 and "<script>" in html and "http" not in html.split("<script>")[1]
+
+
+def _two_models_of_one_value(values: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """The summary of a β = 1 model pair whose ``values`` give (mean, sampled) per subset of effective rank."""
+    t = tables.TableBuilder()
+    doc = make_document(0, kinds=["active"] * 4 + ["passive"] * 4)
+    for entry in doc["scores"]:
+        pair = values.get(entry["subset"])
+        if pair:
+            entry["effective_rank"] = pair[0] if entry["representation"] == "mean" else pair[1]
+    t.add(doc)
+    return tables.summarize(t.build())
+
+
+def test_score_axes_start_at_zero_shared_per_row_without_offsets():
+    """Effective ranks 3.98367 vs 3.98392 must look equal, not drawn at opposite extremes under a +3.983 offset."""
+    summary = _two_models_of_one_value({"full": (7.0, 7.5), "active": (3.98367, 3.98392), "passive": (1.2, 3.9)})
+    with matplotlib.rc_context(figures.STYLE):
+        fig = figures.subset_scores_figure(summary, "t")
+        fig.canvas.draw()
+    scores, subsets, _ = figures.scores_layout(summary)
+    axes = np.asarray(fig.axes).reshape(len(scores), len(subsets))
+    row = axes[scores.index("effective_rank")]
+    assert {ax.get_ylim() for ax in row} == {row[0].get_ylim()}  # one shared range per row
+    assert row[0].get_ylim()[0] == 0.0
+    assert all(ax.yaxis.get_major_formatter().get_offset() == "" for ax in fig.axes)
+
+
+def test_metrics_are_drawn_one_figure_per_family(tmp_path):
+    docs = [make_document(i) for i in (0, 1, 50)]
+    build_report(write_documents(tmp_path / "results", docs), tmp_path / "out")
+    names = {p.stem for p in (tmp_path / "out" / "figures").glob("metrics__*")}
+    assert names == {"metrics__beta_vae__dsprites_full__dci", "metrics__beta_vae__dsprites_full__mig"}
+    with Image.open(tmp_path / "out" / "figures" / "metrics__beta_vae__dsprites_full__dci.png") as image:
+        assert image.size == tuple(round(x * figures.DPI) for x in figures.metrics_size(2))
+
+
+def test_the_report_shows_the_analysis_warnings(tmp_path):
+    doc = make_document(0)
+    doc["warnings"] = ["every log-variance is ≥ 0: were variances passed where log-variances belong?"]
+    build_report(write_documents(tmp_path / "results", [doc]), tmp_path / "out")
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "**Inputs that cannot be right (model 0).** every log-variance is ≥ 0" in markdown
+    assert "&lt;" not in markdown and "&gt;" not in markdown  # the report's own words need no entities

@@ -11,7 +11,7 @@ import pytest
 from support.report_docs import make_document
 
 from vae_passive.analysis.document import NewerSchemaError, check_schema
-from vae_passive.report import findings, tables
+from vae_passive.report import findings, groups, tables
 from vae_passive.report.tables import DocumentError, TableBuilder
 from vae_passive.untrusted import UnreadableFile
 
@@ -38,6 +38,7 @@ def edge_documents() -> list[dict]:
                 "value": 3.0,
                 "seed": 7,
             },
+            origin={"kind": "original"},  # what analyze --model-dir records for a folder without training markers
         ),
     ]
 
@@ -223,13 +224,15 @@ def test_newer_schema_is_its_own_error():
 
 def test_mixed_rules_stay_apart():
     t = build([make_document(0), make_document(1, rule="mean-variance"), make_document(2)])
-    ranked = tables.rules(t.models)
+    ranked = groups.rules(t.models)
     assert list(ranked["label"]) == ["variance-v0.1-t0.1", "mean-variance-v0.1"]
     assert list(ranked["models"]) == [2, 1]
-    split = tables.by_rule(t)
-    assert [label for label, _ in split] == list(ranked["label"])
-    assert [len(part.models) for _, part in split] == [2, 1]
-    assert set(split[1][1].scores["key"]) == {"1"}
+    found = groups.group_table(t.models)
+    assert list(found["label"]) == ["zoo models, stand-in data, rule variance-v0.1-t0.1",
+                                    "zoo models, stand-in data, rule mean-variance-v0.1"]  # fmt: skip
+    split = tables.by_group(t, found)
+    assert [len(part.models) for part in split] == [2, 1]
+    assert set(split[1].scores["key"]) == {"1"}
     summary = tables.summarize(t)
     counts = summary[(summary["table"] == "counts") & (summary["quantity"] == "passive")]
     assert sorted(counts["count"]) == [1, 2]  # one group per rule, not one mixed group
@@ -247,3 +250,72 @@ def test_strength_is_normalised_per_method():
     assert strength[:4] == [0.0, 1.0, 1.0, 0.0]  # annealed_vae: a larger c_max regularises less
     assert strength[4:] == pytest.approx([0.0, 0.25, 1.0])
     assert not any(math.isnan(s) for s in strength)
+
+
+def _beta_one(key: str, steps: int | None) -> dict:
+    """A β-VAE (β = 1, dSprites) document: the zoo's model 0 when ``steps`` is None, else one trained here."""
+    if steps is None:
+        return make_document(0, real=True, source="dsprites")
+    origin = {"kind": "trained", "steps": steps, "data": "procedural_dsprites"}
+    return make_document(None, key=key, catalogue_fields=_BETA_ONE, origin=origin)
+
+
+_BETA_ONE = {"dataset": "dsprites_full", "method": "beta_vae", "hyperparameter": "beta", "value": 1.0, "seed": 0}
+
+
+def test_models_of_other_origins_and_run_lengths_are_never_pooled():
+    t = build([_beta_one("zoo", None), _beta_one("short", 200), _beta_one("long", 3000), _beta_one("long2", 3000)])
+    assert list(t.models["origin"].astype(str)) == ["zoo", "trained", "trained", "trained"]
+    assert t.models["steps"].isna().tolist() == [True, False, False, False]
+    assert t.models["steps"].tolist()[1:] == [200, 3000, 3000]
+    found = groups.group_table(t.models)
+    assert list(found["label"]) == [
+        "zoo models, real data",
+        "trained here, 200 steps on procedural_dsprites, stand-in data",
+        "trained here, 3,000 steps on procedural_dsprites, stand-in data",
+    ]
+    assert list(found["models"]) == [1, 1, 2]
+    summary = tables.summarize(t)
+    tc = summary[(summary["table"] == "scores") & (summary["quantity"] == tables.TC)]
+    tc = tc[(tc["subset"] == "full") & (tc["representation"] == "mean")]
+    # one summary row per group: only the two 3,000-step runs are averaged together
+    assert sorted(tc["count"]) == [1, 1, 2]
+    single = tc.loc[tc["count"] == 1, "steps"]
+    assert single.isna().sum() == 1 and set(single.dropna()) == {200}
+    parts = tables.by_group(t, found)
+    assert [sorted(p.models["key"].astype(str)) for p in parts] == [["0"], ["short"], ["long", "long2"]]
+
+
+def test_study_coverage_counts_zoo_models_only():
+    from vae_passive.report.provenance import study_coverage
+
+    t = build([_beta_one("zoo", None), _beta_one("short", 200), make_document(1, origin={"kind": "trained"})])
+    text = study_coverage(t.models)
+    assert text.startswith("be-more-active: 1 of the study's")
+    assert "beside them, not counted in: 2 models trained here" in text
+
+
+def test_an_undefined_passive_tc_is_explained_not_dropped_silently():
+    kinds = ["active"] * 6 + ["passive"] * 4
+    doc = make_document(0, kinds=kinds)
+    doc["latents"][9]["variance_of_mean"] = 0.0  # a dead unit: a constant column of the mean code
+    for entry in doc["scores"]:
+        if entry["representation"] == "mean" and entry["subset"] in ("passive", "full", "active+passive"):
+            entry["gaussian_total_correlation"] = None
+    t = build([doc, make_document(1, kinds=kinds)])
+    row = t.scores[(t.scores["key"] == "0") & (t.scores["subset"] == "passive") & (t.scores["score"] == tables.TC)]
+    assert row.set_index("representation").loc["mean", "missing"] == (
+        "undefined: latent(s) 9 constant in the mean code (zero variance)"
+    )
+    assert row.set_index("representation").loc["sampled", "missing"] == ""
+    found = {f.title: f.text for f in findings.findings(t)}
+    assert found["Undefined scores"].startswith("1 model with two or more passive latents cannot enter claim (a)")
+    assert "model 0, mean code: undefined: latent(s) 9 constant" in found["Undefined scores"]
+    assert "Undefined scores" not in {f.title for f in findings.findings(build([make_document(1, kinds=kinds)]))}
+
+
+def test_warnings_of_the_analysis_reach_the_models_table():
+    doc = make_document(0)
+    doc["warnings"] = ["every log-variance is ≥ 0"]
+    t = build([doc, make_document(1)])
+    assert list(t.models["warnings"].astype(str)) == ["every log-variance is ≥ 0", ""]

@@ -69,12 +69,15 @@ def make_document(
     schema: str = "vae-passive/analysis/1",
     legacy: bool = False,
     downstream: bool = False,
+    origin: dict | None = None,
 ) -> dict:
     """One analysis document; ``catalogue_fields`` fills ``model`` when ``model_id`` is None.
 
     ``legacy`` writes it as documents before the study's subsets were: no ``reason`` per latent, and
     pair rows (``active+passive``...) even when one of the pair's kinds has no latent.
-    ``downstream`` adds the truncated downstream tasks' rows (every subset and ``random``)."""
+    ``downstream`` adds the truncated downstream tasks' rows (every subset and ``random``).
+    ``origin`` is ``model.origin`` (default: an original of the zoo for a model id, none otherwise); pass
+    ``{"kind": "trained", "steps": 200, "data": "procedural_dsprites"}`` for a model trained here."""
     rng = np.random.default_rng(model_id if model_id is not None else 12345)
     kinds = list(kinds) if kinds is not None else default_kinds(model_id, num_latents, rng)
     latents = []
@@ -138,6 +141,8 @@ def make_document(
         model = {"id": None, "dataset": None, "method": None, "hyperparameter": None, "value": None, "seed": None}
         model.update(catalogue_fields or {})
     model.update({"key": key if key is not None else str(model_id), "path": path, "num_latents": len(kinds)})
+    if origin is not None or model_id is not None:
+        model["origin"] = dict(origin) if origin is not None else {"kind": "original"}
     return {
         "schema": schema,
         "model": model,

@@ -178,6 +178,35 @@ def test_demo_headline_prints_the_finding(tmp_path):
     lines = demo.headline(tmp_path)
     assert "beta 1 (model 0): 0 passive, 1 mixed, 9 active" in lines[2] and "total correlation" not in lines[2]
     assert "beta 16 (model 250): 3 passive" in lines[3] and "mean code 0.09, sampled code 8e-05 (1,125x)" in lines[3]
+    assert lines[4].startswith("  Measured in model 250 (beta 16): the passive latents look independent")
+
+
+@pytest.mark.parametrize(
+    ("passive", "tc", "why"),
+    [
+        (3, (0.010, 0.009), "no model's passive latents have a total correlation 10x higher in the mean code"),
+        (0, None, "no model has two or more passive latents with a total correlation to compare"),
+    ],
+)
+def test_demo_says_plainly_when_the_finding_did_not_show(tmp_path, passive, tc, why):
+    from vae_passive.training import demo
+
+    for mid in (0, 250):
+        scores = [
+            {"representation": r, "subset": "passive", "gaussian_total_correlation": v}
+            for r, v in zip(("mean", "sampled"), tc or (), strict=False)
+        ]
+        counts = {"active": 10 - passive, "mixed": 0, "passive": passive}
+        doc = {"schema": "vae-passive/analysis/1", "counts": counts, "scores": scores, "data": {"num_samples": 500}}
+        (tmp_path / str(mid)).mkdir()
+        (tmp_path / str(mid) / "analysis.json").write_text(json.dumps(doc))
+    lines = demo.headline(tmp_path)
+    assert lines[1] == "What the demo measured (N = 500 inputs per model):"
+    assert (
+        lines[-1]
+        == f"  The paper's finding did not show in this run: {why}. Train longer (--steps) and run the demo again."
+    )
+    assert not any("the paper's finding." in line for line in lines)
 
 
 def test_demo_stops_at_a_failing_step(monkeypatch, tmp_path):

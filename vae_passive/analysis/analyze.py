@@ -38,7 +38,15 @@ from vae_passive.data import GroundTruthData, draw_batches, resolve_dataset
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import noise_seed, sampled_representation
 from vae_passive.latents.scores import SCORE_NAMES, covariance, finite_or_none, mutual_info_matrix, score_subset
-from vae_passive.latents.variables import KINDS, Rule, classify, latent_statistics, reasons, study_subsets
+from vae_passive.latents.variables import (
+    KINDS,
+    Rule,
+    classify,
+    latent_statistics,
+    reasons,
+    sanity_warnings,
+    study_subsets,
+)
 from vae_passive.tfhub.folder import read_gin_dataset, read_training_data, read_upstream_metrics
 from vae_passive.zoo import catalogue
 from vae_passive.zoo.origin import model_origin
@@ -145,7 +153,7 @@ def analysis_document(
         }
         for j in range(len(kinds))
     ]
-    return {
+    document: AnalysisDocument = {
         "schema": SCHEMA,
         "model": model,
         "data": data,
@@ -155,6 +163,10 @@ def analysis_document(
         "scores": score_representations({"mean": mean, "sampled": sampled}, kinds),
         "upstream_metrics": upstream_metrics,
     }
+    warnings = sanity_warnings(logvar, stats, kinds)  # kinds that contradict the codes: say so, in the document
+    if warnings:
+        document["warnings"] = warnings
+    return document
 
 
 # ---- the I/O edge -------------------------------------------------------------------------
@@ -350,7 +362,12 @@ def _check_codes_metrics(settings: Settings, codes: Codes) -> None:
 
 
 def _codes_metric_rows(
-    representations: dict[str, np.ndarray], factors: np.ndarray, kinds: np.ndarray, metrics: tuple[str, ...], jobs: int
+    representations: dict[str, np.ndarray],
+    factors: np.ndarray,
+    kinds: np.ndarray,
+    metrics: tuple[str, ...],
+    jobs: int,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> list[MetricRow]:
     """The fixed-sample metrics on each representation and subset of ``metrics.suite.metric_steps``
     (``metrics.scoring``: the last third of the rows is the test sample of metrics that need one)."""
@@ -359,7 +376,10 @@ def _codes_metric_rows(
 
     subsets = study_subsets(kinds)
     rows: list[MetricRow] = []
-    for representation, subset, name in metric_steps(kinds, metrics):
+    steps = list(metric_steps(kinds, metrics))
+    for done, (representation, subset, name) in enumerate(steps):
+        if progress is not None:
+            progress(done, len(steps), f"{representation}/{subset}/{name}")
         base = {"representation": representation, "subset": subset, "metric": name}
         try:
             sample = check_sample(representations[representation][:, subsets[subset]], factors)
@@ -368,10 +388,19 @@ def _codes_metric_rows(
             rows.append(cast(MetricRow, {**base, "key": None, "value": None, "error": str(error).splitlines()[0]}))
             continue
         rows.extend(cast(MetricRow, {**base, "key": k, "value": finite_or_none(v)}) for k, v in result.items())
+    if progress is not None:
+        progress(len(steps), len(steps), "done")
     return rows
 
 
-def analyze_codes(codes: Codes, settings: Settings, key: str, path: str = "", jobs: int = 1) -> AnalysisResult:
+def analyze_codes(
+    codes: Codes,
+    settings: Settings,
+    key: str,
+    path: str = "",
+    jobs: int = 1,
+    metrics_progress: Callable[[int, int, str], None] | None = None,
+) -> AnalysisResult:
     """``analyze_model`` for codes computed elsewhere: the same classification, sampled code (noise from
     ``noise_seed(settings.seed, key)``) and scores; with ``settings.metrics``, the fixed-sample metrics
     on ``codes.factors``. ``path`` (the codes file, if any) is recorded as ``model.path``."""
@@ -413,7 +442,9 @@ def analyze_codes(codes: Codes, settings: Settings, key: str, path: str = "", jo
         tick = time.perf_counter()
         kinds = np.array([latent["kind"] for latent in document["latents"]])
         representations = {"mean": codes.mean, "sampled": sampled}
-        document["metrics"] = _codes_metric_rows(representations, codes.factors, kinds, settings.metrics, jobs)
+        document["metrics"] = _codes_metric_rows(
+            representations, codes.factors, kinds, settings.metrics, jobs, metrics_progress
+        )
         timings["metrics"] = time.perf_counter() - tick
     document["provenance"] = {
         "versions": library_versions(CODES_LIBRARIES),

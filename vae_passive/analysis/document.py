@@ -126,6 +126,7 @@ class AnalysisDocument(TypedDict):
     upstream_metrics: dict[str, dict[str, Any]]
     metrics: NotRequired[list[MetricRow]]
     provenance: NotRequired[Provenance]
+    warnings: NotRequired[list[str]]  # kinds that contradict the codes (``latents.variables.sanity_warnings``)
 
 
 class NewerSchemaError(VaePassiveError):

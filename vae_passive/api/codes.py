@@ -12,7 +12,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from vae_passive.analysis.document import AnalysisDocument, write_document
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents import variables
 from vae_passive.latents.scores import covariance, finite_or_none, mutual_info_matrix, score_subset
+from vae_passive.untrusted import UnreadableFile, read_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -112,13 +113,46 @@ class Analysis:
         """A copy of the ``vae-passive/analysis/1`` document (docs/analysis.md)."""
         return copy.deepcopy(self.document)
 
-    def save(self, results_dir: str | Path) -> Path:
+    def save(self, results_dir: str | Path, overwrite: bool = False) -> Path:
         """Write ``<results_dir>/<key>/analysis.json`` and ``codes.npz``, as ``analyze --save-codes`` does; the
-        path of the document. ``vae-passive report --results results_dir`` then includes this model."""
+        path of the document. ``vae-passive report --results results_dir`` then includes this model.
+
+        A folder that already holds another analysis (other codes or settings under the same key, e.g. two
+        analyses saved without a ``key``) is refused with a one-line ``VaePassiveError``, not overwritten
+        silently; ``overwrite=True`` replaces it. The same analysis saved again is simply rewritten."""
+        if not overwrite:
+            self._check_not_another(Path(results_dir) / self.key / "analysis.json")
         codes = {"mean": self.mean, "logvar": self.logvar, "sampled": self.sampled}
         if self.factors is not None:
             codes["factors"] = self.factors
         return write_document(Path(results_dir), self.document, codes)
+
+    def _check_not_another(self, path: Path) -> None:
+        """Raise unless ``path`` is absent or holds this very analysis (same settings hash: codes, key, seed, rule)."""
+        if not path.exists():
+            return
+        try:
+            existing: Any = read_json(path)
+            same = existing["provenance"]["settings_hash"] == self.document["provenance"]["settings_hash"]
+        except (UnreadableFile, KeyError, TypeError):
+            same = False
+        if not same:
+            raise VaePassiveError(
+                f"{path} holds another analysis; give analyze_codes a key='...' of its own, "
+                "or save(..., overwrite=True) to replace it"
+            )
+
+    def __repr__(self) -> str:
+        """A short summary (the arrays are in ``mean``, ``logvar``, ``sampled``; the numbers in ``document``)."""
+        counts = ", ".join(f"{self.counts.get(kind, 0)} {kind}" for kind in ("active", "mixed", "passive"))
+        text = f"Analysis(key={self.key!r}, N={len(self.mean):,}, latents={self.mean.shape[1]}: {counts}"
+        passive = {r["representation"]: r["gaussian_total_correlation"] for r in self.document["scores"]
+                   if r["subset"] == "passive"}  # fmt: skip
+        if passive:
+            shown = {rep: "n/a" if value is None else f"{value:.3g}" for rep, value in passive.items()}
+            text += f"; passive TC mean {shown.get('mean')} vs sampled {shown.get('sampled')} nats"
+        warnings = self.document.get("warnings", [])
+        return text + (f"; {len(warnings)} warning(s): {warnings[0]}" if warnings else "") + ")"
 
     def _title(self) -> str:
         return f"model {self.key} · given codes, N = {len(self.mean):,}"

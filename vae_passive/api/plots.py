@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.scores import SCORE_NAMES
 from vae_passive.latents.variables import SUBSETS
-from vae_passive.report.figures import DPI, REPRESENTATION_COLOURS, SCORE_LABELS, STYLE
+from vae_passive.report.figures import DPI, REPRESENTATION_COLOURS, SCORE_LABELS, STYLE, zero_based_range
+from vae_passive.report.style import SCORE_UNITS
 
 
 @contextlib.contextmanager
@@ -29,7 +30,8 @@ def styled() -> Iterator[None]:
 def scores_figure(scores: pd.DataFrame, title: str, fig: Figure | None = None) -> Figure:
     """Each score (panels) on each latent subset (x), mean vs sampled code as paired bars.
 
-    ``scores`` is the report's ``scores`` table of one model; undefined scores are left blank.
+    ``scores`` is the report's ``scores`` table of one model; undefined scores are left blank. Each panel's
+    axis starts at zero and names its unit; the legend sits below the panels, never over a bar.
     """
     present = [s for s in SCORE_NAMES if (scores["score"] == s).any()]
     subsets = [s for s in SUBSETS if (scores["subset"] == s).any()]
@@ -52,9 +54,11 @@ def scores_figure(scores: pd.DataFrame, title: str, fig: Figure | None = None) -
                 )
             ax.set_xticks(range(len(subsets)), subsets, rotation=45, ha="right")
             ax.set_title(SCORE_LABELS[score])
+            ax.set_ylabel(SCORE_UNITS[score])
+            ax.set_ylim(*zero_based_range([rows["result"]]))
         if not present:
             axes[0].text(0.5, 0.5, "no subset of ≥ 2 latents", ha="center", va="center", transform=axes[0].transAxes)
         else:
-            axes[0].legend(loc="best")
+            fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2, frameon=False)
         fig.suptitle(f"{title}\nscores per latent subset")
     return fig

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from vae_passive import home
 from vae_passive.cli.format import format_summary
@@ -144,6 +145,7 @@ def analyze(**params: Any) -> None:
       vae-passive analyze --dataset cars3d --method beta_vae --executor dask --scheduler tcp://head:8786
     """
     options = AnalyzeOptions(**params)
+    _refuse_unused(options)
     settings = options.settings()
     if options.codes_paths:
         _analyze_codes(options, settings)
@@ -156,6 +158,35 @@ def analyze(**params: Any) -> None:
         raise VaePassiveError(f"give either --model-id/--model-dir or a selection (the filters, --all-cached){hint}")
     else:
         _analyze_selection(options, settings)
+
+
+def _given(name: str) -> bool:
+    """Whether the option ``name`` was given (on the command line or in the environment), not defaulted."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+
+def _refuse_unused(options: AnalyzeOptions) -> None:
+    """Every option changes what ``analyze`` does or is refused in one line: those that draw or encode images
+    mean nothing for given codes, those that fetch or skip models mean nothing for one model."""
+    if options.codes_paths:
+        unused = [flag for flag, name in (("--num-samples", "num_samples"), ("--data", "data_name")) if _given(name)]
+        if unused:
+            raise VaePassiveError(
+                f"{' and '.join(unused)} choose the images to encode; --codes are already encoded (N is their rows)"
+            )
+        if options.mirrors:
+            raise VaePassiveError("--mirror fetches zoo models; --codes files are read as they are")
+        if len(options.codes_paths) == 1 and (_given("executor") or _given("scheduler")):
+            raise VaePassiveError(
+                "--executor and --scheduler run a batch; give several --codes files, or leave them out"
+            )
+    elif not options.selecting and (options.mirrors or options.force):
+        flags = " and ".join(n for n, on in (("--mirror", options.mirrors), ("--force", options.force)) if on)
+        raise VaePassiveError(
+            f"{flags} apply to a selection (e.g. --ids N): one --model-id or --model-dir is always analysed anew, "
+            "from the cache (vae-passive fetch --ids N --mirror M fetches it first)"
+        )
 
 
 def _analyze_one(options: AnalyzeOptions, settings: Settings) -> None:
@@ -198,7 +229,8 @@ def _analyze_codes(options: AnalyzeOptions, settings: Settings) -> None:
         return
     path = options.codes_paths[0]
     codes = read_codes(path)
-    result = analyze_codes(codes, settings, key_of(codes, path), str(path.resolve()), options.jobs)
+    with StepBar("metrics", "step", enabled=bool(settings.metrics) and on_terminal(options.quiet)) as bar:
+        result = analyze_codes(codes, settings, key_of(codes, path), str(path.resolve()), options.jobs, bar)
     written = write_results(options.results, result, options.save_codes)
     click.echo(json.dumps(result.document, indent=1) if options.as_json else f"{format_summary(result.document)}\n")
     if not options.as_json:

@@ -77,7 +77,7 @@ def main() -> None:
 
     \b
     The workflow:
-      1. vae-passive demo                          everything below on 4 small models, offline
+      1. vae-passive demo                          everything below on 2 small models, offline
       2. get models, one of:
          vae-passive fetch --ids 0-9 --mirror URL  download zoo models into the cache
          vae-passive import ~/Downloads/0.zip      add zips or folders you already have

@@ -124,6 +124,40 @@ def train(
         click.echo(json.dumps({**facts, **paths}, indent=1))
     else:
         click.echo(f"wrote {result}" + (f" and {zip_path}" if zip_path else ""))
+        for line in train_summary(Path(result), dataset):
+            click.echo(line)
+
+
+def train_summary(folder: Path, data_name: str | None) -> list[str]:
+    """What a finished run left: final losses, the kinds at the last logged step, where the logs are, and the
+    command that analyses the model (nothing but a note for a run stopped before its last step)."""
+    from vae_passive.untrusted import UnreadableFile, read_json, read_parquet
+    from vae_passive.zoo.origin import TRAIN_RESULTS
+
+    try:
+        results = read_json(folder / TRAIN_RESULTS)
+    except UnreadableFile:
+        return [f"stopped before the last step; the checkpoint is in {folder}: rerun the same command to go on"]
+    if not isinstance(results, dict):
+        return []
+    losses = ", ".join(
+        f"{name} {value:.4g}"
+        for name, value in results.items()
+        if name.endswith("loss") and name != "initial_loss" and isinstance(value, (int, float))
+    )
+    lines = [f"final losses (step {results.get('steps', '?'):,}): {losses or 'not recorded'}"]
+    logs = folder / "logs"
+    if (logs / "latents.parquet").is_file():
+        latents = read_parquet(logs / "latents.parquet")
+        last = latents[latents["step"] == latents["step"].max()]["kind"].value_counts()
+        counts = ", ".join(f"{int(last.get(kind, 0))} {kind}" for kind in ("active", "mixed", "passive"))
+        lines.append(f"kinds at step {int(latents['step'].max()):,} (logged probe): {counts}")
+        lines.append(f"training logs: {logs} (tensorboard --logdir {logs}; vae-passive report draws them)")
+    else:
+        lines.append("kinds: not logged (add --log-every K to follow them); analyze classifies the latents")
+    data = f" --data {data_name}" if data_name else ""
+    lines.append(f"next: vae-passive analyze --model-dir {folder}{data}")
+    return lines
 
 
 @click.command()
@@ -134,10 +168,10 @@ def train(
 @click.option("--num-samples", default=10_000, show_default=True, type=click.IntRange(2))
 def demo(out: Path, steps: int, num_samples: int) -> None:
     """Offline demo: train 2 beta-VAEs (beta 1 and 16), serve them from a local mirror, fetch,
-    analyse, report, and print the finding: the beta = 16 model's passive latents are correlated
-    in the mean code but not in the sampled one.
+    analyse, report, and print what it measured: whether the passive latents are correlated in the
+    mean code but not in the sampled one (the paper's finding), or plainly that this did not show.
 
-    Needs no data and no network; about 8 minutes on a 2-core CPU (docs/training.md). Rerunning
+    Needs no data and no network; about 9 minutes on a 2-core CPU (docs/training.md). Rerunning
     reuses the trained models.
 
     \b

@@ -13,7 +13,9 @@ Every latent also gets a ``reason``: the condition that decided its kind (``REAS
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -104,6 +106,47 @@ def reasons(stats: LatentStatistics, rule: Rule = Rule()) -> np.ndarray:
     kinds = classify(stats, rule)
     mixed = np.where(v >= rule.var_threshold, "varies", np.where(m > 1.0 + tol, "above_prior", "between_bands"))
     return np.where(kinds == PASSIVE, "prior", np.where(kinds == ACTIVE, "narrow", mixed))
+
+
+#: A passive latent's mean stays near 0 (its posterior is the prior); one whose Var[μ] reaches this varies like
+#: an active latent's (whose Var[μ] is near 1 under the KL term): the codes are not what the kinds assume.
+PASSIVE_MEAN_VARIANCE_LIMIT = 0.5
+
+
+def sanity_warnings(logvar: np.ndarray, stats: LatentStatistics, kinds: np.ndarray) -> list[str]:
+    """Warnings when the kinds contradict the codes, each naming the likely mix-up (empty when none).
+
+    Every log-variance ≥ 0 means no latent is narrower than the prior, which no trained VAE shows: variances
+    or standard deviations were likely passed as log-variances. A "passive" latent whose mean varies like an
+    active one's (Var[μ] ≥ ``PASSIVE_MEAN_VARIANCE_LIMIT``) points the same way: exp of a small σ² is ≈ 1.
+    """
+    out = []
+    logvar = np.asarray(logvar, np.float64)
+    if logvar.size and bool(np.all(logvar[np.isfinite(logvar)] >= 0)):
+        out.append(
+            "every log-variance is ≥ 0 (no latent is narrower than the prior, which no trained VAE shows): "
+            "were variances (sigma^2) or standard deviations (sigma) passed where log-variances belong? "
+            "Pass log(sigma^2)."
+        )
+    loud = np.flatnonzero((kinds == PASSIVE) & (stats.variance_of_mean >= PASSIVE_MEAN_VARIANCE_LIMIT))
+    if len(loud):
+        listed = ", ".join(str(int(j)) for j in loud)
+        out.append(
+            f"latent(s) {listed} are called passive (sigma^2 near 1) but their means vary like an active latent's "
+            f"(Var[mu] up to {float(stats.variance_of_mean[loud].max()):.3g}): were variances passed where "
+            "log-variances belong (exp of a small sigma^2 is near 1)?"
+        )
+    return out
+
+
+def missing_score_reason(latents: Sequence[Mapping[str, Any]], subset: str, representation: str) -> str:
+    """Why a score of ``subset`` (a key of ``SUBSETS``) is undefined, from a document's latent rows: the
+    constant columns of the mean code by name, or a singular covariance in general."""
+    members = [latent for latent in latents if latent.get("kind") in SUBSETS.get(subset, ())]
+    constant = [str(latent["index"]) for latent in members if latent.get("variance_of_mean") == 0]
+    if representation == "mean" and constant:
+        return f"undefined: latent(s) {', '.join(constant)} constant in the mean code (zero variance)"
+    return "undefined: a singular covariance (latents that are constant or exact copies of others)"
 
 
 #: Latent subsets scored in the study, as the kinds they combine.

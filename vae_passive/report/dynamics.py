@@ -11,6 +11,7 @@ at three steps and the correlation of each passive pair vs step; a run outside t
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.variables import KINDS
 from vae_passive.report.figures import CORRELATION_CMAP, new_figure, suptitle
+from vae_passive.report.groups import TRAINED, group_labels, slug
 from vae_passive.report.style import KIND_COLOURS, REPRESENTATION_COLOURS
 from vae_passive.untrusted import read_parquet
 
@@ -70,11 +72,16 @@ def combine(logs: list[Logs]) -> Logs:
 
 
 def _band(ax: Axes, table: pd.DataFrame, label: str, steps: list[int] | None = None, **style) -> None:
-    """Mean ± sd over models (``key``) of ``value`` per step; a gap at ``steps`` without a value."""
-    per_step = table.groupby("step")["value"].agg(["mean", "std"]).fillna({"std": 0.0})
+    """Mean ± sd over models (``key``) of ``value`` per step; a gap at ``steps`` without a value. Where fewer
+    runs than the rest stand behind a point (a missing value), that point is labelled with its count."""
+    per_step = table.groupby("step")["value"].agg(["mean", "std", "count"]).fillna({"std": 0.0})
     if steps is not None:
         per_step = per_step.reindex(steps)
     ax.plot(per_step.index, per_step["mean"], label=label, **style)
+    counts = per_step["count"].fillna(0)
+    if counts.nunique() > 1:
+        for step, row in per_step[counts < counts.max()].dropna(subset=["mean"]).iterrows():
+            ax.annotate(f"n={int(row['count'])}", (step, row["mean"]), fontsize="x-small", color=style.get("color"))
     if table["key"].nunique() > 1:
         colour = style.get("color")
         ax.fill_between(
@@ -176,8 +183,23 @@ class DynamicsFigure:
     figure: Figure
 
 
-def dynamics_figures(models: pd.DataFrame) -> tuple[list[DynamicsFigure], list[str]]:
-    """Figures for the models (the report's ``models`` table) whose folders have logs, and notes on the rest."""
+def schedule(logs: Logs) -> tuple[int, ...]:
+    """The steps at which a run was logged: runs are averaged only when these are identical."""
+    return tuple(sorted(set(logs.scores["step"].astype(int)) | set(logs.latents["step"].astype(int))))
+
+
+def schedule_words(steps: tuple[int, ...]) -> str:
+    """``steps 0-3,000, every 500`` (or ``steps 0, 100, 300`` when the spacing varies)."""
+    gaps = {b - a for a, b in itertools.pairwise(steps)}
+    if len(steps) > 2 and len(gaps) == 1:
+        return f"steps {steps[0]:,}-{steps[-1]:,}, every {gaps.pop():,}"
+    return "steps " + ", ".join(f"{s:,}" for s in steps)
+
+
+def _runs(models: pd.DataFrame) -> tuple[dict[str, Logs], list[str]]:
+    """The logs of each model folder that has them, and notes on the folders whose logs cannot be read.
+
+    Only models trained here can have logs: zoo models and codes computed elsewhere get no note."""
     found: dict[str, Logs] = {}
     notes: list[str] = []
     for row in models.itertuples():
@@ -188,44 +210,74 @@ def dynamics_figures(models: pd.DataFrame) -> tuple[list[DynamicsFigure], list[s
             continue
         if logs is not None:
             found[str(row.key)] = logs
-    out: list[DynamicsFigure] = []
-    without = len(models) - len(found) - len(notes)
+    with_folders = int((models["origin"].astype(str) == TRAINED).sum()) if "origin" in models else len(models)
+    without = with_folders - len(found) - len(notes)
     if without and found:
         notes.append(f"{without} model folder(s) have no training logs (train --log-every K), so no dynamics")
+    return found, notes
+
+
+def _averaged(found: dict[str, Logs], group: pd.DataFrame) -> list[tuple[tuple[int, ...], list[str]]]:
+    """The group's runs split by schedule (identical logged steps), most runs first."""
+    by_schedule: dict[tuple[int, ...], list[str]] = {}
+    for key in group["key"].astype(str):
+        by_schedule.setdefault(schedule(found[key]), []).append(key)
+    return sorted(by_schedule.items(), key=lambda item: (-len(item[1]), item[0][-1]))
+
+
+def dynamics_figures(models: pd.DataFrame) -> tuple[list[DynamicsFigure], list[str]]:
+    """Figures for the models (the report's ``models`` table) whose folders have logs, and notes on the rest.
+
+    Runs are averaged (mean ± sd) only within one comparability group (``groups``: origin, run length, data...)
+    and one method x value, and only when they were logged at the same steps; a run with another schedule gets
+    a figure of its own. Each title says how many runs stand behind every point."""
+    found, notes = _runs(models)
+    out: list[DynamicsFigure] = []
     if not found:
         return out, notes
     chosen = models[models["key"].astype(str).isin(found)]
     out += [run_figure(str(key), found[str(key)]) for key in chosen.loc[chosen["method"].isna(), "key"]]
     chosen = chosen[chosen["method"].notna()]  # runs outside the catalogue (TrainingMonitor) are never averaged
-    for (method, value), group in chosen.groupby(["method", "value"], dropna=False, sort=True):
-        logs = combine([found[str(k)] for k in group["key"]])
-        label = f"{method}, value {value:g}" if pd.notna(value) else str(method)
-        title = f"{label} ({len(group)} models; mean ± sd over seeds)" if len(group) > 1 else f"{label} (1 model)"
-        fig = new_figure(None, 10.0, 3.6)
-        left, right = fig.subplots(1, 2)
-        counts_figure(logs.latents, "latent kinds", left)
-        total_correlation_figure(logs.scores, "total correlation", right)
-        suptitle(fig, title)
-        out.append(DynamicsFigure(f"dynamics__{method}_{value}", "training dynamics", f"{title}: kinds and TC", fig))
+    chosen = chosen.assign(_group=group_labels(chosen) if "origin" in chosen else "")
+    for (group_label, method, value), group in chosen.groupby(["_group", "method", "value"], dropna=False, sort=True):
+        for steps, keys in _averaged(found, group):
+            logs = combine([found[k] for k in keys])
+            label = f"{method}, value {value:g}" if pd.notna(value) else str(method)
+            about = f"{group_label}; " if group_label else ""
+            runs = f"mean ± sd over {len(keys)} runs at every point" if len(keys) > 1 else "1 run"
+            title = f"{label} ({about}{schedule_words(steps)}; {runs})"
+            fig = new_figure(None, 10.0, 3.6)
+            left, right = fig.subplots(1, 2)
+            counts_figure(logs.latents, "latent kinds", left)
+            total_correlation_figure(logs.scores, "total correlation", right)
+            suptitle(fig, title)
+            parts = (f"dynamics__{method}_{value}", slug(group_label), f"{steps[-1]}-every-{_every(steps)}")
+            stem = "__".join(part for part in parts if part)
+            out.append(DynamicsFigure(stem, "training dynamics", f"{title}: kinds and TC", fig))
     for key, logs in found.items():
-        variance = variance_figure(logs.latents, f"model {key}: E[σ²] per latent")
-        out.append(
-            DynamicsFigure(
-                f"model_{key}__dynamics_variance", "training dynamics", f"model {key}: E[σ²] vs step", variance
-            )
-        )
-        steps = three_steps(logs.correlations["step"])
-        heatmaps = correlation_steps_figure(logs.correlations, steps, f"model {key}: mean code correlations")
-        out.append(
-            DynamicsFigure(
-                f"model_{key}__dynamics_correlation",
-                "training dynamics",
-                f"model {key}: correlations at steps {steps}",
-                heatmaps,
-            )
-        )
+        out += _model_dynamics(key, logs)
     pair_figures, pair_notes = passive_pairs_figures(found)
     return out + pair_figures, notes + pair_notes
+
+
+def _every(steps: tuple[int, ...]) -> int:
+    return steps[1] - steps[0] if len(steps) > 1 else 0
+
+
+def _model_dynamics(key: str, logs: Logs) -> list[DynamicsFigure]:
+    """One model's E[σ²] per latent and its mean code's correlations at three steps."""
+    variance = variance_figure(logs.latents, f"model {key}: E[σ²] per latent")
+    steps = three_steps(logs.correlations["step"])
+    heatmaps = correlation_steps_figure(logs.correlations, steps, f"model {key}: mean code correlations")
+    return [
+        DynamicsFigure(f"model_{key}__dynamics_variance", "training dynamics", f"model {key}: E[σ²] vs step", variance),
+        DynamicsFigure(
+            f"model_{key}__dynamics_correlation",
+            "training dynamics",
+            f"model {key}: correlations at steps {steps}",
+            heatmaps,
+        ),
+    ]
 
 
 # ---- the correlations of passive pairs, and runs outside the catalogue (TrainingMonitor) ----------------

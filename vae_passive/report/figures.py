@@ -40,6 +40,7 @@ from vae_passive.report.style import (
     STYLE,
     score_label,
     wrapped,
+    zero_based_range,
 )
 from vae_passive.report.tables import GROUP_COLUMNS, MI, SUMMARY_ITEM_COLUMNS, TC
 from vae_passive.zoo import catalogue
@@ -204,7 +205,7 @@ def subset_scores_figure(summary: pd.DataFrame, title: str, fig: Figure | None =
     """
     present_scores, present_subsets, notes = scores_layout(summary)
     width, height = subset_scores_size(len(present_scores), len(present_subsets))
-    heading = wrapped(f"{title}\nscores per latent subset (mean over seeds)", width, 10)
+    heading = wrapped(f"{title}\nscores per latent subset (mean over seeds; each row's axis from zero)", width, 10)
     if fig is None:
         fig = Figure(figsize=(width, height), dpi=DPI)
         top = (MARGIN + 0.2 * (heading.count("\n") + 1) + 0.3) / height
@@ -213,12 +214,16 @@ def subset_scores_figure(summary: pd.DataFrame, title: str, fig: Figure | None =
     values, xlabel = lines.values, _hyperparameter(summary)
     axes = fig.subplots(len(present_scores), len(present_subsets), squeeze=False)
     for i, score in enumerate(present_scores):
+        row_range = zero_based_range(
+            [lines.get("scores", score, rep, subset)["mean"] for subset in present_subsets for rep in REPRESENTATIONS]
+        )
         for j, subset in enumerate(present_subsets):
             ax = axes[i, j]
             for rep in REPRESENTATIONS:
                 line = lines.get("scores", score, rep, subset)
                 ax.plot(range(len(values)), line["mean"], color=REPRESENTATION_COLOURS[rep],
                         marker=REPRESENTATION_MARKERS[rep], markersize=3)  # fmt: skip
+            ax.set_ylim(*row_range)  # one range per row, from zero: equal values look equal across subsets
             ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
             if i == 0:
                 ax.set_title(subset)
@@ -265,33 +270,41 @@ def kinds_figure(summary: pd.DataFrame, title: str, ax: Axes | None = None) -> F
 
 
 def metrics_size(panels: int) -> tuple[float, float]:
-    columns = min(panels, 4)
-    return 3.2 * columns + 0.6, 2.8 * math.ceil(panels / columns) + 1.3
+    columns = min(panels, 3)
+    return 3.4 * columns + 0.6, 3.0 * math.ceil(panels / columns) + 1.6
+
+
+SUBSET_MARKERS = {"full": "o", "active": "^", "active+mixed": "D"}
+_DODGE = {"full": -0.15, "active": 0.0, "active+mixed": 0.15}
+
+
+def metric_families(summary: pd.DataFrame) -> list[str]:
+    """The metrics (``quantity``) of ``summary``'s metric rows, sorted: one figure each."""
+    return sorted(set(summary.loc[summary["table"] == "metrics", "quantity"].astype(str)))
 
 
 def metrics_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None) -> Figure:
-    """Each disentanglement metric on mean vs sampled codes, full vs active-only (and active+mixed) latents."""
+    """One metric family's values (a panel per key) on mean vs sampled codes, all latents vs active-only (and
+    active+mixed). Colour: representation; marker and a small sideways shift: subset, so that each subset is
+    told apart even with one hyperparameter value. Each panel's axis starts at zero."""
     metrics = summary[summary["table"] == "metrics"]
     panels = sorted(set(zip(metrics["quantity"], metrics["key"], strict=True))) or [("no metrics", "")]
     fig = new_figure(fig, *metrics_size(len(panels)))
     lines = _Lines(summary)
     values, xlabel = lines.values, _hyperparameter(summary)
-    columns = min(len(panels), 4)
+    columns = min(len(panels), 3)
     axes = fig.subplots(math.ceil(len(panels) / columns), columns, squeeze=False).ravel()
     combos = [(r, s) for s in SUBSET_STYLES for r in REPRESENTATIONS if ((metrics["subset"] == s).any())]
     for ax, (metric, key) in zip(axes, panels, strict=False):
+        drawn = []
         for rep, subset in combos:
             line = lines.get("metrics", metric, rep, subset, key)
-            ax.plot(
-                range(len(values)),
-                line["mean"],
-                color=REPRESENTATION_COLOURS[rep],
-                linestyle=SUBSET_STYLES[subset],
-                marker=REPRESENTATION_MARKERS[rep],
-                markersize=3,
-            )
-        ax.set_title(metric if key in ("", metric) else f"{metric}: {key}")
-        ax.set_ylabel("score (mean over seeds)")
+            drawn.append(line["mean"])
+            ax.plot(np.arange(len(values)) + _DODGE[subset], line["mean"], color=REPRESENTATION_COLOURS[rep],
+                    linestyle=SUBSET_STYLES[subset], marker=SUBSET_MARKERS[subset], markersize=4)  # fmt: skip
+        ax.set_ylim(*zero_based_range(drawn))
+        ax.set_title(wrapped(key if key not in ("", metric) else metric, 3.2, 9))
+        ax.set_ylabel("value (mean over seeds)")
         _x_axis(ax, values, xlabel)
         if metric == "no metrics":
             _no_data(ax, "disentanglement metrics")
@@ -303,14 +316,15 @@ def metrics_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None)
             [],
             color=REPRESENTATION_COLOURS[r],
             linestyle=SUBSET_STYLES[s],
-            marker=REPRESENTATION_MARKERS[r],
+            marker=SUBSET_MARKERS[s],
             label=f"{r} code, {s} latents" if s != "full" else f"{r} code, all latents",
         )
         for r, s in combos
     ]
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3))
-    suptitle(fig, f"{title}\ndisentanglement metrics: mean vs sampled vs active-only codes")
+    family = panels[0][0] if len(metric_families(summary)) == 1 else "disentanglement metrics"
+    suptitle(fig, f"{title}\n{family}: mean vs sampled vs active-only codes (each axis from zero)")
     return fig
 
 

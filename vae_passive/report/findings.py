@@ -13,7 +13,7 @@ import pandas as pd
 from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.variables import MIXED
 from vae_passive.report.claims import Finding, claims, counted
-from vae_passive.report.tables import MI, Tables
+from vae_passive.report.tables import MI, TC, Tables
 
 PREVALENCE_HEADER = ["method", "hyperparameter", "value", "models", "with passive", "share"]
 # TC on the passive latents and the TC gap are claim (a); MI's counterparts stay here.
@@ -43,7 +43,11 @@ def _columns(wide: pd.DataFrame, columns: list[tuple[str, str]]) -> pd.DataFrame
 def findings(tables: Tables) -> list[Finding]:
     """The paper's claims re-measured, then headline findings for one rule's tables, worded without overclaiming."""
     models = tables.models
-    out = [*claims(tables), _passive_share(models)]
+    out = [*claims(tables)]
+    undefined = _undefined_passive_scores(tables)
+    if undefined is not None:
+        out.append(undefined)
+    out.append(_passive_share(models))
     mixed = _mixed_reasons(tables.latents)
     if mixed is not None:
         out.append(mixed)
@@ -55,6 +59,27 @@ def findings(tables: Tables) -> list[Finding]:
         if gap is not None:
             out.append(gap)
     return out
+
+
+def _undefined_passive_scores(tables: Tables) -> Finding | None:
+    """The models whose TC on their passive latents is undefined, and why: claim (a) cannot use them, and
+    the report says so instead of dropping them without a word."""
+    rows = tables.scores[
+        (tables.scores["score"] == TC) & (tables.scores["subset"] == "passive") & tables.scores["result"].isna()
+    ]
+    if rows.empty:
+        return None
+    keys = rows["key"].astype(str).unique()
+    reasons = "; ".join(
+        f"model {key}, {rep} code: {why}"
+        for key, rep, why in rows[["key", "representation", "missing"]].astype(str).itertuples(index=False)
+    )
+    return Finding(
+        "Undefined scores",
+        f"{counted(len(keys))} with two or more passive latents cannot enter claim (a): "
+        f"their TC on the passive latents is undefined ({reasons}). They are counted among the models with "
+        "passive latents below.",
+    )
 
 
 def _passive_share(models: pd.DataFrame) -> Finding:
@@ -139,9 +164,9 @@ def prevalence_rows(prevalence: pd.DataFrame) -> list[list[str]]:
     counts = zip(grouped.index, grouped["models"], grouped["with_passive"], strict=True)
     return [
         [
-            str(m),
-            "n/a" if pd.isna(h) else str(h),
-            "n/a" if pd.isna(v) else f"{v:g}",
+            "not recorded" if pd.isna(m) else str(m),
+            "not recorded" if pd.isna(h) else str(h),
+            "not recorded" if pd.isna(v) else f"{v:g}",
             f"{int(models):,}",
             f"{int(with_passive):,}",
             f"{with_passive / models:.0%}",

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -22,14 +23,17 @@ from vae_passive.report.provenance import demo_warning, provenance, study_covera
 from vae_passive.report.read import Problem
 
 TABLE_DESCRIPTIONS = {
-    "models": "one row per model: catalogue fields, rule, latent counts per kind, data source",
+    "models": "one row per model: catalogue fields, origin (zoo, trained, codes) and training steps, data, N, rule, "
+    "latent counts per kind, data source",
     "latents": "one row per model x latent: kind and the statistics the rule used",
     "scores": "one row per model x representation x subset x score",
     "metrics": "one row per model x representation x subset x metric x key",
     "upstream_metrics": "one row per model x representation x metric x key, as disentanglement_lib computed them",
-    "summary": "mean, std (ddof 1) and count over seeds per dataset x method x value x rule of every count, score "
+    "summary": "mean, std (ddof 1) and count over seeds per dataset x method x value x comparability group (origin, "
+    "steps, data, N, rule, preset) of every count, score "
     "and metric (representation, subset, key empty where they do not apply)",
-    "prevalence": "per method x dataset x value x rule: models, models with passive latents, mean passive count",
+    "prevalence": "per method x dataset x value x comparability group: models, models with passive latents, "
+    "mean passive count",
 }
 
 
@@ -50,7 +54,7 @@ class Contents:
     results: Path
     models: pd.DataFrame
     rule_table: pd.DataFrame
-    rule_findings: list[tuple]  # (rule row, findings, prevalence rows), most used rule first
+    group_findings: list[tuple]  # (comparability group row, findings, prevalence rows), largest group first
     problems: list[Problem]
     table_files: dict[str, dict[str, str]]
     frames: dict[str, pd.DataFrame]
@@ -138,33 +142,33 @@ def _title(c: Contents) -> Section:
     warning = demo_warning(c.models)
     if warning:
         title.blocks.append(Paragraph((Strong("Procedural data."), " ", warning), callout=True))
+    warned = c.models[c.models["warnings"].astype(str) != ""] if "warnings" in c.models else c.models.iloc[:0]
+    for key, text in zip(warned["key"].astype(str), warned["warnings"].astype(str), strict=True):
+        title.blocks.append(Paragraph((Strong(f"Inputs that cannot be right (model {key})."), " ", text), callout=True))
     index = ("Open ", Link("index.html", "index.html"), " for the same report with every figure embedded.")
     title.blocks.append(Paragraph(index, only="md"))
     return title
 
 
 def _headline(c: Contents) -> list[Section]:
-    """Findings and the prevalence table, under one heading per rule when there are several."""
+    """Findings and the prevalence table, under one heading per comparability group when there are several."""
     headline = Section("Headline findings", 2)
     headline.blocks.append(Paragraph((Strong("Models analysed."), " ", study_coverage(c.models), ".")))
     out = [headline]
-    several = len(c.rule_findings) > 1
+    several = len(c.group_findings) > 1
     if several:
-        md_text = (
-            " The documents classify latents with different rules; every table has the rule columns, and findings "
-            "and figures are made per rule. Re-run "
+        names = "; ".join(f"{group.label} ({group.models:,})" for group, _, _ in c.group_findings)
+        text = (
+            f" These models form {len(c.group_findings)} groups that are not comparable ({names}): they differ in "
+            "origin, training length, data, N, rule or metric settings. Findings, tables' summaries and figures are "
+            "made per group, never pooled."
         )
-        rerun = (Code("vae-passive analyze"), " with one rule to compare them directly.")
-        html_text = (
-            " The documents classify latents with different rules; tables keep them apart, and findings and figures "
-            "are made per rule."
-        )
-        headline.blocks.append(Paragraph((Strong("Several rules."), md_text, *rerun), callout=True, only="md"))
-        headline.blocks.append(Paragraph((Strong("Several rules."), html_text), callout=True, only="html"))
-    for rule, found, prevalence_rows in c.rule_findings:
+        headline.blocks.append(Paragraph((Strong("Not pooled."), text), callout=True))
+    for group, found, prevalence_rows in c.group_findings:
         bullets = Bullets(tuple((Strong(f"{f.title}."), " ", f.text) for f in found))
         if several:
-            out.append(Section(f"Rule {rule.label} ({rule.models:,} models)", 3, [bullets]))
+            models = f"{group.models:,} model" + ("" if group.models == 1 else "s")
+            out.append(Section(f"{_capital(group.label)} ({models})", 3, [bullets]))
         else:
             headline.blocks.append(bullets)
         per_dataset = ("All datasets together (per dataset: ", Link("prevalence table", "tables/prevalence.csv"), ").")
@@ -175,12 +179,19 @@ def _headline(c: Contents) -> list[Section]:
     return out
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _tables(c: Contents) -> Section:
     intro = (
         "Long (tidy) form, Parquet and CSV; every row table carries the catalogue fields (",
         Code("dataset, method, hyperparameter, value, level, seed"),
-        ") and the rule (",
-        Code("rule, var_threshold, mean_tolerance"),
+        ") and what makes models comparable (",
+        Code(
+            "origin, steps, trained_on, data, num_samples, rule, var_threshold, mean_tolerance, preset, "
+            "classifier_defaults"
+        ),
         "). See docs/report.md for every column.",
     )
     items: list[tuple[Inline, ...]] = []
@@ -195,7 +206,9 @@ def _tables(c: Contents) -> Section:
     return Section("Tables", 2, [Paragraph(intro, only="md"), Bullets(tuple(items))])
 
 
-MODEL_TABLE_HEADER = ("key", "id", "method", "dataset", "value", "seed", "active", "mixed", "passive", "figures")
+MODEL_TABLE_HEADER = (
+    "key", "id", "origin", "method", "dataset", "value", "seed", "active", "mixed", "passive", "figures"
+)  # fmt: skip
 MAX_MODEL_ROWS = 1_000  # rows of the per-model table in the pages; all of them are in tables/models.csv
 
 
@@ -209,7 +222,8 @@ def _model_table(c: Contents) -> Section:
     rows: list[list[Cell]] = []
     for m in c.models.head(MAX_MODEL_ROWS).itertuples(index=False):
         links = own.get(str(m.key))
-        row: list[Cell] = [str(v) if pd.notna(v) else "" for v in (m.key, m.id, m.method, m.dataset, m.value, m.seed)]
+        row: list[Cell] = [str(m.key), str(m.id) if pd.notna(m.id) else "", _origin_cell(m.origin, m.steps)]
+        row += [str(v) if pd.notna(v) else "" for v in (m.method, m.dataset, m.value, m.seed)]
         row += [str(m.active), str(m.mixed), str(m.passive), tuple(_joined(links, " · ")) if links else "—"]
         rows.append(row)
     blocks: list[Block] = []
@@ -219,6 +233,11 @@ def _model_table(c: Contents) -> Section:
     hint = "Figures of a model of its own: add --model-id KEY to the report command (they need its codes.npz)."
     blocks += [Paragraph((hint,)), Table(MODEL_TABLE_HEADER, rows, empty="no models")]
     return Section("Models", 2, blocks)
+
+
+def _origin_cell(origin: object, steps: Any) -> str:
+    """``zoo``, ``trained, 3,000 steps``, ``codes``: where a model comes from, as the models table shows it."""
+    return f"{origin}, {int(steps):,} steps" if str(origin) == "trained" and pd.notna(steps) else str(origin)
 
 
 def _figures(c: Contents) -> list[Section]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from vae_passive.analysis.document import library_versions
+from vae_passive.report.groups import CODES, TRAINED, UNRECORDED, ZOO
 from vae_passive.zoo import catalogue
 
 
@@ -37,24 +38,33 @@ def demo_warning(models: pd.DataFrame) -> str | None:
 
 
 def _share(part: int, whole: int) -> str:
-    """``4.6%``, or ``< 0.1%`` for a share too small to show."""
+    """``4.6%``, or ``under 0.1%`` for a share too small to show (no "<": report.md would show it as an entity)."""
     share = part / whole
-    return "< 0.1%" if 0 < share < 0.001 else f"{share:.1%}"
+    return "under 0.1%" if 0 < share < 0.001 else f"{share:.1%}"
 
 
 def study_coverage(models: pd.DataFrame) -> str:
-    """Which of the catalogue's studies the models belong to, and how complete they are, e.g.
-    ``be-more-active: 412 of the study's 9,000 models (4.6%)``."""
-    ids = sorted(int(i) for i in models["id"].dropna().unique())
-    outside = int(models["id"].isna().sum())
-    extra = f"; {outside:,} model{'' if outside == 1 else 's'} from outside the zoo's catalogue" if outside else ""
+    """Which of the catalogue's studies the zoo's own models cover, and how completely, e.g.
+    ``be-more-active: 412 of the study's 9,000 models (4.6%)``; models trained here (which may carry a
+    catalogue id), given codes and models without a recorded origin are counted beside them, never in."""
+    origin = models["origin"].astype(str)
+    zoo = models[origin == ZOO]
+    ids = sorted(int(i) for i in zoo["id"].dropna().unique())
+    beside = [
+        (int((origin == TRAINED).sum()), "trained here"),
+        (int((origin == CODES).sum()), "given as codes"),
+        (int((origin == UNRECORDED).sum()), "whose origin is not recorded"),
+        (int(zoo["id"].isna().sum()), "of the zoo without a model id"),
+    ]
+    listed = [f"{n:,} model{'' if n == 1 else 's'} {what}" for n, what in beside if n]
+    extra = f"; beside them, not counted in: {', '.join(listed)}" if listed else ""
     if not ids:
-        return "no model from the zoo's catalogue (documents without a model id)"
+        return f"no model of the zoo's catalogue{extra}"
     covering = catalogue.studies_covering(ids)
     if not covering:
-        return f"{len(ids):,} catalogue models, not all released, so in none of the studies{extra}"
+        return f"{len(ids):,} zoo models, not all released, so in none of the studies{extra}"
     parts = [
-        f"{study.name}: {len(ids):,} of the study's {study.size:,} models ({_share(len(ids), study.size)})"
+        f"{study.name}: {len(ids):,} of the study's {study.size:,} zoo models ({_share(len(ids), study.size)})"
         for study in covering
     ]
     return "; ".join(parts) + extra

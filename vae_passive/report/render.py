@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from vae_passive.analysis.document import CODES_NAME
 from vae_passive.atomic import write_bytes, write_file, write_text
 from vae_passive.errors import VaePassiveError
-from vae_passive.report import downstream, dynamics, figures, pages, tables
+from vae_passive.report import downstream, dynamics, figures, groups, pages, tables
 from vae_passive.report.claims import counted
 from vae_passive.report.files import FileNames, inside, write_strings_csv, write_table
 from vae_passive.report.findings import findings, prevalence_rows
@@ -49,7 +49,7 @@ MAX_WORKERS = 8
 MIN_PARALLEL_GROUPS = 4  # below this, starting worker processes costs more than it saves
 TRAVERSAL_VALUES = tuple(np.linspace(-2.0, 2.0, 7))
 MAX_CODES_BYTES = 2 * 1024**3  # codes.npz arrays, uncompressed: 100,000 inputs x 250 latents x 4 float64 codes
-GROUP_FIGURES = ("passive", "scores", "kinds", "metrics", "downstream")
+GROUP_FIGURES = ("passive", "scores", "kinds", "downstream")
 #: Group label of a model whose document leaves a catalogue field out (``analyze --codes``, own models).
 MISSING_LABELS = {"method": "any method", "dataset": "any dataset"}
 CATALOGUE_FIELDS = ("method", "dataset", "hyperparameter", "value", "seed")
@@ -118,11 +118,10 @@ def _draw_group(job: _GroupJob) -> list[FigureFile]:
         writer.save(figures.passive_figure(part, title), names["passive"], section, "passive latents vs TC and MI")
         writer.save(figures.subset_scores_figure(part, title), names["scores"], section, "scores per latent subset")
         writer.save(figures.kinds_figure(part, title), names["kinds"], section, "active, mixed and passive counts")
-        metrics = part[(part["table"] == "metrics") & ~part["quantity"].isin(downstream.TRUNCATED)]
-        if len(metrics):
-            writer.save(
-                figures.metrics_figure(metrics_part(part), title), names["metrics"], section, "disentanglement metrics"
-            )
+        drawn = metrics_part(part)
+        for family in figures.metric_families(drawn):  # one figure per metric, its keys as panels
+            family_part = drawn[(drawn["table"] != "metrics") | (drawn["quantity"] == family)]
+            writer.save(figures.metrics_figure(family_part, title), names[f"metrics:{family}"], section, family)
         if len(job.downstream):
             caption = "downstream test accuracy per latent subset, mean vs sampled (the authors' figure)"
             writer.save(downstream.downstream_figure(job.downstream, title), names["downstream"], section, caption)
@@ -166,6 +165,9 @@ def _group_jobs(
         missing = [c for c in CATALOGUE_FIELDS if group_models[c].isna().all()]
         left_out = f" · not recorded: {', '.join(missing)}" if missing else ""
         rows = metrics[metric_groups == label]
+        families = sorted(set(rows["metric"].astype(str)) - set(downstream.TRUNCATED))
+        stems = {kind: f"{kind}__{method}__{dataset}{rule_suffix}" for kind in GROUP_FIGURES}
+        stems |= {f"metrics:{f}": f"metrics__{method}__{dataset}__{f}{rule_suffix}" for f in families}
         jobs.append(
             _GroupJob(
                 out=writer.out,
@@ -174,7 +176,7 @@ def _group_jobs(
                 downstream=downstream.downstream_rows(rows),
                 title=f"{method} × {dataset} · {_source_label(group_models)} · {counted(len(group_models))}"
                 f"{rule_text}{left_out}",
-                names={kind: names.claim(f"{kind}__{method}__{dataset}{rule_suffix}") for kind in GROUP_FIGURES},
+                names={kind: names.claim(stem) for kind, stem in stems.items()},
                 section=f"{method} × {dataset}{rule_text}{left_out}",
             )
         )
@@ -192,32 +194,34 @@ def _labels(frame: pd.DataFrame) -> pd.Series:
     return method + _SEPARATOR + dataset
 
 
-def _draw_rules(
+def _draw_groups(
     writer: _FigureWriter,
     names: FileNames,
     report_tables: tables.Tables,
-    rule_table: pd.DataFrame,
+    group_table: pd.DataFrame,
     summary: pd.DataFrame,
 ) -> tuple[list[tuple], int]:
-    """The overview and method x dataset figures of each rule, most used first.
+    """The overview and method x dataset figures of each comparability group (``groups``), largest first:
+    models that differ in origin, run length, data, N, rule or preset are never drawn or counted together.
 
-    Returns (rule row, findings, prevalence rows) per rule and how many models have no method or dataset.
+    Returns (group row, findings, prevalence rows) per group and how many models have no method or dataset.
     """
-    rule_findings = []
+    group_findings = []
     unplaced = 0
-    split = tables.by_rule(report_tables)
-    for (label, part), rule in zip(split, rule_table.itertuples(), strict=True):
-        suffix, text = (f"__{label}", f" · rule {label}") if len(split) > 1 else ("", "")
+    split = tables.by_group(report_tables, group_table)
+    for part, group in zip(split, group_table.itertuples(), strict=True):
+        suffix, text = (f"__{group.slug}", f" · {group.label}") if len(split) > 1 else ("", "")
         part_summary = tables.summarize(part) if len(split) > 1 else summary
         placed = part_summary[part_summary["method"].notna() & part_summary["dataset"].notna()]
+        placed_models = part.models[part.models["method"].notna() & part.models["dataset"].notna()]
         if len(placed):
-            overview_title = f"all methods · {_source_label(part.models)} · {counted(len(part.models))}{text}"
+            overview_title = f"all methods · {_source_label(placed_models)} · {counted(len(placed_models))}{text}"
             fig = figures.overview_figure(tables.with_strength(placed), overview_title)
             writer.save(fig, names.claim(f"overview{suffix}"), f"overview{text}", "overview across methods")
         writer.draw_groups(_group_jobs(writer, names, part_summary, part.models, part.metrics, suffix, text))
         unplaced += int((part.models["method"].isna() | part.models["dataset"].isna()).sum())
-        rule_findings.append((rule, findings(part), prevalence_rows(tables.prevalence(part.models))))
-    return rule_findings, unplaced
+        group_findings.append((group, findings(part), prevalence_rows(tables.prevalence(part.models))))
+    return group_findings, unplaced
 
 
 def _load_codes(key: str, folder: Path, num_latents: int) -> tuple[dict[str, np.ndarray] | None, list[str]]:
@@ -237,7 +241,7 @@ def _load_codes(key: str, folder: Path, num_latents: int) -> tuple[dict[str, np.
         arrays = load_npz(codes_path, ("mean", "logvar", "sampled"), MAX_CODES_BYTES)
         codes = {n: np.asarray(a, np.float64) for n, a in arrays.items()}
         if any(c.ndim != 2 or c.shape[1] != num_latents or not len(c) for c in codes.values()):
-            raise ValueError(f"codes are not (N, {num_latents}) with N > 0")
+            raise ValueError(f"codes are not (N, {num_latents}) with at least one row")
     except (UnreadableFile, ValueError, TypeError) as error:
         return None, [f"model {key}: cannot use {codes_path.name} ({reason(error)}); no histograms or heatmaps"]
     return codes, []
@@ -286,6 +290,8 @@ def _model_figures(
         fig = figures.correlation_figure(codes["mean"], codes["sampled"], kinds, title)
         writer.save(fig, names.claim(f"model_{key}__correlation"), section, "correlation of mean vs sampled codes")
     module_path = str(model["path"] or "")
+    if str(model["origin"]) == groups.CODES:  # codes computed elsewhere: no decoder to traverse, nothing missing
+        return notes
     if not module_path or not Path(module_path).is_dir():
         notes.append(f"model {key}: module folder {module_path or '(not recorded)'} is missing, so no traversals")
         return notes
@@ -348,10 +354,16 @@ def build_report(
     report_tables, problems, folders = read_results(results, progress, ids)
     models = report_tables.models
     model_keys = select_models(models, model_ids, results)
-    rule_table = tables.rules(models)
+    rule_table = groups.rules(models)
     if len(rule_table) > 1:
         listing = "; ".join(f"{r.label}: {r.models:,} models" for r in rule_table.itertuples())
         progress(f"warning: the documents use {len(rule_table)} different rules ({listing}); tables keep them apart")
+    group_table = groups.group_table(models)
+    if len(group_table) > 1:
+        listing = "; ".join(
+            f"{label}: {counted(int(n))}" for label, n in zip(group_table["label"], group_table["models"], strict=True)
+        )
+        progress(f"note: {len(group_table)} groups that are not comparable ({listing}); drawn and summarised apart")
     progress(f"summarising {len(models):,} models")
     summary = tables.summarize(report_tables)
     progress("writing tables")
@@ -361,7 +373,7 @@ def build_report(
     writer = _FigureWriter(out, formats, progress)
     model_notes: list[str] = []
     with matplotlib.rc_context(figures.STYLE):
-        rule_findings, unplaced = _draw_rules(writer, names, report_tables, rule_table, summary)
+        group_findings, unplaced = _draw_groups(writer, names, report_tables, group_table, summary)
         for key in model_keys:
             model_notes += _model_figures(writer, names, key, folders[key], report_tables, progress)
         drawn, dynamics_notes = dynamics.dynamics_figures(models)  # models trained with --log-every
@@ -376,7 +388,7 @@ def build_report(
         results=results,
         models=models,
         rule_table=rule_table,
-        rule_findings=rule_findings,
+        group_findings=group_findings,
         problems=problems,
         table_files=table_files,
         frames=frames,

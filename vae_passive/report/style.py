@@ -1,11 +1,15 @@
 """The report's look, shared by every figure and by the API's plots: one palette, score labels and units,
-margins, text wrapping, and the rcParams figures are drawn and saved with."""
+margins, text wrapping, score axes from zero (``zero_based_range``), and the rcParams figures are drawn and
+saved with."""
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from cycler import cycler
 
 from vae_passive.latents.variables import KINDS
@@ -52,14 +56,16 @@ SCORE_UNITS = {
     "mutual_info_score": "nats",
     "effective_rank": "latents",
 }
-# rcParams for drawing and saving: palette, fonts, a fixed SVG id salt so files are byte-identical, and no
-# mathtext: titles and labels carry names from documents, and a "$" in them must not be parsed as TeX.
+# rcParams for drawing and saving: palette, fonts, no offset notation, a fixed SVG id salt so files are
+# byte-identical, and no mathtext: titles and labels carry names from documents, and a "$" in them must
+# not be parsed as TeX.
 STYLE: dict[Any, Any] = {
     "text.parse_math": False,
     "axes.prop_cycle": cycler(color=list(OKABE_ITO.values())),
     "font.size": 9,
     "axes.titlesize": 9,
     "legend.fontsize": 8,
+    "axes.formatter.useoffset": False,  # no "+3.983" offset: tick labels show the values themselves
     "svg.hashsalt": "vae-passive",
     "svg.fonttype": "path",
     "figure.dpi": DPI,
@@ -76,3 +82,13 @@ def wrapped(text: str, width_in: float, fontsize: float = 9.0) -> str:
     """``text`` with each line wrapped to fit ``width_in`` inches at ``fontsize`` points (so titles are never cut)."""
     chars = max(20, int((width_in - 2 * MARGIN) * 72 / (0.6 * fontsize)))
     return "\n".join(textwrap.fill(line, chars) for line in text.splitlines())
+
+
+def zero_based_range(series: Sequence[pd.Series]) -> tuple[float, float]:
+    """(bottom, top) shared by panels of one row: from zero (or the lowest value, when below zero) to a
+    little above the highest value, so that a 3 % difference looks like 3 % and not like the full height."""
+    finite = [float(v) for part in series for v in part.to_numpy(float) if np.isfinite(v)]
+    low, high = min([0.0, *finite]), max([0.0, *finite])
+    if high == low:
+        return low, low + 1.0
+    return low - 0.05 * (high - low) * (low < 0), high + 0.08 * (high - low)

@@ -21,30 +21,62 @@ from vae_passive.analysis.document import check_schema
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.scores import SCORE_NAMES
-from vae_passive.latents.variables import KINDS, REASONS, SUBSETS
+from vae_passive.latents.variables import KINDS, REASONS, SUBSETS, missing_score_reason
+from vae_passive.report.groups import (
+    COMPARABILITY_COLUMNS,
+    data_word,
+    group_labels,
+    metric_settings,
+    origin_fields,
+)
 from vae_passive.zoo import catalogue
 
 TC, MI = "gaussian_total_correlation", "mutual_info_score"
 UNKNOWN_REASON = "unknown"  # a latent's reason in documents written before reasons were recorded
-RULE_COLUMNS = ("rule", "var_threshold", "mean_tolerance")
-# Columns every row table carries: which model, its catalogue fields, and the rule behind its kinds.
-MODEL_KEY_COLUMNS = ("key", "id", "dataset", "method", "hyperparameter", "value", "level", "seed", *RULE_COLUMNS)
+# Columns every row table carries: which model, its catalogue fields, and what makes it comparable
+# (``groups.COMPARABILITY_COLUMNS``: origin, steps, data, N, the rule behind its kinds, preset...).
+MODEL_KEY_COLUMNS = (
+    "key",
+    "id",
+    "dataset",
+    "method",
+    "hyperparameter",
+    "value",
+    "level",
+    "seed",
+    *COMPARABILITY_COLUMNS,
+)
 MODEL_COLUMNS = (
     *MODEL_KEY_COLUMNS,
     "num_latents",
     *KINDS,
     "source",
     "real",
-    "num_samples",
     "data_seed",
     "vae_passive_version",
     "path",
+    "warnings",
 )
 # A summary group: one point of an authors' figure (the seeds are what is averaged over).
-GROUP_COLUMNS = ("dataset", "method", "hyperparameter", "value", "level", *RULE_COLUMNS)
+GROUP_COLUMNS = ("dataset", "method", "hyperparameter", "value", "level", *COMPARABILITY_COLUMNS)
 SUMMARY_ITEM_COLUMNS = ("table", "quantity", "key", "representation", "subset")
-_STRING_COLUMNS = ("key", "dataset", "method", "hyperparameter", "rule", "source", "vae_passive_version", "path")
-_INT_COLUMNS = ("id", "level", "seed", "num_samples", "data_seed")
+_STRING_COLUMNS = (
+    "key",
+    "dataset",
+    "method",
+    "hyperparameter",
+    "rule",
+    "origin",
+    "trained_on",
+    "data",
+    "preset",
+    "classifier_defaults",
+    "source",
+    "vae_passive_version",
+    "path",
+    "warnings",
+)
+_INT_COLUMNS = ("id", "level", "seed", "steps", "num_samples", "data_seed")
 
 
 class DocumentError(ValueError):
@@ -158,7 +190,7 @@ class TableBuilder:
             )
         }
         self._scores: dict[str, list] = {
-            c: [] for c in ("_model", "representation", "subset", "num_latents", "score", "result")
+            c: [] for c in ("_model", "representation", "subset", "num_latents", "score", "result", "missing")
         }
         self._metrics: dict[str, list] = {
             c: [] for c in ("_model", "representation", "subset", "metric", "metric_key", "result")
@@ -209,7 +241,9 @@ class TableBuilder:
         tables = Tables(
             models=models,
             latents=_rows_frame(models, self._latents, ("kind", "reason"), ("latent",)),
-            scores=_rows_frame(models, self._scores, ("representation", "subset", "score"), ("num_latents",)),
+            scores=_rows_frame(
+                models, self._scores, ("representation", "subset", "score", "missing"), ("num_latents",)
+            ),
             metrics=_rows_frame(models, self._metrics, ("representation", "subset", "metric", "metric_key"), ()),
             upstream_metrics=_rows_frame(models, self._upstream, ("representation", "metric", "metric_key"), ()),
             versions=versions,
@@ -234,10 +268,15 @@ def _model_row(doc: dict[str, Any]) -> tuple[dict, dict]:
     if real is not None and not isinstance(real, bool):
         raise DocumentError(f"data.real is {real!r} (expected true, false or null)")
     row["real"] = real
+    row["data"] = data_word(real)
     row["num_samples"] = _optional_int(data.get("num_samples"), "data.num_samples")
     row["data_seed"] = _optional_int(data.get("seed"), "data.seed")
+    row.update(origin_fields(model))
+    row.update(metric_settings(doc.get("metrics")))
     versions = (doc.get("provenance") or {}).get("versions") or {}
     row["vae_passive_version"] = str(versions.get("vae_passive", ""))
+    warnings = doc.get("warnings") or []
+    row["warnings"] = "; ".join(str(w) for w in warnings) if isinstance(warnings, list) else ""
     return row, versions
 
 
@@ -285,8 +324,8 @@ def in_study(subset: str, present: Collection[str]) -> bool:
 
 
 def _score_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
-    """(representation, subset, num_latents, score, result) per score present in each entry, for the
-    subsets the study forms (``in_study``)."""
+    """(representation, subset, num_latents, score, result, missing) per score present in each entry, for the
+    subsets the study forms (``in_study``); ``missing`` says why a null (undefined) score has no value."""
     entries = _need(doc, "scores", "document")
     if not isinstance(entries, list):
         raise DocumentError("scores is not a list")
@@ -300,7 +339,9 @@ def _score_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
             continue
         for score in SCORE_NAMES:
             if score in entry:
-                rows.append((rep, subset, size, score, _number(entry[score], f"{where}.{score}")))
+                value = _number(entry[score], f"{where}.{score}")
+                why = missing_score_reason(doc["latents"], subset, rep) if math.isnan(value) else ""
+                rows.append((rep, subset, size, score, value, why))
     return rows
 
 
@@ -364,31 +405,18 @@ def _rows_frame(models: pd.DataFrame, columns: dict[str, list], categories: tupl
     return pd.DataFrame(frame)
 
 
-def rule_label(rule: str, var_threshold: float, mean_tolerance: float) -> str:
-    """A short, file-name-safe label of a rule and its thresholds, e.g. ``variance-v0.1-t0.1``."""
-    label = f"{rule}-v{var_threshold:g}"
-    return label if math.isnan(mean_tolerance) else f"{label}-t{mean_tolerance:g}"
-
-
-def rules(models: pd.DataFrame) -> pd.DataFrame:
-    """The distinct rules with their model counts, most used first."""
-    counted = models.groupby(list(RULE_COLUMNS), dropna=False, observed=True).size().rename("models").reset_index()
-    counted["label"] = [rule_label(*row) for row in counted[list(RULE_COLUMNS)].itertuples(index=False)]
-    return counted.sort_values(["models", "label"], ascending=[False, True], ignore_index=True)
-
-
-def by_rule(tables: Tables) -> list[tuple[str, Tables]]:
-    """The tables split by rule (label, tables), most used rule first; one rule gives ``tables`` itself."""
-    labels = [rule_label(*row) for row in tables.models[list(RULE_COLUMNS)].itertuples(index=False)]
-    order = rules(tables.models)["label"].tolist()
-    if len(order) == 1:
-        return [(order[0], tables)]
-    labelled = pd.Series(labels, index=tables.models.index)
-    return [(label, select_keys(tables, tables.models.loc[labelled == label, "key"])) for label in order]
+def by_group(tables: Tables, groups: pd.DataFrame) -> list[Tables]:
+    """The tables split by comparability group, one part per row of ``groups`` (``groups.group_table``),
+    in its order; a single group gives ``tables`` itself."""
+    if len(groups) == 1:
+        return [tables]
+    labels = group_labels(tables.models)
+    return [select_keys(tables, tables.models.loc[labels == name, "key"]) for name in groups["label"]]
 
 
 def summarize(tables: Tables) -> pd.DataFrame:
-    """Mean, std (ddof 1) and count over seeds of every count, score and metric, per dataset x method x value x rule."""
+    """Mean, std (ddof 1) and count over seeds of every count, score and metric, per dataset x method x value x
+    comparability group (``groups.COMPARABILITY_COLUMNS``: never across origins, run lengths, data, N or rules)."""
     group = list(GROUP_COLUMNS)
     parts = []
     counts = tables.models[[*group, *KINDS]].melt(id_vars=group, var_name="quantity", value_name="result")
@@ -414,8 +442,8 @@ def summarize(tables: Tables) -> pd.DataFrame:
 
 
 def prevalence(models: pd.DataFrame) -> pd.DataFrame:
-    """How many models have at least one passive latent, per method x dataset x value x rule."""
-    keys = ["method", "dataset", "hyperparameter", "value", "level", *RULE_COLUMNS]
+    """How many models have at least one passive latent, per method x dataset x value x comparability group."""
+    keys = ["method", "dataset", "hyperparameter", "value", "level", *COMPARABILITY_COLUMNS]
     frame = models.assign(with_passive=models["passive"] > 0)
     out = frame.groupby(keys, dropna=False, observed=True, sort=True).agg(
         models=("key", "size"), with_passive=("with_passive", "sum"), mean_passive=("passive", "mean")
