@@ -28,6 +28,7 @@ import filelock
 from vae_passive import home
 from vae_passive.zoo.checks import CHUNK, MANIFEST, REQUIRED_FILES, path_problem
 from vae_passive.zoo.download import Cancelled
+from vae_passive.zoo.fileguard import make_staging
 from vae_passive.zoo.progress import Outcome
 from vae_passive.zoo.sources import redact_url
 
@@ -111,7 +112,7 @@ def _remove(paths: Iterable[Path]) -> int:
             freed += folder_size(path)
             shutil.rmtree(path, ignore_errors=True)
         else:
-            freed += path.stat().st_size if path.exists() else 0
+            freed += path.lstat().st_size if path.is_symlink() or path.exists() else 0  # never a link's target
             path.unlink(missing_ok=True)
     return freed
 
@@ -212,7 +213,7 @@ def staging_usage() -> StagingUsage:
     staging = staging_dir()
     if not staging.is_dir():
         return StagingUsage()
-    partials = [p for p in staging.glob("*.zip.part*") if p.is_file()]
+    partials = [p for p in staging.glob("*.zip.part*") if p.is_file() and not p.is_symlink()]
     stale, busy = [], 0
     for folder in (p for p in staging.iterdir() if p.is_dir() and p.name.split(".")[0].isdigit()):
         with lock_if_free(int(folder.name.split(".")[0])) as free:
@@ -222,7 +223,7 @@ def staging_usage() -> StagingUsage:
                 busy += 1
     return StagingUsage(
         sum(p.name.endswith(".part") for p in partials),
-        sum(p.stat().st_size for p in partials),
+        sum(p.lstat().st_size for p in partials),
         len(stale),
         sum(folder_size(f) for f in stale),
         busy,
@@ -256,7 +257,7 @@ def remove_cached(ids: Iterable[int]) -> list[tuple[int, int]]:
             if folder.exists():
                 size += folder_size(folder)
                 staging = staging_dir()
-                staging.mkdir(parents=True, exist_ok=True)
+                make_staging(staging)
                 doomed = Path(tempfile.mkdtemp(prefix=f"{model_id}.", dir=staging))
                 os.replace(folder, doomed / "removed")  # gone from models/ at once, then deleted
                 shutil.rmtree(doomed, ignore_errors=True)

@@ -31,6 +31,7 @@ from vae_passive.zoo.checks import (
     inside,
     sha256_file,
 )
+from vae_passive.zoo.fileguard import make_staging
 from vae_passive.zoo.limits import Limits
 from vae_passive.zoo.progress import Outcome
 
@@ -39,7 +40,7 @@ from vae_passive.zoo.progress import Outcome
 def _staging_folder(model_id: int) -> Iterator[Path]:
     """A fresh ``.staging/<id>.XXXX/<id>/`` folder, removed on the way out whatever happens."""
     staging = staging_dir()
-    staging.mkdir(parents=True, exist_ok=True)
+    make_staging(staging)
     outer = Path(tempfile.mkdtemp(prefix=f"{model_id}.", dir=staging))
     try:
         target = outer / str(model_id)
