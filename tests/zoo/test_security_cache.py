@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -201,3 +202,96 @@ def test_read_small_caps_a_sparse_file(tmp_path):
         handle.truncate(3 << 30)  # 3 GB, no blocks
     with pytest.raises(VaePassiveError, match="larger than"):
         read_small(sparse, 16 << 20)
+
+
+# --- 2. files swapped between listing and copying --------------------------------------------------------
+
+SECRET = b"the colleague's bytes: never in the cache"
+SWAPPED = "model/tfhub/tfhub_module.pb"
+
+
+@pytest.fixture
+def secret(tmp_path) -> Path:
+    path = tmp_path / "secret"
+    path.write_bytes(SECRET)
+    return path
+
+
+def swap_after_listing(monkeypatch, module, swap) -> None:
+    """Run ``swap(folder)`` right after ``module.check_model_folder`` lists ``folder``: the race, made certain."""
+    listing = module.check_model_folder
+
+    def listed_then_swapped(folder, model_id):
+        files = listing(folder, model_id)
+        swap(folder)
+        return files
+
+    monkeypatch.setattr(module, "check_model_folder", listed_then_swapped)
+
+
+def to_link(target: Path):
+    def swap(folder: Path) -> None:
+        (folder / SWAPPED).unlink()
+        (folder / SWAPPED).symlink_to(target)
+
+    return swap
+
+
+def to_other_file(folder: Path) -> None:
+    """Another regular file of the same size renamed over the listed one (what a hard link or copy would do)."""
+    other = folder / "other"
+    other.write_bytes(SECRET[:1] * (folder / SWAPPED).stat().st_size)
+    os.replace(other, folder / SWAPPED)
+
+
+def cache_holds(data: bytes) -> bool:
+    return any(data in p.read_bytes() for p in home.home().rglob("*") if p.is_file() and not p.is_symlink())
+
+
+@pytest.mark.parametrize("swap", ["link", "other file"])
+def test_import_never_copies_a_file_swapped_after_listing(cli, tmp_path, model_folder_1ch, secret, monkeypatch, swap):
+    from vae_passive.zoo import install
+
+    folder = shutil.copytree(model_folder_1ch, tmp_path / "given" / "7")
+    swap_after_listing(monkeypatch, install, to_link(secret) if swap == "link" else to_other_file)
+    result = cli("import", str(folder))
+    assert result.exit_code == 1
+    assert ("is a symlink" if swap == "link" else "was replaced after it was listed") in result.stderr
+    assert not home.model_dir(7).exists() and not cache_holds(SECRET) and not cache_holds(SECRET[:1] * 2)
+
+
+@pytest.mark.parametrize("swap", ["link", "other file"])
+def test_mirror_build_never_publishes_a_file_swapped_after_listing(
+    cli, tmp_path, model_folder_1ch, secret, monkeypatch, swap
+):
+    from vae_passive.zoo import mirror
+
+    given = tmp_path / "trained"
+    shutil.copytree(model_folder_1ch, given / "7")
+    swap_after_listing(monkeypatch, mirror, to_link(secret) if swap == "link" else to_other_file)
+    out = tmp_path / "published"
+    result = cli("mirror", "build", "--out", str(out), "--from", str(given))
+    assert result.exit_code == 1 and "failed 7: " in result.stderr
+    assert not (out / "7.zip").exists()
+    assert not any(SECRET[:8] in p.read_bytes() for p in out.rglob("*") if p.is_file())
+
+
+def test_a_folder_mirror_zip_is_read_once_not_through_a_link(cli, tmp_path, zip_of, secret):
+    mirror_folder = tmp_path / "mirror"
+    mirror_folder.mkdir()
+    outside = tmp_path / "outside.zip"
+    outside.write_bytes(zip_of(3))
+    (mirror_folder / "3.zip").symlink_to(outside)
+    result = cli("fetch", "--ids", "3", "--mirror", str(mirror_folder))
+    assert result.exit_code == 1 and "is a symlink" in result.stderr
+    assert not home.model_dir(3).exists()
+
+
+def test_import_follows_a_link_named_by_the_user_but_not_one_inside_a_folder(cli, tmp_path, zip_of):
+    (tmp_path / "real.zip").write_bytes(zip_of(7))
+    (tmp_path / "given").mkdir()
+    (tmp_path / "given" / "7.zip").symlink_to(tmp_path / "real.zip")
+    result = cli("import", str(tmp_path / "given"))
+    assert result.exit_code == 1 and "is a symlink" in result.stderr and not home.model_dir(7).exists()
+    assert cli("import", str(tmp_path / "given" / "7.zip")).exit_code == 0  # the user's own argument
+    assert home.model_dir(7).is_dir()

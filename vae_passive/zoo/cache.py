@@ -26,11 +26,14 @@ from pathlib import Path
 import filelock
 
 from vae_passive import home
-from vae_passive.zoo.checks import CHUNK, MANIFEST, REQUIRED_FILES, path_problem
+from vae_passive.errors import VaePassiveError
+from vae_passive.zoo.checks import CHUNK, MANIFEST, REQUIRED_FILES, id_of, path_problem
 from vae_passive.zoo.download import Cancelled
-from vae_passive.zoo.fileguard import make_staging
+from vae_passive.zoo.fileguard import make_staging, read_small
 from vae_passive.zoo.progress import Outcome
 from vae_passive.zoo.sources import redact_url
+
+MANIFEST_MAX_BYTES = 16 << 20  # a manifest lists a model's few files: a few kB
 
 
 def staging_dir() -> Path:
@@ -39,10 +42,11 @@ def staging_dir() -> Path:
 
 
 def read_manifest(folder: Path) -> dict | None:
-    """The manifest of a cached model folder, or ``None`` when absent or unreadable."""
+    """The manifest of a cached model folder, or ``None`` when absent or unreadable (also when it is a link,
+    a FIFO or larger than ``MANIFEST_MAX_BYTES``: model folders given to ``mirror build --from`` are strangers')."""
     try:
-        data = json.loads((folder / MANIFEST).read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_small(folder / MANIFEST, MANIFEST_MAX_BYTES))
+    except (OSError, ValueError, VaePassiveError):
         return None
     files = data.get("files") if isinstance(data, dict) else None
     return data if isinstance(files, dict) and all(isinstance(f, dict) for f in files.values()) else None
@@ -141,7 +145,8 @@ def cached_ids() -> list[int]:
     models = home.models_dir()
     if not models.is_dir():
         return []
-    return sorted(int(p.name) for p in models.iterdir() if p.name.isdigit() and p.is_dir())
+    found = [(id_of(p.name), p) for p in models.iterdir()]
+    return sorted(i for i, p in found if i is not None and p.is_dir())
 
 
 def folder_size(folder: Path) -> int:

@@ -4,6 +4,7 @@ what is checked (``fstat`` of the open descriptor) is what is read, copied and h
 
 - ``open_listed``: a stranger's file, opened for reading without following a link or blocking, and only
   if it is still the regular file that was listed (same device and inode).
+- ``chunks_of``: a listed file's bytes, for copying and hashing from that one descriptor.
 - ``read_small``: a small file (a manifest, ``SHA256SUMS``, a sidecar) read the same way, with a size cap.
 - ``make_staging`` / ``open_staging``: the staging folder (checked: see ``check_staging_folder``) and the
   partial files in it, opened with ``O_NOFOLLOW`` (new ones with ``O_EXCL``) and used only when they are
@@ -65,6 +66,18 @@ def open_listed(path: Path, listed: os.stat_result | None = None) -> Iterator[tu
     found = _check_regular(fd, path, listed)
     with os.fdopen(fd, "rb") as handle:
         yield handle, found
+
+
+def chunks_of(path: Path, listed: os.stat_result, size: int = 1 << 20) -> Iterator[bytes]:
+    """The bytes of the listed file ``path`` in chunks, read through one descriptor (``open_listed``); refused
+    when it no longer has the size it was listed with (rewritten meanwhile)."""
+    read = 0
+    with open_listed(path, listed) as (handle, _):
+        while chunk := handle.read(size):
+            read += len(chunk)
+            yield chunk
+    if read != listed.st_size:
+        raise UnsafeFile(f"{path} changed while it was read ({read} bytes, listed with {listed.st_size}); try again")
 
 
 def read_small(path: Path, max_bytes: int) -> bytes:
