@@ -5,10 +5,14 @@ tested with ``os.chown`` to another user id."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import shutil
+import signal
 import stat
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,8 +20,10 @@ from support.http_server import ZipServer
 
 from vae_passive import home
 from vae_passive.errors import VaePassiveError
+from vae_passive.zoo.checks import MANIFEST
 from vae_passive.zoo.download import _sidecar, download
 from vae_passive.zoo.fileguard import UnsafeFile, open_listed, read_small
+from vae_passive.zoo.mirror_index import INDEX_FILE, SUMS_FILE, parse_index, parse_sums
 from vae_passive.zoo.sources import OFFLINE_ENV, UPSTREAM_ENV
 
 OTHER_UID = 4242  # a user id that is not ours
@@ -295,3 +301,172 @@ def test_import_follows_a_link_named_by_the_user_but_not_one_inside_a_folder(cli
     assert result.exit_code == 1 and "is a symlink" in result.stderr and not home.model_dir(7).exists()
     assert cli("import", str(tmp_path / "given" / "7.zip")).exit_code == 0  # the user's own argument
     assert home.model_dir(7).is_dir()
+
+
+# --- 7. mirror rebuilds keep only the zips they wrote ------------------------------------------------------
+
+
+@pytest.fixture
+def cached(cli, tmp_path, zip_of):
+    """Models 0-2 in the cache (imported zips)."""
+    for model_id in range(3):
+        (tmp_path / f"{model_id}.zip").write_bytes(zip_of(model_id))
+    assert cli("import", *(str(tmp_path / f"{i}.zip") for i in range(3))).exit_code == 0
+
+
+def tamper(out: Path, model_id: int, data: bytes) -> None:
+    """Replace ``<id>.zip`` and edit SHA256SUMS and index.json to match, as a hostile folder mirror would."""
+    (out / f"{model_id}.zip").write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    index = json.loads((out / INDEX_FILE).read_text())
+    for entry in index["models"]:
+        if entry["id"] == model_id:
+            entry["sha256"], entry["size"] = digest, len(data)
+    (out / INDEX_FILE).write_text(json.dumps(index))
+    sums = [line for line in (out / SUMS_FILE).read_text().splitlines() if not line.endswith(f" {model_id}.zip")]
+    (out / SUMS_FILE).write_text("\n".join([*sums, f"{digest}  {model_id}.zip"]) + "\n")
+
+
+def hostile_zip(zip_of, model_id: int) -> bytes:
+    """A valid zip of the model with one file of the same size and other bytes: same names and sizes."""
+    source = io.BytesIO(zip_of(model_id))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(buffer, "w") as archive:
+        for info in original.infolist():
+            data = original.read(info)
+            archive.writestr(info.filename, b"!" * len(data) if info.filename.endswith(SWAPPED) else data)
+    return buffer.getvalue()
+
+
+def test_a_rebuild_rewrites_a_zip_whose_index_entry_was_edited_to_match(cli, cached, tmp_path, zip_of):
+    out = tmp_path / "mirror"
+    assert cli("mirror", "build", "--out", str(out)).exit_code == 0
+    published = (out / "1.zip").read_bytes()
+    tamper(out, 1, hostile_zip(zip_of, 1))
+    rebuild = cli("mirror", "build", "--out", str(out), "--json")
+    assert rebuild.exit_code == 0, rebuild.stderr
+    statuses = {m["id"]: m["status"] for m in json.loads(rebuild.stdout)["models"]}
+    assert statuses == {0: "unchanged", 1: "written", 2: "unchanged"}
+    assert (out / "1.zip").read_bytes() == published
+    assert cli("mirror", "verify", str(out)).exit_code == 0
+
+
+def test_a_rebuild_never_keeps_a_link_and_drops_tampered_zips_it_does_not_rebuild(cli, cached, tmp_path, zip_of):
+    out = tmp_path / "mirror"
+    assert cli("mirror", "build", "--out", str(out)).exit_code == 0
+    elsewhere = tmp_path / "0.zip"
+    elsewhere.write_bytes((out / "0.zip").read_bytes())
+    (out / "0.zip").unlink()
+    (out / "0.zip").symlink_to(elsewhere)  # same bytes, same hash: still a link
+    tamper(out, 2, hostile_zip(zip_of, 2))
+    rebuild = cli("mirror", "build", "--out", str(out), "--ids", "0-1")
+    assert rebuild.exit_code == 1 and "failed 2: 2.zip is not the zip an earlier build wrote" in rebuild.stderr
+    assert not (out / "0.zip").is_symlink()
+    assert sorted(parse_index((out / INDEX_FILE).read_bytes())) == [0, 1]
+    assert "2.zip" not in parse_sums((out / SUMS_FILE).read_text())
+
+
+def test_the_build_lock_is_not_published(cli, cached, tmp_path):
+    out = tmp_path / "mirror"
+    (out).mkdir()
+    (out / ".vae-passive-mirror.lock").write_text("")  # left by an older version
+    assert cli("mirror", "build", "--out", str(out)).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(["0.zip", "1.zip", "2.zip", INDEX_FILE, SUMS_FILE])
+
+
+# --- 11, 16. hostile mirror folders: FIFOs, devices, odd names, sparse files -------------------------------
+
+
+@pytest.fixture
+def no_hang():
+    """Fail instead of hanging: what a FIFO or /dev/zero would do to a reader that follows or blocks."""
+
+    def stuck(*_):
+        raise TimeoutError("hung on a hostile file")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_mirror_verify_survives_fifos_devices_odd_names_and_sparse_listings(cli, cached, tmp_path, no_hang):
+    out = tmp_path / "mirror"
+    assert cli("mirror", "build", "--out", str(out)).exit_code == 0
+    (out / "0.zip").unlink()
+    os.mkfifo(out / "0.zip")
+    (out / "1.zip").unlink()
+    (out / "1.zip").symlink_to("/dev/zero")
+    (out / "².zip").write_bytes(b"not an id")
+    with open(out / SUMS_FILE, "r+b") as handle:
+        handle.truncate(3 << 30)  # 3 GB, sparse
+    result = cli("mirror", "verify", str(out), "--json")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stdout.startswith("{\n")  # indented like the other --json outputs
+    report = json.loads(result.stdout)
+    problems = report["problems"]
+    assert any(p.startswith(f"{SUMS_FILE} cannot be used") and "larger than" in p for p in problems)
+    assert any(p.startswith("0.zip cannot be read safely") and "not a regular file" in p for p in problems)
+    assert any(p.startswith("1.zip cannot be read safely") and "symlink" in p for p in problems)
+    assert report["checked"] == 3  # 0, 1, 2: not ².zip
+
+
+def test_mirror_build_from_a_folder_with_a_fifo_manifest_and_odd_names(cli, tmp_path, model_folder_1ch, no_hang):
+    given = tmp_path / "trained"
+    shutil.copytree(model_folder_1ch, given / "7")
+    os.mkfifo(given / "7" / MANIFEST)
+    shutil.copytree(model_folder_1ch, given / "²")
+    result = cli("mirror", "build", "--out", str(tmp_path / "out"), "--from", str(given), "--json")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{MANIFEST} is not a regular file" in result.stderr  # named, not read (no hang)
+    assert [m["id"] for m in json.loads(result.stdout)["models"]] == [7]  # "²" is no id (no ValueError)
+
+
+def test_mirror_build_refuses_a_fifo_among_the_model_files(cli, tmp_path, model_folder_1ch, no_hang):
+    given = tmp_path / "trained"
+    shutil.copytree(model_folder_1ch, given / "7")
+    os.mkfifo(given / "7" / "model" / "pipe")
+    result = cli("mirror", "build", "--out", str(tmp_path / "out"), "--from", str(given))
+    assert result.exit_code == 1 and "is not a regular file" in result.stderr
+
+
+def test_a_folder_mirror_zip_over_the_cap_is_refused_before_hashing(cli, tmp_path, zip_of, monkeypatch):
+    from vae_passive.zoo import install
+
+    hashed = []
+    monkeypatch.setattr(install, "sha256_of", lambda handle: hashed.append(1) or "0" * 64)
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    (folder / "3.zip").write_bytes(zip_of(3))
+    monkeypatch.setenv("VAE_PASSIVE_MAX_DOWNLOAD_BYTES", "1000")
+    result = cli("fetch", "--ids", "3", "--mirror", str(folder))
+    assert (
+        result.exit_code == 1
+        and "over the limit of" in result.stderr
+        and "VAE_PASSIVE_MAX_DOWNLOAD_BYTES" in result.stderr
+    )
+    assert hashed == []
+
+
+# --- 17. names that differ only in case ------------------------------------------------------------------
+
+
+def test_zip_members_differing_only_in_case_are_refused(cli, tmp_path, zip_of):
+    source = io.BytesIO(zip_of(4))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(buffer, "w") as archive:
+        for info in original.infolist():
+            archive.writestr(info, original.read(info))
+        archive.writestr(f"4/{SWAPPED.upper()}", b"the other file")
+    (tmp_path / "4.zip").write_bytes(buffer.getvalue())
+    result = cli("import", str(tmp_path / "4.zip"))
+    assert result.exit_code == 1 and "differ only in case" in result.stderr
+    assert not home.model_dir(4).exists()
+
+
+def test_folder_files_differing_only_in_case_are_refused(cli, tmp_path, model_folder_1ch):
+    folder = shutil.copytree(model_folder_1ch, tmp_path / "given" / "4")
+    (folder / "model" / "TFHUB").mkdir()
+    result = cli("import", str(folder))
+    assert result.exit_code == 1 and "differ only in case" in result.stderr
