@@ -470,3 +470,15 @@ def test_folder_files_differing_only_in_case_are_refused(cli, tmp_path, model_fo
     (folder / "model" / "TFHUB").mkdir()
     result = cli("import", str(folder))
     assert result.exit_code == 1 and "differ only in case" in result.stderr
+
+
+def test_a_planted_lock_link_truncates_nothing(cli, victim, zip_of):
+    """filelock >= 3.20.1 opens lock files without following links (older versions truncated the target)."""
+    locks = home.models_dir() / ".locks"
+    locks.mkdir(parents=True)
+    (locks / "5.lock").symlink_to(victim)
+    with ZipServer() as server:
+        server.files["/m/5.zip"] = zip_of(5)
+        result = cli("fetch", "--ids", "5", "--mirror", server.url + "/m")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert victim.read_bytes() == b"export PATH=/usr/bin\n"
