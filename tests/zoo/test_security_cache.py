@@ -10,8 +10,8 @@ import io
 import json
 import os
 import shutil
-import signal
 import stat
+import threading
 import zipfile
 from pathlib import Path
 
@@ -105,8 +105,13 @@ def test_another_users_partial_download_is_refused(served):
 def test_a_fifo_sidecar_does_not_hang(served):
     part = staging() / "5.zip.part"
     os.mkfifo(_sidecar(part))
-    with pytest.raises(UnsafeFile, match="not a regular file"):
-        download(served.url + "/f.bin", part)
+
+    def refused() -> str:
+        with pytest.raises(UnsafeFile, match="not a regular file") as caught:
+            download(served.url + "/f.bin", part)
+        return str(caught.value)
+
+    within(60, refused)
 
 
 def test_a_planted_link_without_sidecar_is_replaced_not_followed(served, victim):
@@ -377,21 +382,18 @@ def test_the_build_lock_is_not_published(cli, cached, tmp_path):
 # --- 11, 16. hostile mirror folders: FIFOs, devices, odd names, sparse files -------------------------------
 
 
-@pytest.fixture
-def no_hang():
-    """Fail instead of hanging: what a FIFO or /dev/zero would do to a reader that follows or blocks."""
-
-    def stuck(*_):
-        raise TimeoutError("hung on a hostile file")
-
-    previous = signal.signal(signal.SIGALRM, stuck)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+def within(seconds: float, call):
+    """``call()``'s result, failing (not hanging) when it takes longer: what a FIFO or /dev/zero would do to a
+    reader that follows links or blocks. The call runs on a daemon thread, so a stuck one never holds pytest."""
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s: hung on a hostile file"
+    return result[0]
 
 
-def test_mirror_verify_survives_fifos_devices_odd_names_and_sparse_listings(cli, cached, tmp_path, no_hang):
+def test_mirror_verify_survives_fifos_devices_odd_names_and_sparse_listings(cli, cached, tmp_path):
     out = tmp_path / "mirror"
     assert cli("mirror", "build", "--out", str(out)).exit_code == 0
     (out / "0.zip").unlink()
@@ -401,7 +403,7 @@ def test_mirror_verify_survives_fifos_devices_odd_names_and_sparse_listings(cli,
     (out / "².zip").write_bytes(b"not an id")
     with open(out / SUMS_FILE, "r+b") as handle:
         handle.truncate(3 << 30)  # 3 GB, sparse
-    result = cli("mirror", "verify", str(out), "--json")
+    result = within(60, lambda: cli("mirror", "verify", str(out), "--json"))
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stdout.startswith("{\n")  # indented like the other --json outputs
     report = json.loads(result.stdout)
@@ -412,22 +414,22 @@ def test_mirror_verify_survives_fifos_devices_odd_names_and_sparse_listings(cli,
     assert report["checked"] == 3  # 0, 1, 2: not ².zip
 
 
-def test_mirror_build_from_a_folder_with_a_fifo_manifest_and_odd_names(cli, tmp_path, model_folder_1ch, no_hang):
+def test_mirror_build_from_a_folder_with_a_fifo_manifest_and_odd_names(cli, tmp_path, model_folder_1ch):
     given = tmp_path / "trained"
     shutil.copytree(model_folder_1ch, given / "7")
     os.mkfifo(given / "7" / MANIFEST)
     shutil.copytree(model_folder_1ch, given / "²")
-    result = cli("mirror", "build", "--out", str(tmp_path / "out"), "--from", str(given), "--json")
+    result = within(60, lambda: cli("mirror", "build", "--out", str(tmp_path / "out"), "--from", str(given), "--json"))
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"{MANIFEST} is not a regular file" in result.stderr  # named, not read (no hang)
     assert [m["id"] for m in json.loads(result.stdout)["models"]] == [7]  # "²" is no id (no ValueError)
 
 
-def test_mirror_build_refuses_a_fifo_among_the_model_files(cli, tmp_path, model_folder_1ch, no_hang):
+def test_mirror_build_refuses_a_fifo_among_the_model_files(cli, tmp_path, model_folder_1ch):
     given = tmp_path / "trained"
     shutil.copytree(model_folder_1ch, given / "7")
     os.mkfifo(given / "7" / "model" / "pipe")
-    result = cli("mirror", "build", "--out", str(tmp_path / "out"), "--from", str(given))
+    result = within(60, lambda: cli("mirror", "build", "--out", str(tmp_path / "out"), "--from", str(given)))
     assert result.exit_code == 1 and "is not a regular file" in result.stderr
 
 
