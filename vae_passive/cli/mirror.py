@@ -120,13 +120,15 @@ def verify(folder: Path, quiet: bool, as_json: bool) -> None:
       vae-passive mirror verify /srv/dlib_zoo
       vae-passive mirror verify ./zoo --json
     """
-    from vae_passive.zoo.mirror import verify_mirror
+    from vae_passive.zoo.mirror import mirror_zips, verify_mirror
 
-    count = sum(1 for p in folder.glob("*.zip") if p.stem.isdigit()) if folder.is_dir() else 0
+    count = len(mirror_zips(folder)) if folder.is_dir() else 0
     with model_bars(count, quiet) as bars:
         result = verify_mirror(folder, progress=bars)
     if as_json:
-        click.echo(json.dumps({"folder": str(folder), "checked": result.checked, "problems": result.problems}))
+        click.echo(
+            json.dumps({"folder": str(folder), "checked": result.checked, "problems": result.problems}, indent=1)
+        )
     elif not quiet:
         click.echo(f"verified {plural(result.checked, 'zip')}: {plural(len(result.problems), 'problem')}")
     for problem in result.problems:

@@ -206,6 +206,8 @@ def cache_ls(selection: Selection, fmt: str, as_json: bool) -> None:
         }
         click.echo(json.dumps({"models": rows, **usage}, indent=1))
         return
+    if entries:
+        click.echo(f"{'id':<6} {'status':<10} {'size':>9}  {'fetched at':<25}  source")
     for e in entries:
         click.echo(f"{e.model_id:<6} {e.status:<10} {format_bytes(e.size):>9}  {e.fetched_at or '-':<25}  {e.source}")
     total = sum(e.size for e in entries)

@@ -26,10 +26,14 @@ from pathlib import Path
 import filelock
 
 from vae_passive import home
-from vae_passive.zoo.checks import CHUNK, MANIFEST, REQUIRED_FILES, path_problem
+from vae_passive.errors import VaePassiveError
+from vae_passive.zoo.checks import CHUNK, MANIFEST, REQUIRED_FILES, id_of, path_problem
 from vae_passive.zoo.download import Cancelled
+from vae_passive.zoo.fileguard import make_staging, read_small
 from vae_passive.zoo.progress import Outcome
 from vae_passive.zoo.sources import redact_url
+
+MANIFEST_MAX_BYTES = 16 << 20  # a manifest lists a model's few files: a few kB
 
 
 def staging_dir() -> Path:
@@ -38,10 +42,11 @@ def staging_dir() -> Path:
 
 
 def read_manifest(folder: Path) -> dict | None:
-    """The manifest of a cached model folder, or ``None`` when absent or unreadable."""
+    """The manifest of a cached model folder, or ``None`` when absent or unreadable (also when it is a link,
+    a FIFO or larger than ``MANIFEST_MAX_BYTES``: model folders given to ``mirror build --from`` are strangers')."""
     try:
-        data = json.loads((folder / MANIFEST).read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_small(folder / MANIFEST, MANIFEST_MAX_BYTES))
+    except (OSError, ValueError, VaePassiveError):
         return None
     files = data.get("files") if isinstance(data, dict) else None
     return data if isinstance(files, dict) and all(isinstance(f, dict) for f in files.values()) else None
@@ -111,7 +116,7 @@ def _remove(paths: Iterable[Path]) -> int:
             freed += folder_size(path)
             shutil.rmtree(path, ignore_errors=True)
         else:
-            freed += path.stat().st_size if path.exists() else 0
+            freed += path.lstat().st_size if path.is_symlink() or path.exists() else 0  # never a link's target
             path.unlink(missing_ok=True)
     return freed
 
@@ -140,7 +145,8 @@ def cached_ids() -> list[int]:
     models = home.models_dir()
     if not models.is_dir():
         return []
-    return sorted(int(p.name) for p in models.iterdir() if p.name.isdigit() and p.is_dir())
+    found = [(id_of(p.name), p) for p in models.iterdir()]
+    return sorted(i for i, p in found if i is not None and p.is_dir())
 
 
 def folder_size(folder: Path) -> int:
@@ -212,7 +218,7 @@ def staging_usage() -> StagingUsage:
     staging = staging_dir()
     if not staging.is_dir():
         return StagingUsage()
-    partials = [p for p in staging.glob("*.zip.part*") if p.is_file()]
+    partials = [p for p in staging.glob("*.zip.part*") if p.is_file() and not p.is_symlink()]
     stale, busy = [], 0
     for folder in (p for p in staging.iterdir() if p.is_dir() and p.name.split(".")[0].isdigit()):
         with lock_if_free(int(folder.name.split(".")[0])) as free:
@@ -222,7 +228,7 @@ def staging_usage() -> StagingUsage:
                 busy += 1
     return StagingUsage(
         sum(p.name.endswith(".part") for p in partials),
-        sum(p.stat().st_size for p in partials),
+        sum(p.lstat().st_size for p in partials),
         len(stale),
         sum(folder_size(f) for f in stale),
         busy,
@@ -256,7 +262,7 @@ def remove_cached(ids: Iterable[int]) -> list[tuple[int, int]]:
             if folder.exists():
                 size += folder_size(folder)
                 staging = staging_dir()
-                staging.mkdir(parents=True, exist_ok=True)
+                make_staging(staging)
                 doomed = Path(tempfile.mkdtemp(prefix=f"{model_id}.", dir=staging))
                 os.replace(folder, doomed / "removed")  # gone from models/ at once, then deleted
                 shutil.rmtree(doomed, ignore_errors=True)

@@ -1,18 +1,22 @@
 """Checks of strangers' zips and folders before anything lands: member paths stay inside the model
-folder (no zip-slip, no symlinks), a TF1 Hub module is there, the disk has room; and file hashing."""
+folder (no zip-slip, no symlinks, no two names that differ only in case), a TF1 Hub module is there, the
+disk has room; and file hashing."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import stat
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from vae_passive import config
 from vae_passive.errors import VaePassiveError
+from vae_passive.zoo.fileguard import open_listed
 from vae_passive.zoo.progress import format_bytes
 
 MANIFEST = ".vae-passive.json"
@@ -54,9 +58,27 @@ def inside(root: Path, relative: str) -> Path:
     return path
 
 
+def id_of(name: str) -> int | None:
+    """The model id a file or folder name stands for (``"17"``), or ``None``: ASCII digits only, so a name
+    such as ``"²"`` (which ``str.isdigit`` accepts and ``int`` refuses) is no id."""
+    return int(name) if re.fullmatch(r"[0-9]{1,9}", name) else None
+
+
+def case_clash(names: dict[str, str], name: str) -> str | None:
+    """The name already in ``names`` (keyed by their case-folded form) that ``name`` equals but for case, or
+    ``None``; ``name`` is added. On a case-insensitive file system (macOS, Windows) the two would be one file."""
+    key = name.casefold()
+    if key in names and names[key] != name:
+        return names[key]
+    names.setdefault(key, name)
+    return None
+
+
 def check_zip_members(infos: Sequence[zipfile.ZipInfo], model_id: int) -> None:
-    """Raise unless the members are safe, unique, under one top folder ``<id>/``, and hold a TF1 Hub module."""
+    """Raise unless the members are safe, unique (also without case), under one top folder ``<id>/``, and hold
+    a TF1 Hub module."""
     seen: set[str] = set()
+    folded: dict[str, str] = {}
     for info in infos:
         problem = member_problem(info)
         if problem:
@@ -65,6 +87,12 @@ def check_zip_members(infos: Sequence[zipfile.ZipInfo], model_id: int) -> None:
         if name in seen:
             raise VaePassiveError(f"zip member {info.filename!r} appears twice; refusing to extract this zip")
         seen.add(name)
+        clash = case_clash(folded, name)
+        if clash:
+            raise VaePassiveError(
+                f"zip members {clash!r} and {name!r} differ only in case (one file on macOS or Windows); "
+                "refusing to extract this zip"
+            )
     prefix = f"{model_id}/"
     tops = sorted({info.filename.split("/")[0] + "/" for info in infos if not info.filename.startswith(prefix)})
     if tops or not infos:
@@ -80,15 +108,30 @@ def check_zip_members(infos: Sequence[zipfile.ZipInfo], model_id: int) -> None:
         )
 
 
-def check_model_folder(folder: Path, model_id: int) -> list[Path]:
-    """The files of an extracted model folder, after checking it holds a module and no symlinks."""
-    files = []
+def check_model_folder(folder: Path, model_id: int) -> dict[str, os.stat_result]:
+    """``{relative name: lstat}`` of the files of an extracted model folder, after checking it holds a module
+    and only folders and regular files (no symlink, FIFO or device), no two names differing only in case.
+
+    Read each file once through ``fileguard.open_listed`` with its ``lstat`` from here: a file swapped after
+    this listing is refused, not followed.
+    """
+    files: dict[str, os.stat_result] = {}
+    folded: dict[str, str] = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_symlink():
+        info = path.lstat()
+        relative = path.relative_to(folder).as_posix()
+        if stat.S_ISLNK(info.st_mode):
             raise VaePassiveError(f"{path} is a symlink; copy the real file into the model folder {folder}")
-        if path.is_file() and path.name != MANIFEST:
-            files.append(path)
-    missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
+        if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+            raise VaePassiveError(f"{path} is not a regular file (a FIFO, device or socket); remove it from {folder}")
+        clash = case_clash(folded, relative)
+        if clash:
+            raise VaePassiveError(
+                f"{folder} holds {clash!r} and {relative!r}, which differ only in case; keep one of them"
+            )
+        if stat.S_ISREG(info.st_mode) and path.name != MANIFEST:
+            files[relative] = info
+    missing = [f for f in REQUIRED_FILES if f not in files]
     if not (folder / REQUIRED_FOLDER).is_dir():
         missing.append(REQUIRED_FOLDER)
     if missing:
@@ -115,15 +158,15 @@ class NoSpace(VaePassiveError):
     """The disk is too full; trying another source would not help."""
 
 
-def feed(digest, path: Path) -> None:
-    """Feed the bytes of ``path`` to the hash object ``digest``."""
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
+def sha256_of(handle: BinaryIO) -> str:
+    """The sha256 of what is left to read in the open file ``handle``, hex."""
+    digest = hashlib.sha256()
+    while chunk := handle.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def sha256_file(path: Path) -> str:
-    """The sha256 of the file ``path``, hex."""
-    digest = hashlib.sha256()
-    feed(digest, path)
-    return digest.hexdigest()
+    """The sha256 of the regular file ``path`` (no link followed, never a FIFO or device), hex."""
+    with open_listed(path) as (handle, _):
+        return sha256_of(handle)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -25,13 +26,15 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from vae_passive import __version__
 from vae_passive.errors import VaePassiveError
-from vae_passive.zoo.checks import CHUNK, NoSpace, check_free_space, feed
+from vae_passive.zoo.checks import CHUNK, check_free_space
+from vae_passive.zoo.fileguard import make_staging, open_staging, read_staging
 from vae_passive.zoo.limits import DEADLINE_ENV, MAX_DOWNLOAD_ENV, Limits, RetryPolicy, retryable_status
 from vae_passive.zoo.progress import Progress, format_bytes
 from vae_passive.zoo.sources import OFFLINE_ENV, gcs_module, offline, redact_url
 
 NETWORK_CHUNK = 1 << 18  # reads from a socket: progress and Ctrl-C every 256 KiB
 TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds between two reads
+SIDECAR_MAX_BYTES = 64 << 10
 
 
 class Cancelled(Exception):
@@ -129,15 +132,33 @@ def _strong_validator(headers) -> str | None:
 
 
 def _resume_validator(part: Path, url: str) -> str | None:
-    """The validator of a partial download of ``url`` worth resuming (``""``: none known), or ``None``."""
+    """The validator of a partial download of ``url`` worth resuming (``""``: none known), or ``None``.
+
+    The partial file and its sidecar are staging files: a link or another user's file is refused (``UnsafeFile``).
+    """
     try:
-        meta = json.loads(_sidecar(part).read_text())
-    except (OSError, ValueError):
+        meta = json.loads(read_staging(_sidecar(part), SIDECAR_MAX_BYTES))
+    except (FileNotFoundError, ValueError):
         meta = None
-    if not part.exists() or not isinstance(meta, dict) or meta.get("url") != url:
+    if not isinstance(meta, dict) or meta.get("url") != url or _partial_size(part) is None:
         discard_partial(part)
         return None
     return str(meta.get("validator") or "")
+
+
+def _partial_size(part: Path) -> int | None:
+    """The size of the partial download ``part`` (a checked staging file), or ``None`` when there is none."""
+    try:
+        with open_staging(part, append=True) as handle:
+            return os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
+        return None
+
+
+def _write_sidecar(part: Path, url: str, validator: str) -> None:
+    """Write the sidecar as a new staging file: never through a link planted in its place."""
+    with open_staging(_sidecar(part), append=False) as handle:
+        handle.write(json.dumps({"url": url, "validator": validator}).encode())
 
 
 _D = TypeVar("_D", bound="Downloader")
@@ -227,7 +248,7 @@ class Downloader:
         taken (a larger file is discarded) and all tries together end at ``limits.deadline``: a timer cuts
         a read that a trickling server keeps alive.
         """
-        part.parent.mkdir(parents=True, exist_ok=True)
+        make_staging(part.parent)
         shown = redact_url(url)
         job = _Transfer(url, part, shown, time.monotonic() + self.limits.deadline, _resume_validator(part, shown))
         while True:
@@ -264,7 +285,7 @@ class Downloader:
 
     def _try_once(self, job: _Transfer) -> str | None:
         """One GET, from where the partial file ends: the sha256 of the whole file, or ``None`` to restart at byte 0."""
-        offset = job.part.stat().st_size if job.validator is not None and job.part.exists() else 0
+        offset = (_partial_size(job.part) or 0) if job.validator is not None else 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         if offset and job.validator:
             headers["If-Range"] = job.validator
@@ -277,7 +298,7 @@ class Downloader:
                 return None
             offset, total = span
             job.validator = _strong_validator(response.headers) or ""
-            _sidecar(job.part).write_text(json.dumps({"url": job.shown, "validator": job.validator}))
+            _write_sidecar(job.part, job.shown, job.validator)
             if total is not None:
                 self._check_size(total, job.part, job.shown)
                 check_free_space(job.part.parent, total - offset)
@@ -314,9 +335,12 @@ class Downloader:
         """Write the body to the partial file from ``offset`` on, counting ``job.received``; the whole file's sha256."""
         cap = self.limits.download_bytes
         digest = hashlib.sha256()
-        if offset:
-            feed(digest, job.part)
-        with open(job.part, "ab" if offset else "wb") as out:
+        with open_staging(job.part, append=bool(offset)) as out:
+            if offset:  # hash what is there through the descriptor the new bytes go to
+                while chunk := out.read(CHUNK):
+                    digest.update(chunk)
+                if out.tell() != offset:
+                    raise requests.exceptions.ChunkedEncodingError(f"{job.part} changed size while resuming")
             for chunk in response.iter_content(NETWORK_CHUNK):
                 if self._cancel.is_set():
                     raise Cancelled
@@ -347,14 +371,14 @@ class Downloader:
     def download_gcs(self, location: str, part: Path) -> str:
         """Download ``gs://...`` with gcsfs (its own retries and credentials) to ``part``; return its sha256."""
         path = location.removeprefix("gs://")
-        part.parent.mkdir(parents=True, exist_ok=True)
+        make_staging(part.parent)
         digest = hashlib.sha256()
         try:
             size = int(self._gcs_fs().info(path)["size"])
             self._check_size(size, part, location)
             check_free_space(part.parent, size)
             received = 0
-            with self._gcs_fs().open(path, "rb", block_size=8 * CHUNK) as src, open(part, "wb") as out:
+            with self._gcs_fs().open(path, "rb", block_size=8 * CHUNK) as src, open_staging(part, False) as out:
                 while chunk := src.read(CHUNK):
                     if self._cancel.is_set():
                         raise Cancelled
@@ -366,7 +390,7 @@ class Downloader:
             return digest.hexdigest()
         except FileNotFoundError:
             raise SourceFailed("not found", 404) from None
-        except (NoSpace, Cancelled, SourceFailed):
+        except (VaePassiveError, Cancelled, SourceFailed):  # NoSpace, UnsafeFile
             raise
         except Exception as error:  # gcsfs raises its own HttpError types as well as OSError
             raise SourceFailed(f"cannot read {location}: {short_error(error)}") from None

@@ -10,6 +10,7 @@ A mirror whose host does not resolve or refuses connections fails at once and is
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from vae_passive import home
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import catalogue
 from vae_passive.zoo.cache import cache_entry, folder_size, is_cached, staging_dir
-from vae_passive.zoo.checks import NoSpace, sha256_file
+from vae_passive.zoo.checks import NoSpace
 from vae_passive.zoo.download import (
     NETWORK_CHUNK,
     TIMEOUT,
@@ -33,6 +34,7 @@ from vae_passive.zoo.download import (
     short_error,
     status_text,
 )
+from vae_passive.zoo.fileguard import read_small
 from vae_passive.zoo.install import install_folder, install_once, install_zip
 from vae_passive.zoo.limits import Limits, RetryPolicy, retryable_status
 from vae_passive.zoo.mirror_index import (
@@ -167,10 +169,17 @@ class Fetcher(Downloader):
         origin = listed.origin.as_dict() if listed else None
         if source.kind == "folder":
             zip_path = Path(source.zip_location(model_id))
-            if zip_path.is_file():
-                digest = sha256_file(zip_path)
-                self._check_sum(source, model_id, digest)
-                size = install_zip(zip_path, model_id, str(zip_path), digest, self.limits, origin)
+            if os.path.lexists(zip_path):  # a link or FIFO is refused by install_zip, not skipped
+                size = install_zip(
+                    zip_path,
+                    model_id,
+                    str(zip_path),
+                    None,
+                    self.limits,
+                    origin,
+                    verify=lambda digest: self._check_sum(source, model_id, digest),
+                    max_bytes=self.limits.download_bytes,  # before hashing a folder's huge file
+                )
                 return str(zip_path), size
             folder = Path(source.location) / str(model_id)
             if folder.is_dir():
@@ -225,11 +234,12 @@ class Fetcher(Downloader):
         too_big = SourceFailed(f"its {name} is larger than {format_bytes(METADATA_MAX_BYTES)}; refusing it")
         if source.kind == "folder":
             path = Path(source.file_location(name))
-            if not path.is_file():
+            if not os.path.lexists(path):
                 return None
-            if path.stat().st_size > METADATA_MAX_BYTES:
-                raise too_big
-            return path.read_bytes()
+            try:  # no link, FIFO or device; at most METADATA_MAX_BYTES
+                return read_small(path, METADATA_MAX_BYTES)
+            except VaePassiveError as error:
+                raise SourceFailed(str(error)) from None
         url = source.file_location(name)
         failures = 0
         while True:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import catalogue
+from vae_passive.zoo.checks import id_of
+from vae_passive.zoo.fileguard import open_listed
 from vae_passive.zoo.install import install_folder, install_once, install_zip
 from vae_passive.zoo.limits import Limits
 from vae_passive.zoo.progress import Outcome, Progress
@@ -15,19 +17,28 @@ from vae_passive.zoo.progress import Outcome, Progress
 
 def _zip_id(path: Path) -> int:
     """The model id of a zip: from its name ``<id>.zip``, else from its one top folder."""
-    if path.suffix.lower() == ".zip" and path.stem.isdigit():
-        model_id = int(path.stem)
+    named = id_of(path.stem) if path.suffix.lower() == ".zip" else None
+    if named is not None:
+        model_id = named
     else:
         try:
-            with zipfile.ZipFile(path) as archive:
+            with open_listed(path) as (handle, _), zipfile.ZipFile(handle) as archive:
                 tops = {name.split("/")[0] for name in archive.namelist()}
         except (zipfile.BadZipFile, OSError):
             raise VaePassiveError(f"{path} is not a zip; pass <id>.zip files or <id>/ model folders") from None
-        if len(tops) != 1 or not next(iter(tops)).isdigit():
+        top = id_of(tops.pop()) if len(tops) == 1 else None
+        if top is None:
             raise VaePassiveError(f"cannot tell the model id of {path}; rename it <id>.zip")
-        model_id = int(tops.pop())
+        model_id = top
     catalogue.record(model_id)
     return model_id
+
+
+def _child_id(child: Path) -> int | None:
+    """The id of an ``<id>.zip`` or ``<id>/`` found in a folder given to ``import``, else ``None``."""
+    if child.suffix.lower() == ".zip" and not child.is_dir():
+        return id_of(child.stem)
+    return id_of(child.name) if child.is_dir() else None
 
 
 def plan_import(paths: Iterable[str | Path]) -> list[tuple[int, Path]]:
@@ -35,21 +46,17 @@ def plan_import(paths: Iterable[str | Path]) -> list[tuple[int, Path]]:
     items: list[tuple[int, Path]] = []
     for given in paths:
         path = Path(given).expanduser()
+        path = path.resolve() if path.is_symlink() else path  # the user's own argument: followed; links inside are not
         if not path.exists():
             raise VaePassiveError(f"{path} does not exist; pass <id>.zip files, <id>/ model folders or folders of them")
-        if path.is_file():
+        if path.is_file() or path.is_symlink():  # a link is refused when the zip is opened
             items.append((_zip_id(path), path))
-        elif path.name.isdigit() and (path / "model").is_dir():
+        elif id_of(path.name) is not None and (path / "model").is_dir():
             model_id = int(path.name)
             catalogue.record(model_id)
             items.append((model_id, path))
         else:
-            found = [
-                (int(child.stem if child.is_file() else child.name), child)
-                for child in sorted(path.iterdir())
-                if (child.is_file() and child.suffix.lower() == ".zip" and child.stem.isdigit())
-                or (child.is_dir() and child.name.isdigit())
-            ]
+            found = [(i, child) for child in sorted(path.iterdir()) if (i := _child_id(child)) is not None]
             if not found:
                 raise VaePassiveError(f"{path} holds no <id>.zip files and no <id>/ model folders; nothing to import")
             for model_id, _ in found:

@@ -29,17 +29,18 @@ from vae_passive.zoo.checks import (
     check_model_folder,
     check_zip_members,
     inside,
-    sha256_file,
+    sha256_of,
 )
-from vae_passive.zoo.limits import Limits
-from vae_passive.zoo.progress import Outcome
+from vae_passive.zoo.fileguard import chunks_of, make_staging, open_listed
+from vae_passive.zoo.limits import MAX_DOWNLOAD_ENV, Limits
+from vae_passive.zoo.progress import Outcome, format_bytes
 
 
 @contextmanager
 def _staging_folder(model_id: int) -> Iterator[Path]:
     """A fresh ``.staging/<id>.XXXX/<id>/`` folder, removed on the way out whatever happens."""
     staging = staging_dir()
-    staging.mkdir(parents=True, exist_ok=True)
+    make_staging(staging)
     outer = Path(tempfile.mkdtemp(prefix=f"{model_id}.", dir=staging))
     try:
         target = outer / str(model_id)
@@ -91,6 +92,23 @@ def _manifest(
     return manifest
 
 
+def _extract_members(
+    archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], model_id: int, target: Path
+) -> dict[str, dict]:
+    """Extract the checked members under ``<id>/`` into ``target``; the manifest's ``files``."""
+    root, prefix = target.resolve(), f"{model_id}/"
+    files = {}
+    for info in infos:
+        relative = info.filename[len(prefix) :].rstrip("/")
+        if info.is_dir() or relative == MANIFEST:
+            continue
+        dest = inside(root, relative)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _extract(archive, info, dest)
+        files[relative] = {"size": info.file_size, "crc32": f"{info.CRC:08x}"}
+    return files
+
+
 def install_zip(
     zip_path: Path,
     model_id: int,
@@ -98,36 +116,39 @@ def install_zip(
     sha256: str | None = None,
     limits: Limits | None = None,
     origin: Mapping | None = None,
+    verify: Callable[[str], None] | None = None,
+    max_bytes: int | None = None,
 ) -> int:
     """Verify ``zip_path`` and install its ``<id>/`` folder as ``models/<id>/``; return the zip's size.
 
     The caller holds the model's lock; ``sha256`` is the zip's, when the download already hashed it;
-    ``origin`` goes into the manifest (what a mirror's index.json said of the model).
+    ``origin`` goes into the manifest (what a mirror's index.json said of the model). The zip is opened once
+    (no link followed, a regular file only): its size is checked against ``max_bytes`` first, then it is
+    hashed and ``verify(sha256)`` may refuse it, then the same descriptor is extracted.
     Member paths, the declared size and the compression ratio are checked before anything is written
     (``Limits``); CRCs and sizes while extracting. Any failure leaves ``models/`` as it was.
     """
-    size = zip_path.stat().st_size
-    digest = sha256 or sha256_file(zip_path)
-    prefix = f"{model_id}/"
     try:
-        with zipfile.ZipFile(zip_path) as archive:
-            infos = archive.infolist()
-            check_zip_members(infos, model_id)
-            declared = sum(info.file_size for info in infos)
-            (limits or Limits.from_env()).check_inflation(model_id, size, declared)
-            check_free_space(home.models_dir(), declared)
-            with _staging_folder(model_id) as target:
-                root = target.resolve()
-                files = {}
-                for info in infos:
-                    relative = info.filename[len(prefix) :].rstrip("/")
-                    if info.is_dir() or relative == MANIFEST:
-                        continue
-                    dest = inside(root, relative)
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    _extract(archive, info, dest)
-                    files[relative] = {"size": info.file_size, "crc32": f"{info.CRC:08x}"}
-                _place(target, model_id, _manifest(model_id, source, digest, size, files, origin))
+        with open_listed(zip_path) as (handle, found):
+            size = found.st_size
+            if max_bytes is not None and size > max_bytes:
+                raise VaePassiveError(
+                    f"{zip_path} has {format_bytes(size)}, over the limit of {format_bytes(max_bytes)}; "
+                    f"raise {MAX_DOWNLOAD_ENV} (bytes) if it is genuine"
+                )
+            digest = sha256 or sha256_of(handle)
+            if verify is not None:
+                verify(digest)
+            handle.seek(0)
+            with zipfile.ZipFile(handle) as archive:
+                infos = archive.infolist()
+                check_zip_members(infos, model_id)
+                declared = sum(info.file_size for info in infos)
+                (limits or Limits.from_env()).check_inflation(model_id, size, declared)
+                check_free_space(home.models_dir(), declared)
+                with _staging_folder(model_id) as target:
+                    files = _extract_members(archive, infos, model_id, target)
+                    _place(target, model_id, _manifest(model_id, source, digest, size, files, origin))
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise VaePassiveError(f"corrupt zip {zip_path.name}: {error}") from None
     except NotImplementedError as error:
@@ -135,29 +156,26 @@ def install_zip(
     return size
 
 
-def _copy_with_crc(src: Path, dest: Path) -> int:
-    crc = 0
-    with open(src, "rb") as inp, open(dest, "wb") as out:
-        while chunk := inp.read(CHUNK):
-            crc = zlib.crc32(chunk, crc)
-            out.write(chunk)
-    return crc
-
-
 def install_folder(folder: Path, model_id: int, source: str) -> int:
-    """Verify an extracted model folder and copy it to ``models/<id>/``; return its size. The caller holds the lock."""
+    """Verify an extracted model folder and copy it to ``models/<id>/``; return its size. The caller holds the lock.
+
+    Each file is read once, through the descriptor its checks were made on (``fileguard.chunks_of``): a file
+    swapped for a link or another file after the listing is refused, never copied.
+    """
     files = check_model_folder(folder, model_id)
-    sizes = {path: path.stat().st_size for path in files}
-    check_free_space(home.models_dir(), sum(sizes.values()))
+    total = sum(info.st_size for info in files.values())
+    check_free_space(home.models_dir(), total)
     with _staging_folder(model_id) as target:
         listed = {}
-        for path in files:
-            relative = path.relative_to(folder).as_posix()
+        for relative, info in files.items():
             dest = target / relative
             dest.parent.mkdir(parents=True, exist_ok=True)
-            crc = _copy_with_crc(path, dest)
-            listed[relative] = {"size": sizes[path], "crc32": f"{crc:08x}"}
-        total = sum(sizes.values())
+            crc = 0
+            with open(dest, "wb") as out:
+                for chunk in chunks_of(folder / relative, info, CHUNK):
+                    crc = zlib.crc32(chunk, crc)
+                    out.write(chunk)
+            listed[relative] = {"size": info.st_size, "crc32": f"{crc:08x}"}
         _place(target, model_id, _manifest(model_id, source, None, total, listed))
     return total
 

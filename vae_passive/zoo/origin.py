@@ -14,8 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from vae_passive.errors import VaePassiveError
 from vae_passive.untrusted import UnreadableFile, read_json
 from vae_passive.zoo.cache import read_manifest
+from vae_passive.zoo.fileguard import read_small
 
 ORIGINAL = "original"
 TRAINED = "trained"
@@ -25,6 +27,7 @@ ORIGINS = (ORIGINAL, TRAINED)
 TRAINING_DATA_BINDING = "vae_passive.training_data"
 TRAIN_GIN = "model/results/gin/train.gin"
 TRAIN_RESULTS = "model/results/json/train_results.json"
+GIN_MAX_BYTES = 1 << 20  # a train.gin is a few kB
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,11 @@ def folder_origin(folder: Path) -> Origin:
     gin = folder / TRAIN_GIN
     if gin.is_file():
         pattern = rf"""^\s*{re.escape(TRAINING_DATA_BINDING)}\s*=\s*['"]([^'"]+)['"]"""
-        match = re.search(pattern, gin.read_text(errors="replace"), re.MULTILINE)
+        try:  # a stranger's folder: no link, FIFO or huge file
+            text = read_small(gin, GIN_MAX_BYTES).decode(errors="replace")
+        except (OSError, VaePassiveError):
+            text = ""
+        match = re.search(pattern, text, re.MULTILINE)
         if match:
             trained, data = True, data or match.group(1)[:200]
     return Origin(TRAINED, steps, data) if trained else Origin()
