@@ -25,6 +25,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy vae_passive
+	$(BIN)/vulture  # dead code; settings in pyproject.toml's [tool.vulture]
 
 format: install
 	$(BIN)/ruff format .

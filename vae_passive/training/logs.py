@@ -30,7 +30,6 @@ from vae_passive.latents.scores import SCORE_NAMES
 from vae_passive.latents.variables import KINDS, Rule, classify, latent_statistics
 from vae_passive.tfhub.runtime import tensorflow
 
-LATENT_COLUMNS = ("step", "latent", "kind", "mean_of_variance", "variance_of_variance", "variance_of_mean")
 SCORE_COLUMNS = ("step", "representation", "subset", "num_latents", *SCORE_NAMES)
 TABLES = ("latents", "scores", "losses", "correlations")
 
