@@ -37,6 +37,7 @@ demo: install
 bench: install
 	$(BIN)/python benchmarks/encode.py
 	$(BIN)/python benchmarks/analyze_one.py
+	$(BIN)/python benchmarks/api_import.py
 
 docs-figures: install
 	$(BIN)/python benchmarks/render_doc_figures.py
