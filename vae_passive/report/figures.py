@@ -463,7 +463,7 @@ def traversal_figure(
         f"{title}\ntraversals: one latent varied (columns), others fixed; passive rows framed", fig.get_figwidth(), 10
     )
     text = fig.suptitle(heading, y=1 - y, va="top")
-    below_title = (heading.count("\n") + 1) * 1.3 * text.get_fontsize() / 72 / fig.get_figheight()
+    below_title = (heading.count("\n") + 1) * 1.3 * float(text.get_fontsize()) / 72 / fig.get_figheight()
     engine.set(w_pad=0.01, h_pad=0.01, wspace=0.0, hspace=0.0, rect=(x, y, 1 - 2 * x, 1 - 2 * y - below_title))
     axes = fig.subplots(len(kinds), len(values), squeeze=False)
     for i, kind in enumerate(kinds):
