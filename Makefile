@@ -25,6 +25,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy vae_passive
+	$(BIN)/vulture  # dead code; settings in pyproject.toml's [tool.vulture]
 
 format: install
 	$(BIN)/ruff format .
@@ -36,6 +37,7 @@ demo: install
 bench: install
 	$(BIN)/python benchmarks/encode.py
 	$(BIN)/python benchmarks/analyze_one.py
+	$(BIN)/python benchmarks/api_import.py
 
 docs-figures: install
 	$(BIN)/python benchmarks/render_doc_figures.py

@@ -1,11 +1,14 @@
-"""Wall time of the paper's analysis for one model at N = 10,000, split by stage.
+"""Wall time of ``analyze`` for one model at N = 10,000, split by stage: the real path, not a copy of it.
 
     .venv/bin/python benchmarks/analyze_one.py [--num-samples 10000] [--repeats 3]
 
-The model is written by the project's exporter (random weights, 1 channel, 10 latents); data are
-procedural dSprites. Stages: load (module), data (draw factors, render), encode (mean, logvar,
-sampled), classify (statistics and kinds), scores (both representations, all subsets). The
-median of ``--repeats`` runs is shown, after one warm-up run that pays for imports.
+Each run is what ``vae-passive analyze --model-dir FOLDER`` does after its imports:
+``analyze_model(locate_model(model_dir=...), Settings(...))`` then ``write_results``. The stages are
+the ones ``analyze_model`` records in the document's ``provenance.timings_s`` (load, data, encode,
+classify_and_score), plus ``write`` (the document, atomically) timed here; ``total`` is the wall time
+of both calls. The model is written by the project's exporter (random weights, 1 channel, 10 latents)
+and records procedural dSprites as its training data, so no download is needed. The median of
+``--repeats`` runs is shown, after one warm-up run that pays for imports.
 """
 
 from __future__ import annotations
@@ -17,42 +20,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from vae_passive.analysis.analyze import DATA_BATCH_SIZE, ENCODE_BATCH_SIZE, score_representations
-from vae_passive.data import draw_batches, get_dataset
-from vae_passive.latents.representations import sampled_representation
-from vae_passive.latents.variables import Rule, classify, latent_statistics
+from vae_passive.analysis.analyze import Settings, analyze_model, locate_model, write_results
 from vae_passive.tfhub.architecture import random_weights
 from vae_passive.tfhub.exporter import write_model_folder
-from vae_passive.tfhub.module import Module
+
+STAND_IN = {"vae_passive.training_data": "procedural_dsprites"}
 
 
-def one_run(folder: Path, num_samples: int, seed: int) -> dict[str, float]:
-    times: dict[str, float] = {}
+def one_run(folder: Path, results: Path, num_samples: int, seed: int) -> dict[str, float]:
+    started = time.perf_counter()
+    result = analyze_model(locate_model(model_dir=folder), Settings(num_samples=num_samples, seed=seed))
     tick = time.perf_counter()
-    module = Module(folder)
-    times["load"] = time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    _, images = draw_batches(
-        get_dataset("procedural_dsprites", 1), num_samples, np.random.RandomState(seed), DATA_BATCH_SIZE
-    )
-    times["data"] = time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    codes = module.encode(images, batch_size=ENCODE_BATCH_SIZE)
-    sampled = sampled_representation(codes.mean, codes.logvar, np.random.default_rng(seed))
-    times["encode"] = time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    kinds = classify(latent_statistics(codes.mean, codes.logvar), Rule())
-    times["classify"] = time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    score_representations({"mean": codes.mean, "sampled": sampled}, kinds)
-    times["scores"] = time.perf_counter() - tick
-    times["total"] = sum(times.values())
+    write_results(results, result)
+    times = dict(result.document["provenance"]["timings_s"])
+    times["write"] = time.perf_counter() - tick
+    times["total"] = time.perf_counter() - started
     return times
 
 
@@ -64,15 +46,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folders = [
             write_model_folder(
-                Path(tmp), i, random_weights(1, 10, seed=i), dataset="dsprites_full", channels=1, num_latents=10
+                Path(tmp) / "zoo",
+                i,
+                random_weights(1, 10, seed=i),
+                dataset="dsprites_full",
+                channels=1,
+                num_latents=10,
+                gin_bindings=STAND_IN,
             )
             for i in range(args.repeats + 1)
         ]
-        one_run(folders[0], args.num_samples, 0)  # warm-up: imports, templates, first graph
-        runs = [one_run(folder, args.num_samples, i) for i, folder in enumerate(folders[1:], start=1)]
+        results = Path(tmp) / "results"
+        one_run(folders[0], results, args.num_samples, 0)  # warm-up: imports, templates, first graph
+        runs = [one_run(folder, results, args.num_samples, i) for i, folder in enumerate(folders[1:], start=1)]
     median = {stage: round(statistics.median(run[stage] for run in runs), 3) for stage in runs[0]}
     for stage, seconds in median.items():
-        print(f"{stage:<9} {seconds:6.3f} s")
+        print(f"{stage:<18} {seconds:6.3f} s")
     print(json.dumps({"num_samples": args.num_samples, "repeats": args.repeats, "median_s": median}))
 
 

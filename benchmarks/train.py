@@ -11,6 +11,11 @@ beta_vae, measured in the same run.
 measures what ``train --log-every`` adds: in one process, alternately, 100 training steps and one
 logged step (encode the probe sample, statistics, scores, tables, TensorBoard), ``--rounds`` times;
 the overhead is the median logged step over ``--log-every`` median steps.
+
+    .venv/bin/python benchmarks/train.py --profile [--steps 100]
+
+profiles (cProfile) the step loop of ``train`` over ``--steps`` beta_vae steps: the share of its time
+inside TensorFlow's compiled step (``TFE_Py_Execute``), tracing, the data draw and everything else.
 """
 
 from __future__ import annotations
@@ -35,6 +40,51 @@ def steps_per_second(method: str, steps: int, batch_size: int, root: Path) -> fl
     started = time.perf_counter()
     train(config, data, root, stop_after=steps, checkpoint_every=10**9)
     return steps / (time.perf_counter() - started)
+
+
+def profile_steps(steps: int, batch_size: int, root: Path) -> dict:
+    """Where the training loop's time goes over ``steps`` beta_vae steps, by cProfile.
+
+    ``train`` runs as always; only its step loop (``_run_steps``) is profiled, so setup and the export
+    of the finished model are left out. Tracing the step (``_train_step``'s Python body) happens inside
+    the loop, once, and is reported apart from the compiled step's executions (``TFE_Py_Execute``).
+    """
+    import cProfile
+    import pstats
+
+    from vae_passive.training import train as training
+
+    data = get_dataset("procedural_dsprites", 1)
+    config = TrainConfig.for_model(model_id("dsprites_full", "beta_vae", 5, 0), data, steps, batch_size)
+    profiler, loop = cProfile.Profile(), training._run_steps
+
+    def profiled_loop(*args, **kwargs):
+        return profiler.runcall(loop, *args, **kwargs)
+
+    training._run_steps = profiled_loop
+    try:
+        train(config, data, root, checkpoint_every=10**9)
+    finally:
+        training._run_steps = loop
+    stats = pstats.Stats(profiler).stats
+
+    def seconds(test, column: int = 3) -> float:  # column 2: own time, 3: cumulative
+        return sum(row[column] for (path, _, name), row in stats.items() if test(path.replace("\\", "/"), name))
+
+    total = seconds(lambda path, name: name == "_run_steps")
+    compiled = seconds(lambda path, name: "TFE_Py_Execute" in name, column=2)
+    tracing = seconds(lambda path, name: name == "_train_step" and path.endswith("training/train.py"))
+    draw = seconds(lambda path, name: name == "sample" and "vae_passive/data/" in path)
+    return {
+        "steps": steps,
+        "loop_s": round(total, 2),
+        "compiled_share": round(compiled / total, 3),
+        "compiled_share_without_tracing": round(compiled / (total - tracing), 3),
+        "compiled_ms_per_step": round(1000 * compiled / steps, 1),
+        "tracing_s": round(tracing, 2),
+        "draw_ms_per_step": round(1000 * draw / steps, 2),
+        "rest_ms_per_step": round(1000 * (total - compiled - tracing - draw) / steps, 2),
+    }
 
 
 def logging_overhead(every: int, samples: int, rounds: int, batch_size: int, root: Path) -> dict:
@@ -84,7 +134,19 @@ def main() -> None:
     parser.add_argument("--log-every", type=int, default=1000)
     parser.add_argument("--log-samples", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="Profile beta_vae's steps instead.")
     args = parser.parse_args()
+    if args.profile:
+        with tempfile.TemporaryDirectory() as tmp:
+            result = profile_steps(args.steps, args.batch_size, Path(tmp))
+        print(
+            f"{args.steps} steps' loop in {result['loop_s']} s: {100 * result['compiled_share']:.1f} % in the compiled"
+            f" step ({100 * result['compiled_share_without_tracing']:.1f} % without tracing;"
+            f" {result['compiled_ms_per_step']} ms a step), tracing it once {result['tracing_s']} s, data draw"
+            f" {result['draw_ms_per_step']} ms a step, the rest {result['rest_ms_per_step']} ms a step"
+        )
+        print(json.dumps(result))
+        return
     if args.logging:
         with tempfile.TemporaryDirectory() as tmp:
             result = logging_overhead(args.log_every, args.log_samples, args.rounds, args.batch_size, Path(tmp))

@@ -60,9 +60,14 @@ def test_noise_is_repeatable_per_model_and_independent_across_models():
     assert np.array_equal(first, again)
 
 
-@pytest.mark.parametrize("key", ["", "model with spaces", "ünïcode"])
+#: Pinned: saved codes and documents were sampled with these seeds; a change of the derivation
+#: (SeedSequence of the seed and the key's UTF-8 CRC-32) would silently change every sampled score.
+PINNED_NOISE_SEEDS = {"": 6315739163131927091, "model with spaces": 3865344662783910669, "ünïcode": 8006157570045090865}
+
+
+@pytest.mark.parametrize("key", list(PINNED_NOISE_SEEDS))
 def test_noise_seed_takes_any_key(key):
-    assert isinstance(noise_seed(5, key), int)
+    assert noise_seed(5, key) == PINNED_NOISE_SEEDS[key]
 
 
 def _fixed_codes(kinds: list[str], seed: int = 3):

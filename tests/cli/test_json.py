@@ -10,6 +10,8 @@ import pytest
 from support.helpers import one_line_error, random_images
 from support.report_docs import make_document, write_documents
 
+import vae_passive
+
 
 def only_json(result):
     """The one JSON value a ``--json`` run printed (the whole of stdout)."""
@@ -103,12 +105,23 @@ def test_report_json_and_selection(cli, tmp_path):
 
 
 @pytest.mark.parametrize("command", [("info", "--json"), ("score", "--codes", "{codes}", "--metrics", "mig", "--json")])
-def test_other_commands_print_one_json_value(cli, tmp_path, command):
+def test_other_commands_print_one_json_value(cli, tmp_path, isolated_home, command):
     rng = np.random.default_rng(0)
     codes = tmp_path / "codes.npz"
     np.savez(codes, codes=rng.normal(size=(200, 3)), factors=rng.integers(0, 3, size=(200, 2)))
     value = only_json(cli(*(str(word).format(codes=codes) for word in command)))
-    assert isinstance(value, dict) and value
+    if command[0] == "info":  # the versions and folders of this run
+        import platform
+
+        assert value["vae_passive"] == vae_passive.__version__ and value["numpy"] == np.__version__
+        assert value["python"] == platform.python_version()
+        assert value["home"] == str(isolated_home) and value["home_from"] == "VAE_PASSIVE_HOME"
+        assert value["models"] == str(isolated_home / "models")
+    else:  # the score of the file's arrays
+        from vae_passive.metrics.mig import compute_mig
+
+        with np.load(codes) as arrays:
+            assert value == {"mig": compute_mig(arrays["codes"], arrays["factors"])}
 
 
 @pytest.mark.slow

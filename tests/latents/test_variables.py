@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vae_passive.latents.variables import LatentStatistics, Rule, classify, latent_statistics, subset_indices
+from vae_passive.latents.variables import LatentStatistics, Rule, classify, latent_statistics, study_subsets
 
 
 def stats(m, v, vm=None):
@@ -58,7 +58,7 @@ def test_bad_rules():
 
 
 def test_subsets_partition():
-    kinds = np.array(["active", "passive", "mixed", "passive"])
-    assert subset_indices(kinds, "full").tolist() == [0, 1, 2, 3]
-    assert subset_indices(kinds, "mixed+passive").tolist() == [1, 2, 3]
-    assert subset_indices(kinds, "active+mixed").tolist() == [0, 2]
+    subsets = study_subsets(np.array(["active", "passive", "mixed", "passive"]))
+    assert subsets["full"].tolist() == [0, 1, 2, 3]
+    assert subsets["mixed+passive"].tolist() == [2, 1, 3]  # the authors' order: the first kind's columns first
+    assert subsets["active+mixed"].tolist() == [0, 2]

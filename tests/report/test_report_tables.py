@@ -182,7 +182,8 @@ def test_claims_are_measured_per_model():
     a = found["Claim (a): passive latents cause the mean/sampled discrepancy"]
     assert a.startswith("Supported: holds in 8 of 8 models (100%)") and "nats" in a and "IQR" in a
     b = found["Claim (b): active latents are equally disentangled in mean and sampled codes"]
-    assert b.startswith(("Supported", "Not supported")) and "TC mean − sampled" in b
+    # the fixture's active latents are alike in both codes (within 10% in every model): the measured verdict
+    assert b.startswith("Supported: holds in 8 of 8 models (100%)") and "TC mean − sampled" in b
     c = found["Claim (c): mean codes remain good downstream; removing passive latents may help"]
     assert c.startswith("Supported: holds in 8 of 8") and "logistic regression" in c and "boosted trees" in c
     assert "without passive latents accuracy changes" in c

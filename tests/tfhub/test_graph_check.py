@@ -288,12 +288,13 @@ def test_swap_path_checks_each_graph(module_1ch, tmp_path):
     target = tmp_path / "written"
     hostile = tampered(module_1ch, tmp_path / "hostile", write_in_main_op(target), train_only=True)
     pool = ModulePool()
-    pool.get(module_1ch)
+    loaded = pool.get(module_1ch)
+    before = loaded.path
     with pytest.raises(VaePassiveError, match="WriteFile"):
         pool.get(hostile)
     with pytest.raises(VaePassiveError, match="WriteFile"):
         Module(module_1ch).swap_weights(hostile)
-    assert (pool.loads, pool.swaps) == (1, 0) and not target.exists()
+    assert loaded.path == before and not target.exists()  # no weights swapped in, nothing written
 
 
 def test_cli_encode_refuses_hostile_module(cli, module_1ch, tmp_path):

@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pytest
@@ -133,6 +134,31 @@ def test_demo_end_to_end(tmp_path):
     assert list((out / "report" / "figures").glob("*dynamics*"))  # the logs travelled through zip and fetch
     assert "open " in result.stdout and "index.html" in result.stdout
     assert "beta 16 (model 250):" in result.stdout.splitlines()[-2]
+    _check_headline_matches_documents(result.stdout, out / "results")
+
+
+def _check_headline_matches_documents(stdout: str, results) -> None:
+    """What the demo prints per model is what its analysis.json holds, whatever was measured: the counts of
+    each kind (10 latents in all) and, where the model has passive latents, their TC in both codes."""
+    import re
+
+    from vae_passive.training.demo import DEMO_IDS
+
+    for demo_id in DEMO_IDS:
+        document = json.loads((results / str(demo_id) / "analysis.json").read_text())
+        counts = document["counts"]
+        assert sum(counts.values()) == 10
+        [line] = [line for line in stdout.splitlines() if f"(model {demo_id})" in line]
+        for kind, count in counts.items():
+            assert re.search(rf"\b{count} {kind}\b", line), (kind, count, line)
+        printed = [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?", line)]
+        tc = {
+            r["representation"]: r["gaussian_total_correlation"]
+            for r in document["scores"]
+            if r["subset"] == "passive" and r["gaussian_total_correlation"] is not None
+        }
+        for value in tc.values():  # printed to 2 or more significant digits
+            assert any(math.isclose(n, value, rel_tol=0.05) for n in printed), (value, line)
 
 
 def test_demo_recipe_settings(tmp_path):
@@ -150,7 +176,11 @@ def test_demo_recipe_settings(tmp_path):
     trains = [c for c in commands if c[0] == "train"]
     assert [c[c.index("--model-id") + 1] for c in trains] == ["0", "250"]
     assert all(c[c.index("--steps") + 1] == "3000" and c[c.index("--log-every") + 1] == "500" for c in trains)
-    assert all(c[c.index("--batch-size") + 1] == "64" if "--batch-size" in c else True for c in trains)
+    # batch 64 as published (DEMO_NOTE says so): the demo passes no --batch-size, so train's default must be 64
+    from vae_passive.cli.train import train
+
+    assert not any("--batch-size" in c for c in trains) and "batch 64" in demo.DEMO_NOTE
+    assert {p.name: p.default for p in train.params}["batch_size"] == 64
     report = commands[-1]
     assert "3,000 steps instead of 300,000" in report[report.index("--note") + 1]
 

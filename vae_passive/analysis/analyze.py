@@ -37,7 +37,11 @@ from vae_passive.analysis.document import (
 from vae_passive.data import GroundTruthData, draw_batches, resolve_dataset
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import noise_seed, sampled_representation
-from vae_passive.latents.scores import SCORE_NAMES, covariance, finite_or_none, mutual_info_matrix, score_subset
+from vae_passive.latents.scores import (
+    SCORE_NAMES,
+    finite_or_none,
+    score_subsets,
+)
 from vae_passive.latents.variables import (
     KINDS,
     Rule,
@@ -120,11 +124,9 @@ def score_representations(codes: dict[str, np.ndarray], kinds: np.ndarray) -> li
     rows: list[ScoreRow] = []
     subsets = study_subsets(kinds, min_latents=2)
     for representation, code in codes.items():
-        cov, mi = covariance(code), mutual_info_matrix(code)
-        for subset, indices in subsets.items():
-            scores = score_subset(cov, mi, indices)
-            row = {"representation": representation, "subset": subset, "num_latents": len(indices)}
-            row.update({name: finite_or_none(scores[name]) for name in SCORE_NAMES})
+        for subset, scores in score_subsets(code, subsets).items():
+            row = {"representation": representation, "subset": subset, "num_latents": len(subsets[subset])}
+            row.update({name: scores[name] for name in SCORE_NAMES})
             rows.append(cast(ScoreRow, row))
     return rows
 

@@ -25,7 +25,6 @@ from vae_passive.metrics.common import check_factors
 from vae_passive.untrusted import load_npz
 
 REQUIRED = ("mean", "logvar")
-OPTIONAL = ("sampled", "factors", "key")
 #: A codes file's arrays may hold at most this many bytes (uncompressed): 10,000 x 1,000 latents x 3 in float64.
 MAX_CODES_BYTES = 1 << 30
 

@@ -60,7 +60,6 @@ class TaskOutcome:
     key: str
     result: AnalysisResult | None = None
     error: str | None = None
-    worker: dict = field(default_factory=dict)
 
 
 def tasks_for_ids(ids: Iterable[int]) -> list[Task]:
@@ -140,7 +139,7 @@ def _run_codes_task(task: Task, settings: Settings) -> TaskOutcome:
         result = analyze_codes(read_codes(task.codes_path), settings, task.key, task.codes_path)
     except VaePassiveError as error:
         return TaskOutcome(task.key, error=str(error))
-    return TaskOutcome(task.key, result=result, worker={"pid": os.getpid()})
+    return TaskOutcome(task.key, result=result)
 
 
 def run_task(task: Task, settings: Settings, sources: list[str] | None = None) -> TaskOutcome:
@@ -160,7 +159,7 @@ def run_task(task: Task, settings: Settings, sources: list[str] | None = None) -
         return TaskOutcome(task.key, error=str(error))
     except Exception as error:  # a bug or an unexpected TensorFlow error: keep going, say what it was
         return TaskOutcome(task.key, error=f"{type(error).__name__}: {error}")
-    return TaskOutcome(task.key, result=result, worker={"pid": os.getpid(), "loads": _POOL.loads, "swaps": _POOL.swaps})
+    return TaskOutcome(task.key, result=result)
 
 
 def _init_worker(threads: int, modules: bool = True) -> None:

@@ -22,7 +22,8 @@ from vae_passive.analysis.codes import check_codes, float_codes
 from vae_passive.analysis.document import AnalysisDocument, write_document
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents import variables
-from vae_passive.latents.scores import covariance, finite_or_none, mutual_info_matrix, score_subset
+from vae_passive.latents.representations import variance_representation
+from vae_passive.latents.scores import score_subsets
 from vae_passive.untrusted import UnreadableFile, read_json
 
 if TYPE_CHECKING:
@@ -163,7 +164,9 @@ class Analysis:
         from vae_passive.report.figures import histograms_figure
 
         with styled():
-            return histograms_figure(self.mean, self.sampled, np.exp(self.logvar), list(self.kinds), self._title(), fig)
+            return histograms_figure(
+                self.mean, self.sampled, variance_representation(self.logvar), list(self.kinds), self._title(), fig
+            )
 
     def plot_correlations(self, fig: Figure | None = None) -> Figure:
         """Heatmaps of the latent-latent correlation of the mean and the sampled codes (the report's figure)."""
@@ -242,8 +245,4 @@ def scores(codes: np.ndarray, subsets: Sequence[str] | np.ndarray | Mapping[str,
             raise VaePassiveError(
                 f"subset {name!r} must list at least 2 column indices between 0 and {checked.shape[1] - 1}"
             )
-    cov, mi = covariance(checked), mutual_info_matrix(checked)
-    return {
-        name: {score: finite_or_none(value) for score, value in score_subset(cov, mi, indices).items()}
-        for name, indices in chosen.items()
-    }
+    return score_subsets(checked, chosen)

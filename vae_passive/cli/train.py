@@ -24,8 +24,10 @@ def _loss_postfix(losses: Mapping[str, float]) -> str:
 
 @click.command()
 @click.option("--model-id", required=True, type=int, help="The model of unsupervised_study_v1 to train.")
-@click.option("--steps", default=300_000, show_default=True, type=int, help="Training steps (the spec: 300,000).")
-@click.option("--batch-size", default=64, show_default=True, type=int)
+@click.option(
+    "--steps", default=catalogue.SPEC_STEPS, show_default=True, type=int, help="Training steps (the spec: 300,000)."
+)
+@click.option("--batch-size", default=catalogue.SPEC_BATCH_SIZE, show_default=True, type=int)
 @click.option(
     "--data",
     "dataset",

@@ -9,12 +9,6 @@ import zlib
 
 import numpy as np
 
-
-def mean_representation(mean: np.ndarray) -> np.ndarray:
-    """mu(x): the code most downstream uses take."""
-    return np.asarray(mean)
-
-
 #: The two codes the study compares, in the order every table and figure shows them.
 REPRESENTATIONS = ("mean", "sampled")
 

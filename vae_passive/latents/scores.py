@@ -8,7 +8,7 @@ information), so every subset of one representation is scored from one pass over
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import scipy.linalg
@@ -119,3 +119,13 @@ def score_subset(cov: np.ndarray, mi: np.ndarray, indices: np.ndarray) -> dict[s
     scores = {name: function(sub_cov) for name, function in COVARIANCE_SCORES.items()}
     scores["mutual_info_score"] = mean_off_diagonal(mi[np.ix_(indices, indices)])
     return {name: scores[name] for name in SCORE_NAMES}
+
+
+def score_subsets(codes: np.ndarray, subsets: Mapping[str, np.ndarray]) -> dict[str, dict[str, float | None]]:
+    """Every score of codes (N, latents) on each named subset of column indices, degenerate values None:
+    the one place ``analyze`` and the API's ``scores`` compute them (the matrices once per code)."""
+    cov, mi = covariance(codes), mutual_info_matrix(codes)
+    return {
+        name: {score: finite_or_none(value) for score, value in score_subset(cov, mi, indices).items()}
+        for name, indices in subsets.items()
+    }

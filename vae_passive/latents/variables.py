@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from vae_passive.latents.representations import variance_representation
+
 ACTIVE, PASSIVE, MIXED = "active", "passive", "mixed"
 #: The kinds in the order the authors combine them (active, mixed, passive) and every table shows them.
 KINDS = (ACTIVE, MIXED, PASSIVE)
@@ -61,7 +63,7 @@ class LatentStatistics:
 def latent_statistics(mean: np.ndarray, logvar: np.ndarray) -> LatentStatistics:
     """Statistics of mu (N, latents) and sigma^2 = exp(logvar) (N, latents), in float64, ddof 0."""
     mean = np.asarray(mean, np.float64)
-    variance = np.exp(np.asarray(logvar, np.float64))
+    variance = variance_representation(np.asarray(logvar, np.float64))
     if mean.ndim != 2 or mean.shape != variance.shape or len(mean) < 2:
         raise ValueError(f"need mean and logvar of one shape (N >= 2, latents), got {mean.shape} and {variance.shape}")
     return LatentStatistics(
@@ -159,11 +161,8 @@ SUBSETS: dict[str, tuple[str, ...]] = {
     "active+passive": (ACTIVE, PASSIVE),
     "mixed+passive": (MIXED, PASSIVE),
 }
-
-
-def subset_indices(kinds: np.ndarray, subset: str) -> np.ndarray:
-    """Indices of the latents in ``subset`` (a key of ``SUBSETS``), ascending."""
-    return np.flatnonzero(np.isin(kinds, SUBSETS[subset]))
+#: The row "subset" of the truncated downstream tasks' uniform baseline: no latents, a random guess.
+RANDOM = "random"
 
 
 def study_subsets(kinds: np.ndarray, min_latents: int = 1) -> dict[str, np.ndarray]:

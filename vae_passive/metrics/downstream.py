@@ -10,18 +10,19 @@ from vae_passive.metrics.common import Represent, check_codes, check_factors, sa
 from vae_passive.metrics.predictors import fit_per_factor
 
 
-def accuracy_keys(size: int, train: list[float], test: list[float]) -> dict[str, float]:
-    """Upstream's keys for one training size: ``<size>:mean_test_accuracy`` and the rest."""
-    prefix = str(size)
+def accuracy_keys(train: list[float], test: list[float], prefix: str = "") -> dict[str, float]:
+    """Upstream's keys for per-factor accuracies: mean and min accuracies, then one pair per factor, each
+    after ``prefix`` (``"<size>:"`` for one training size of the downstream task, none for the authors'
+    truncated task)."""
     scores = {
-        f"{prefix}:mean_train_accuracy": float(np.mean(train)),
-        f"{prefix}:mean_test_accuracy": float(np.mean(test)),
-        f"{prefix}:min_train_accuracy": float(np.min(train)),
-        f"{prefix}:min_test_accuracy": float(np.min(test)),
+        f"{prefix}mean_train_accuracy": float(np.mean(train)),
+        f"{prefix}mean_test_accuracy": float(np.mean(test)),
+        f"{prefix}min_train_accuracy": float(np.min(train)),
+        f"{prefix}min_test_accuracy": float(np.min(test)),
     }
     for i, (a, b) in enumerate(zip(train, test, strict=True)):
-        scores[f"{prefix}:train_accuracy_factor_{i}"] = a
-        scores[f"{prefix}:test_accuracy_factor_{i}"] = b
+        scores[f"{prefix}train_accuracy_factor_{i}"] = a
+        scores[f"{prefix}test_accuracy_factor_{i}"] = b
     return scores
 
 
@@ -43,9 +44,8 @@ def compute_downstream(
     factors = check_factors(factors, len(codes))
     test_factors = check_factors(test_factors, len(test_codes), "test factors")
     fits = fit_per_factor(predictor, codes, factors, test_codes, test_factors, jobs)
-    return accuracy_keys(
-        len(codes) if size is None else size, [f.train_accuracy for f in fits], [f.test_accuracy for f in fits]
-    )
+    prefix = f"{len(codes) if size is None else size}:"
+    return accuracy_keys([f.train_accuracy for f in fits], [f.test_accuracy for f in fits], prefix)
 
 
 def evaluate(

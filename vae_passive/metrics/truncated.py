@@ -14,34 +14,20 @@ from __future__ import annotations
 import numpy as np
 
 from vae_passive.data.base import FactorSampler
-from vae_passive.latents.variables import study_subsets
+from vae_passive.latents.variables import RANDOM, study_subsets
 from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_codes
+from vae_passive.metrics.downstream import accuracy_keys
 from vae_passive.metrics.predictors import fit_per_factor
 
 #: The evaluation seeds the authors chose per predictor (those of unsupervised_study_v1's
 #: sampled downstream tasks), used for both representations.
 STUDY_SEEDS = {"logistic_regression": 3830135878, "boosted_trees": 1277901399}
-RANDOM = "random"  # the row subset of the uniform baseline
 MAX_REDRAWS = 10
-
-
-def accuracy_scores(train: list[float], test: list[float]) -> dict[str, float]:
-    """The authors' keys for one subset: mean and min accuracies, then one pair per factor."""
-    scores = {
-        "mean_train_accuracy": float(np.mean(train)),
-        "mean_test_accuracy": float(np.mean(test)),
-        "min_train_accuracy": float(np.min(train)),
-        "min_test_accuracy": float(np.min(test)),
-    }
-    for i, (a, b) in enumerate(zip(train, test, strict=True)):
-        scores[f"train_accuracy_factor_{i}"] = a
-        scores[f"test_accuracy_factor_{i}"] = b
-    return scores
 
 
 def _scores(predictor: str, codes, factors, test_codes, test_factors, jobs: int) -> dict[str, float]:
     fits = fit_per_factor(predictor, codes, factors, test_codes, test_factors, jobs)
-    return accuracy_scores([f.train_accuracy for f in fits], [f.test_accuracy for f in fits])
+    return accuracy_keys([f.train_accuracy for f in fits], [f.test_accuracy for f in fits])
 
 
 def compute_truncated_downstream(

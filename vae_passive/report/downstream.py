@@ -11,12 +11,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from vae_passive.latents.representations import REPRESENTATIONS
-from vae_passive.latents.variables import SUBSETS
+from vae_passive.latents.variables import RANDOM, SUBSETS
 from vae_passive.report.claims import ACCURACY, TRUNCATED
 from vae_passive.report.figures import new_figure, suptitle
 from vae_passive.report.style import PALETTE, REPRESENTATION_COLOURS
-
-RANDOM = "random"
 
 
 def downstream_rows(metrics: pd.DataFrame) -> pd.DataFrame:

@@ -470,7 +470,15 @@ def traversal_figure(
     fig = new_figure(fig, *traversal_size(len(kinds), len(values)))
     engine = fig.get_layout_engine()
     assert isinstance(engine, ConstrainedLayoutEngine)  # a given fig must use the constrained layout too
-    engine.set(w_pad=0.01, h_pad=0.01, wspace=0.0, hspace=0.0)
+    # Images nearly touch each other (small pads), so the pads cannot keep the figure's MARGIN: the grid is
+    # laid out in a rectangle MARGIN inside the edges, under a title placed by hand (its lines' height).
+    x, y = MARGIN / fig.get_figwidth(), MARGIN / fig.get_figheight()
+    heading = wrapped(
+        f"{title}\ntraversals: one latent varied (columns), others fixed; passive rows framed", fig.get_figwidth(), 10
+    )
+    text = fig.suptitle(heading, y=1 - y, va="top")
+    below_title = (heading.count("\n") + 1) * 1.3 * float(text.get_fontsize()) / 72 / fig.get_figheight()
+    engine.set(w_pad=0.01, h_pad=0.01, wspace=0.0, hspace=0.0, rect=(x, y, 1 - 2 * x, 1 - 2 * y - below_title))
     axes = fig.subplots(len(kinds), len(values), squeeze=False)
     for i, kind in enumerate(kinds):
         for j, value in enumerate(values):
@@ -490,5 +498,4 @@ def traversal_figure(
                 ax.set_title(f"{value:+.2g}", fontsize=7)
             if j == 0:
                 ax.set_ylabel(_kind_label(i, kind), color=KIND_COLOURS[kind], rotation=0, ha="right", va="center")
-    suptitle(fig, f"{title}\ntraversals: one latent varied (columns), others fixed; passive rows framed")
     return fig

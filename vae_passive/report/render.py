@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from vae_passive.analysis.document import CODES_NAME
 from vae_passive.atomic import write_bytes, write_file, write_text
 from vae_passive.errors import VaePassiveError
+from vae_passive.latents.representations import variance_representation
 from vae_passive.report import downstream, dynamics, figures, groups, pages, tables
 from vae_passive.report.claims import counted
 from vae_passive.report.files import FileNames, inside, write_strings_csv, write_table
@@ -283,7 +284,7 @@ def _model_figures(
     section = f"model {key}"
     codes, notes = _load_codes(key, folder, len(kinds))
     if codes is not None:
-        variance = np.exp(codes["logvar"])
+        variance = variance_representation(codes["logvar"])
         fig = figures.histograms_figure(codes["mean"], codes["sampled"], variance, kinds, title)
         name = names.claim(f"model_{key}__histograms")
         writer.save(fig, name, section, "histograms of mean, sampled and variance codes")

@@ -238,8 +238,6 @@ class ModulePool:
 
     def __init__(self) -> None:
         self._by_fingerprint: dict[str, Module] = {}
-        self.loads = 0
-        self.swaps = 0
 
     def get(self, path: str | Path) -> Module:
         """A module holding the weights of ``path``."""
@@ -252,8 +250,6 @@ class ModulePool:
         if module is None:
             module = Module(resolved)
             self._by_fingerprint[fingerprint] = module
-            self.loads += 1
         else:
             module._assign_weights(resolved)  # graph checked by graph_fingerprint above
-            self.swaps += 1
         return module

@@ -39,8 +39,6 @@ from vae_passive.training.objectives import (
 )
 from vae_passive.zoo import catalogue
 
-SPEC_STEPS = 300_000
-SPEC_BATCH_SIZE = 64
 LEARNING_RATE = 1e-4
 LOSS_TERMS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
 
@@ -62,7 +60,7 @@ class TrainConfig:
 
     @classmethod
     def for_model(
-        cls, model_id: int, data: GroundTruthData, steps: int, batch_size: int, num_latents: int = 10
+        cls, model_id: int, data: GroundTruthData, steps: int, batch_size: int, num_latents: int = catalogue.NUM_LATENTS
     ) -> TrainConfig:
         record = catalogue.record(model_id)
         if steps < 1 or batch_size < 2:
@@ -413,13 +411,13 @@ def _export(
         **{name: losses.get(name) for name in (*LOSS_TERMS, "initial_loss")},
         "elapsed_time": round(elapsed, 3),
         "steps": config.steps,
-        "spec_steps": SPEC_STEPS,
-        "short_run": config.steps < SPEC_STEPS,
+        "spec_steps": catalogue.SPEC_STEPS,
+        "short_run": config.steps < catalogue.SPEC_STEPS,
         "training_data": config.training_data,
         "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU",
     }
     if results["short_run"]:
-        results["note"] = f"trained for {config.steps} steps, not the published {SPEC_STEPS}"
+        results["note"] = f"trained for {config.steps} steps, not the published {catalogue.SPEC_STEPS}"
     if logger is not None:
         results["logging_time"] = round(logger.seconds, 3)
     staging = out_root / f".train-{config.model_id}-{os.getpid()}"

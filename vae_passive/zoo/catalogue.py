@@ -50,6 +50,9 @@ PER_DATASET = len(METHODS) * PER_METHOD  # 1800
 NUM_MODELS = len(DATASETS) * PER_DATASET  # 12,600
 NUM_RELEASED = 10_800  # shapes3d (ids 10,800-12,599) was never released
 NUM_LATENTS = 10
+#: How every model of the study was trained (its train.gin): steps and batch size.
+SPEC_STEPS = 300_000
+SPEC_BATCH_SIZE = 64
 
 
 @dataclass(frozen=True)
