@@ -9,11 +9,13 @@ be broken into ``UnreadableFile`` with a one-line reason.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -75,10 +77,48 @@ def read_json(path: str | Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> object:
     return value
 
 
-def load_npz(path: str | Path, names: tuple[str, ...] | None = None, max_bytes: int | None = None) -> dict:
+#: An ``.npz`` member larger than ``NPZ_RATIO_FLOOR`` may inflate at most this many times its compressed size: real
+#: codes (float noise) compress about 1.1-fold, integer factors tens of times; 100 MB of zeros fit in 100 kB.
+MAX_NPZ_RATIO = 200.0
+NPZ_RATIO_FLOOR = 1 << 20
+#: What ``load_npz``'s ``check`` sees of each array before it is read: name, declared shape, dtype.
+ArrayCheck = Callable[[str, tuple[int, ...], np.dtype], None]
+
+
+def _npy_header(path: Path, members: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype]:
+    """The declared shape and dtype of one ``.npy`` member, read from its header alone; refused when the member
+    inflates more than ``MAX_NPZ_RATIO``-fold or declares more data than it holds (numpy would allocate it first)."""
+    name = info.filename.removesuffix(".npy")
+    ratio = info.file_size / max(1, info.compress_size)
+    if info.file_size > NPZ_RATIO_FLOOR and ratio > MAX_NPZ_RATIO:
+        raise UnreadableFile(
+            f"{path}: {name} would inflate {ratio:.0f}-fold ({info.compress_size:,} to {info.file_size:,} bytes), "
+            f"over the limit of {MAX_NPZ_RATIO:g}; save real codes, not a compressed filler"
+        )
+    with members.open(info) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version not in ((1, 0), (2, 0)):
+            raise UnreadableFile(f"{path}: {name} is a .npy of version {version}; save it with numpy's np.savez")
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(stream)
+        header = stream.tell()
+    if not dtype.hasobject and math.prod(shape) * dtype.itemsize > info.file_size - header:
+        raise UnreadableFile(f"{path}: {name} declares {shape} {dtype} values but holds fewer bytes; it is damaged")
+    return shape, dtype
+
+
+def load_npz(
+    path: str | Path,
+    names: tuple[str, ...] | None = None,
+    max_bytes: int | None = None,
+    check: ArrayCheck | None = None,
+    required: bool = True,
+) -> dict:
     """The arrays ``names`` (default: all) of an ``.npz`` file, without pickles; ``UnreadableFile`` if broken.
 
-    ``max_bytes`` bounds the arrays' total uncompressed size as the archive declares it.
+    ``max_bytes`` bounds the arrays' total uncompressed size as the archive declares it; every member is held to
+    ``MAX_NPZ_RATIO`` and its header to its size, and ``check`` sees each array's shape and dtype, all before any
+    array is read. ``required=False`` leaves out the ``names`` the archive lacks instead of refusing it.
     """
     path = Path(path)
     try:
@@ -89,13 +129,19 @@ def load_npz(path: str | Path, names: tuple[str, ...] | None = None, max_bytes: 
                 raise UnreadableFile(f"{path} is a single .npy array, not an .npz archive")
             wanted = archive.files if names is None else names
             missing = [name for name in wanted if name not in archive.files]
-            if missing:
+            if missing and required:
                 raise UnreadableFile(f"{path} lacks {', '.join(missing)}")
+            wanted = [name for name in wanted if name in archive.files]
             members = archive.zip
             assert members is not None  # np.load returns an NpzFile with its archive open
-            size = sum(members.getinfo(f"{name}.npy").file_size for name in wanted)
+            infos = [members.getinfo(f"{name}.npy") for name in wanted]
+            size = sum(info.file_size for info in infos)
             if max_bytes is not None and size > max_bytes:
                 raise UnreadableFile(f"{path} holds {size:,} bytes of arrays, more than the {max_bytes:,} allowed")
+            for name, info in zip(wanted, infos, strict=True):
+                shape, dtype = _npy_header(path, members, info)
+                if check is not None:
+                    check(name, shape, dtype)
             return {name: archive[name] for name in wanted}
     except UnreadableFile:
         raise

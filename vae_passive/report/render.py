@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from vae_passive.analysis.codes import float_codes, read_arrays
 from vae_passive.analysis.document import CODES_NAME
 from vae_passive.atomic import write_bytes, write_file, write_text
 from vae_passive.errors import VaePassiveError
@@ -36,7 +37,7 @@ from vae_passive.report.findings import findings, prevalence_rows
 from vae_passive.report.pages import FigureFile
 from vae_passive.report.provenance import data_kind
 from vae_passive.report.read import Problem, Progress, read_results, select_models
-from vae_passive.untrusted import UnreadableFile, is_tensorflow_error, load_npz, reason
+from vae_passive.untrusted import is_tensorflow_error, reason
 from vae_passive.zoo import catalogue
 
 FORMATS = ("png", "pdf", "svg")
@@ -48,7 +49,6 @@ SAVE_METADATA = {
 MAX_WORKERS = 8
 MIN_PARALLEL_GROUPS = 4  # below this, starting worker processes costs more than it saves
 TRAVERSAL_VALUES = tuple(np.linspace(-2.0, 2.0, 7))
-MAX_CODES_BYTES = 2 * 1024**3  # codes.npz arrays, uncompressed: 100,000 inputs x 250 latents x 4 float64 codes
 GROUP_FIGURES = ("passive", "scores", "kinds", "metrics", "downstream")
 #: Group label of a model whose document leaves a catalogue field out (``analyze --codes``, own models).
 MISSING_LABELS = {"method": "any method", "dataset": "any dataset"}
@@ -234,11 +234,11 @@ def _load_codes(key: str, folder: Path, num_latents: int) -> tuple[dict[str, np.
             "to keep the codes. Traversals start from the zero code."
         ]
     try:
-        arrays = load_npz(codes_path, ("mean", "logvar", "sampled"), MAX_CODES_BYTES)
-        codes = {n: np.asarray(a, np.float64) for n, a in arrays.items()}
-        if any(c.ndim != 2 or c.shape[1] != num_latents or not len(c) for c in codes.values()):
-            raise ValueError(f"codes are not (N, {num_latents}) with N > 0")
-    except (UnreadableFile, ValueError, TypeError) as error:
+        arrays = read_arrays(codes_path, ("mean", "logvar", "sampled"))
+        if len(arrays) < 3 or any(a.ndim != 2 or a.shape[1] != num_latents or not len(a) for a in arrays.values()):
+            raise ValueError(f"codes are not mean, logvar and sampled of shape (N, {num_latents}) with N > 0")
+        codes = {name: float_codes(name, array).astype(np.float64) for name, array in arrays.items()}
+    except (VaePassiveError, ValueError, TypeError) as error:
         return None, [f"model {key}: cannot use {codes_path.name} ({reason(error)}); no histograms or heatmaps"]
     return codes, []
 
