@@ -14,6 +14,7 @@ or an array can be wrong is one ``VaePassiveError`` line naming the array and th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,11 @@ MAX_LATENTS = 1_000
 #: The arrays of one codes file, uncompressed as declared (every reader: analyze, score, report): the caps' mean,
 #: logvar and sampled in float64 are 2.4 GB.
 MAX_CODES_BYTES = 2 << 30
-MAX_KEY_BYTES = 4 * 255  # a key is one folder name: 255 characters of at most 4 bytes in the array's UTF-32
+#: A model key names its results folder and seeds its noise: one plain folder name, never a path, a dot-name, a
+#: newline or an escape sequence. Keys of digits only are zoo model ids: codes may use one in memory (to draw a
+#: zoo model's sampled code) but never write results under it (``results_key``).
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+MAX_KEY_BYTES = 4 * 255  # the key array in a file, before it is read: a short string (4 bytes per UTF-32 character)
 
 
 @dataclass(frozen=True)
@@ -106,13 +111,30 @@ def _factors(value: object, num: int, where: str) -> np.ndarray:
 
 
 def _key(value: object, where: str) -> str:
+    """The key array as text matching ``KEY_PATTERN`` (one safe folder name: no slash, newline, escape or dot-name)."""
     array = np.asarray(value)
     if array.ndim != 0 or array.dtype.kind not in "US":
         raise VaePassiveError(f"{where}key must be a single string, not a {array.dtype} array of shape {array.shape}")
-    text = str(array.item().decode() if isinstance(array.item(), bytes) else array.item())
-    if not text or text in (".", "..") or any(c in text for c in "/\\\0"):
-        raise VaePassiveError(f"{where}key {text!r} is not a plain folder name; give a name without slashes")
+    item = array.item()
+    text = item.decode("ascii", "replace") if isinstance(item, bytes) else str(item)
+    if not KEY_PATTERN.fullmatch(text):
+        shown = text if len(text) <= 60 else text[:59] + "…"
+        raise VaePassiveError(
+            f"{where}key {shown!r} is not a plain name; give 1 to 128 ASCII letters, digits, '.', '_' or '-', "
+            "starting with a letter, digit or '_'"
+        )
     return text
+
+
+def results_key(key: str, where: str = "") -> str:
+    """``key`` if codes results may be written under it: a key of digits only is a zoo model id
+    (``<results>/<id>/``), and a codes document written there would replace that model's results."""
+    if key.isdigit():
+        raise VaePassiveError(
+            f"{where}key {key!r} is a zoo model id, whose results codes would replace; "
+            f"give the codes another key (a key array or file name such as 'codes-{key}')"
+        )
+    return key
 
 
 def check_codes(
@@ -182,6 +204,10 @@ def save_codes(path: str | Path, codes: Codes) -> None:
     save_npz(path, **codes.arrays())
 
 
-def key_of(codes: Codes, path: str | Path) -> str:
-    """The model key of a codes file: its ``key`` array, else the file name without ``.npz``."""
-    return codes.key if codes.key is not None else _key(np.array(Path(path).name.removesuffix(".npz")), f"{path}: ")
+def key_of(codes: Codes | None, path: str | Path) -> str:
+    """The results key of a codes file (``results_key``): its ``key`` array, else (also when ``codes`` is None,
+    a file that could not be read) the file name without ``.npz``, held to the same rules."""
+    where = f"{path}: "
+    if codes is not None and codes.key is not None:
+        return results_key(codes.key, where)
+    return results_key(_key(np.array(Path(path).name.removesuffix(".npz")), f"{where}the file name as "), where)
