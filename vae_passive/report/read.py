@@ -88,8 +88,8 @@ def read_results(
             folders[str(key)] = path.parent  # add checked that the key is a string
         except NewerSchemaError as error:
             problems.append(Problem(shown, "newer schema", reason(error)))
-        except (UnreadableFile, ValueError, TypeError, AttributeError) as error:
-            problems.append(Problem(shown, "unreadable", reason(error)))
+        except (UnreadableFile, ValueError, TypeError, AttributeError, ArithmeticError, LookupError) as error:
+            problems.append(Problem(shown, "unreadable", reason(error)))  # one bad document never stops the report
     if not len(builder) and not problems:
         raise VaePassiveError(f"no analysis document in {results} is of a model in this selection")
     if not len(builder):
