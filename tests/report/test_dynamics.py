@@ -37,13 +37,13 @@ def logged_results(tmp_path):
     return write_documents(tmp_path / "results", docs), models
 
 
-def test_figures_per_group_and_model_and_a_note_for_the_rest(logged_results):
+def test_figures_per_group_and_model_and_a_note_for_the_rest(logged_results, tmp_path):
     _, models = logged_results
     frame = pd.DataFrame(
         {"key": ["0", "250", "251"], "path": [str(models / k) for k in ("0", "250", "251")]}
         | {"method": ["beta_vae"] * 3, "value": [1.0, 16.0, 16.0]}
     )
-    drawn, notes = dynamics.dynamics_figures(frame)
+    drawn, notes = dynamics.dynamics_figures(frame, [tmp_path])
     stems = [item.stem for item in drawn]
     assert stems == [
         "dynamics__beta_vae_16.0",
@@ -67,7 +67,7 @@ def test_unreadable_or_partial_logs_are_a_note(tmp_path):
     with pytest.raises(VaePassiveError, match=r"cannot read .*latents\.parquet"):
         dynamics.read_logs(tmp_path, "x")
     frame = pd.DataFrame({"key": ["x"], "path": [str(tmp_path)], "method": ["beta_vae"], "value": [1.0]})
-    drawn, notes = dynamics.dynamics_figures(frame)
+    drawn, notes = dynamics.dynamics_figures(frame, [tmp_path])
     assert drawn == [] and len(notes) == 1 and "model x: no training dynamics (cannot read" in notes[0]
 
 
@@ -90,7 +90,7 @@ def test_logs_that_are_too_large_or_not_files_are_refused(tmp_path, monkeypatch)
 def test_report_embeds_the_dynamics(logged_results, tmp_path):
     results, _ = logged_results
     out = tmp_path / "report"
-    build_report(results, out)
+    build_report(results, out, model_roots=(tmp_path,))
     names = sorted(p.name for p in (out / "figures").glob("*dynamics*"))
     assert names == [
         "dynamics__beta_vae_16.0.png",

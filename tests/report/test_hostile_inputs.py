@@ -112,7 +112,7 @@ def test_hostile_logs_are_a_note_and_the_other_models_are_drawn(tmp_path, case):
     frame = pd.DataFrame(
         {"key": ["good", "bad"], "path": [str(good), str(bad)], "method": ["beta_vae"] * 2, "value": [1.0, 1.0]}
     )
-    drawn, notes = dynamics.dynamics_figures(frame)
+    drawn, notes = dynamics.dynamics_figures(frame, [tmp_path])
     assert {item.stem for item in drawn} >= {"model_good__dynamics_variance", "model_good__dynamics_correlation"}
     assert not any("bad" in item.stem for item in drawn)
     assert len(notes) == 1 and notes[0].startswith("model bad: no training dynamics") and message.split()[0] in notes[0]
@@ -147,3 +147,53 @@ def test_only_the_columns_used_are_read(tmp_path, monkeypatch):
     monkeypatch.setattr(untrusted, "MAX_TABLE_ROWS", 5)
     with pytest.raises(VaePassiveError, match="more than the 5 rows"):
         read_logs(folder, "m")
+
+
+def test_model_path_is_followed_only_inside_the_results_the_home_and_model_roots(tmp_path):
+    """A document's model.path once made the report read and plot the logs of any folder (issue 26.15)."""
+    results, elsewhere = tmp_path / "results", tmp_path / "elsewhere"
+    inside_results = write_logs(results / "trained" / "m1")
+    outside = write_logs(elsewhere / "m2")
+    (results / "link").symlink_to(elsewhere / "m2")  # inside by name, outside once resolved
+    frame = pd.DataFrame(
+        {
+            "key": ["m1", "m2", "m3", "m4"],
+            "path": [str(inside_results), str(outside), str(results / "link"), "/nonexistent\0evil"],
+            "method": ["beta_vae"] * 4,
+            "value": [1.0] * 4,
+        }
+    )
+    drawn, notes = dynamics.dynamics_figures(frame, [results])
+    assert {item.stem for item in drawn if item.stem.startswith("model_")} == {
+        "model_m1__dynamics_variance",
+        "model_m1__dynamics_correlation",
+    }
+    outside_notes = [note for note in notes if "is outside the results folder" in note]
+    assert [note.split(":")[0] for note in outside_notes] == ["model m2", "model m3"]
+    assert "--model-root" in outside_notes[0]
+    drawn, notes = dynamics.dynamics_figures(frame, [results, elsewhere])
+    keys = {item.stem.split("__")[0] for item in drawn if item.stem.startswith("model_")}
+    assert keys == {"model_m1", "model_m2", "model_m3"}
+
+
+def test_traversal_modules_outside_the_roots_are_not_loaded(tmp_path, monkeypatch, cli):
+    from support.report_docs import make_codes
+
+    from vae_passive.report.render import build_report
+
+    loaded = []
+    monkeypatch.setattr("vae_passive.tfhub.module.Module", lambda path: loaded.append(path) or 1 / 0)
+    module = tmp_path / "elsewhere" / "module"
+    module.mkdir(parents=True)
+    kinds = ["active", "passive"]
+    results = tmp_path / "results"
+    write_doc(results, "m", make_document(None, key="m", kinds=kinds, path=str(module)))
+    np.savez(results / "m" / "codes.npz", **make_codes(kinds, n=50))
+    messages: list[str] = []
+    build_report(results, tmp_path / "out", model_ids=("m",), progress=messages.append)
+    assert loaded == [] and any("model m: model.path" in m and "no traversals" in m for m in messages)
+    with pytest.raises(ZeroDivisionError):  # followed now: the stand-in module is loaded
+        build_report(results, tmp_path / "out2", model_ids=("m",), model_roots=[module.parent])
+    assert loaded == [str(module)]
+    refused = cli("report", "--results", results, "--out", tmp_path / "o", "--model-root", tmp_path / "missing")
+    assert refused.exit_code == 2 and "does not exist" in refused.output

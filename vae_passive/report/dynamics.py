@@ -10,6 +10,7 @@ at three steps. A model folder without logs gets a note, not a failure.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.variables import KINDS
 from vae_passive.report.figures import CORRELATION_CMAP, new_figure, suptitle
+from vae_passive.report.read import model_folder, outside_note
 from vae_passive.report.style import KIND_COLOURS, REPRESENTATION_COLOURS
 from vae_passive.untrusted import UnreadableFile, read_parquet, reason
 
@@ -61,6 +63,14 @@ def read_logs(folder: Path, key: str) -> Logs | None:
             raise VaePassiveError(f"{reason(error)}; was it written by train --log-every?") from None
         frames[name] = _check_log(path, frame).assign(key=key)
     return Logs(**frames)
+
+
+def _has_logs(recorded: str) -> bool:
+    """Whether a folder not followed has a ``logs/`` folder (only then is it worth a note)."""
+    try:
+        return (Path(recorded) / "logs").is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def _check_log(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
@@ -207,13 +217,19 @@ class DynamicsFigure:
     figure: Figure
 
 
-def dynamics_figures(models: pd.DataFrame) -> tuple[list[DynamicsFigure], list[str]]:
-    """Figures for the models (the report's ``models`` table) whose folders have logs, and notes on the rest."""
+def dynamics_figures(models: pd.DataFrame, roots: Sequence[Path]) -> tuple[list[DynamicsFigure], list[str]]:
+    """Figures for the models (the report's ``models`` table) whose folders have logs, and notes on the rest.
+    A model folder is followed only inside ``roots`` (``read.model_folder``); one outside with logs gets a note."""
     found: dict[str, Logs] = {}
     notes: list[str] = []
     for row in models.itertuples():
+        folder = model_folder(row.path, roots)
+        if folder is None:
+            if row.path and _has_logs(str(row.path)):
+                notes.append(outside_note(str(row.key), row.path, "training dynamics"))
+            continue
         try:
-            logs = read_logs(Path(str(row.path or "")), str(row.key)) if row.path else None
+            logs = read_logs(folder, str(row.key))
         except VaePassiveError as error:
             notes.append(f"model {row.key}: no training dynamics ({error})")
             continue

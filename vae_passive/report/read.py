@@ -104,6 +104,27 @@ def read_results(
     return builder.build(), problems, folders
 
 
+def model_folder(recorded: object, roots: Sequence[Path]) -> Path | None:
+    """The folder a document's ``model.path`` names, resolved (symlinks followed), if it lies inside one of ``roots``
+    (the results folder, the home, the report's ``--model-root`` folders); else None: a document must not make the
+    report read, decode or plot files of any folder it likes."""
+    if not recorded:
+        return None
+    try:
+        path = Path(str(recorded)).resolve()
+        return path if any(path.is_relative_to(root.resolve()) for root in roots) else None
+    except (OSError, RuntimeError, ValueError):  # a NUL byte, a symlink loop
+        return None
+
+
+def outside_note(key: str, recorded: object, what: str) -> str:
+    """The note for a ``model.path`` that ``model_folder`` does not follow."""
+    return (
+        f"model {key}: model.path {recorded} is outside the results folder, the home and the --model-root "
+        f"folders, so no {what}; pass --model-root with a folder holding it to follow it"
+    )
+
+
 def select_models(models: pd.DataFrame, wanted: Sequence[str], results: Path) -> list[str]:
     """The result keys named by ``--model-id`` values (an id or a results folder name)."""
     keys = []

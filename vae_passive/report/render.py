@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from vae_passive import home
 from vae_passive.analysis.codes import float_codes, read_arrays
 from vae_passive.analysis.document import CODES_NAME
 from vae_passive.atomic import write_bytes, write_file, write_text
@@ -36,7 +37,7 @@ from vae_passive.report.files import FileNames, inside, write_strings_csv, write
 from vae_passive.report.findings import findings, prevalence_rows
 from vae_passive.report.pages import FigureFile
 from vae_passive.report.provenance import data_kind
-from vae_passive.report.read import Problem, Progress, read_results, select_models
+from vae_passive.report.read import Problem, Progress, model_folder, outside_note, read_results, select_models
 from vae_passive.untrusted import is_tensorflow_error, reason
 from vae_passive.zoo import catalogue
 
@@ -264,11 +265,12 @@ def _model_figures(
     folder: Path,
     report_tables: tables.Tables,
     progress: Progress,
+    roots: Sequence[Path],
 ) -> list[str]:
     """Histograms, correlation heatmaps and traversals of one model; returns notes on what was skipped.
 
-    The module for the traversals is the one the document names (``model.path``), loaded through
-    ``vae_passive.tfhub.module``; the figure's caption says which folder that was.
+    The module for the traversals is the one the document names (``model.path``) if it lies inside ``roots``
+    (``read.model_folder``), loaded through ``vae_passive.tfhub.module``; the figure's caption says which folder.
     """
     model = report_tables.models[report_tables.models["key"].astype(str) == key].iloc[0]
     latents = report_tables.latents[report_tables.latents["key"].astype(str) == key].sort_values("latent")
@@ -289,6 +291,11 @@ def _model_figures(
     if not module_path or not Path(module_path).is_dir():
         notes.append(f"model {key}: module folder {module_path or '(not recorded)'} is missing, so no traversals")
         return notes
+    followed = model_folder(module_path, roots)
+    if followed is None:
+        notes.append(outside_note(key, module_path, "traversals"))
+        return notes
+    module_path = str(followed)
     progress(f"decoding traversals of model {key}")
     try:
         base = codes["mean"][0] if codes is not None else np.zeros(len(kinds))
@@ -340,10 +347,13 @@ def build_report(
     progress: Progress = lambda message: None,
     note: str | None = None,
     ids: Collection[int] | None = None,
+    model_roots: Sequence[Path] = (),
 ) -> Path:
     """Write tables, figures, report.md and index.html for the documents under ``results`` (only those of
-    the zoo models ``ids`` when given); return report.md."""
+    the zoo models ``ids`` when given); return report.md. A document's ``model.path`` (training logs, the
+    traversals' module) is followed only inside ``results``, the home and ``model_roots``."""
     _check_options(formats, out)
+    roots = (results, home.home(), *model_roots)
     names = FileNames()
     report_tables, problems, folders = read_results(results, progress, ids)
     models = report_tables.models
@@ -363,8 +373,8 @@ def build_report(
     with matplotlib.rc_context(figures.STYLE):
         rule_findings, unplaced = _draw_rules(writer, names, report_tables, rule_table, summary)
         for key in model_keys:
-            model_notes += _model_figures(writer, names, key, folders[key], report_tables, progress)
-        drawn, dynamics_notes = dynamics.dynamics_figures(models)  # models trained with --log-every
+            model_notes += _model_figures(writer, names, key, folders[key], report_tables, progress, roots)
+        drawn, dynamics_notes = dynamics.dynamics_figures(models, roots)  # models trained with --log-every
         for item in drawn:
             writer.save(item.figure, names.claim(item.stem), item.section, item.caption)
         model_notes += dynamics_notes
