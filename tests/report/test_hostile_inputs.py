@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -197,3 +199,48 @@ def test_traversal_modules_outside_the_roots_are_not_loaded(tmp_path, monkeypatc
     assert loaded == [str(module)]
     refused = cli("report", "--results", results, "--out", tmp_path / "o", "--model-root", tmp_path / "missing")
     assert refused.exit_code == 2 and "does not exist" in refused.output
+
+
+def test_markdown_text_has_no_bare_links_and_no_control_characters():
+    """Bare URLs from documents became links in report.md (issue 26.12); escapes reached the page raw."""
+    from vae_passive.report.pages import md, md_code
+
+    text = md("see http://evil.example/a|b, www.evil.example and me@evil.example (https://x.example/y).")
+    assert text == (
+        "see `http://evil.example/a`\\|b, `www.evil.example` and `me@evil.example` (`https://x.example/y`)."
+    )
+    assert md("\x1b[32mfetched\x1b[0m\r\u202eevil\x9b2J") == "\\[32mfetched\\[0m evil2J"
+    assert md_code("a\x1b[1m\nb") == "`a[1m b`"
+    assert md("javascript:alert(1) [x](y)") == "javascript:alert(1) \\[x\\](y)"  # no scheme://: never autolinked
+
+
+def test_document_strings_reach_no_terminal_or_page_raw(cli, tmp_path):
+    """A rule.name with escape sequences was printed raw by the report (a fake green line over the real one)."""
+    results = tmp_path / "results"
+    write_doc(results, "a", codes_doc("a"))
+    hostile = codes_doc("b")
+    hostile["rule"]["name"] = "\x1b[2K\r\x1b[32mfetched\x1b[0m http://evil.example/x"
+    hostile["model"]["method"] = "www.evil.example\u202e"
+    write_doc(results, "b", hostile)
+    out = tmp_path / "out"
+    with warnings.catch_warnings(record=True) as caught:  # matplotlib warns of each glyph it cannot draw
+        warnings.simplefilter("always")
+        result = cli("report", "--results", results, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert not [w for w in caught if "Glyph" in str(w.message)]  # figure texts lost their control characters
+    assert "different rules" in result.stderr and "[32mfetched" in result.stderr
+    markdown, page = (out / "report.md").read_text(), (out / "index.html").read_text()
+    for shown in (result.stderr, result.stdout, markdown, page):
+        assert not re.search("[\x1b\r\u202e]", shown), shown
+    assert "`http://evil.example/x" in markdown and "`www.evil.example`" in markdown
+    # outside code spans and the report's own figure links, no text a renderer could make a link of
+    bare = re.sub(r"\(figures/[^)\s]*\)", "", re.sub(r"(`+).*?\1", "", markdown))
+    assert "evil.example" not in bare
+
+
+def test_one_line_errors_carry_no_escape_sequences(cli, tmp_path):
+    damaged = tmp_path / "x\x1b[31m\rfine.npz"
+    damaged.write_bytes(b"PK\x03\x04 not a zip")
+    result = cli("score", "--codes", damaged)
+    assert result.exit_code == 1 and "x[31m fine.npz" in result.stderr
+    assert "\x1b" not in result.stderr and "\r" not in result.stderr

@@ -97,5 +97,7 @@ def report(
 
 def _message(message: str, quiet: bool) -> None:
     """A progress message of the report on stderr; with ``--quiet`` only warnings and notes."""
+    from vae_passive.untrusted import printable
+
     if not quiet or message.startswith(("warning", "note")):
-        click.echo(message, err=True)
+        click.echo(printable(message), err=True)  # messages quote document strings: no escape sequences

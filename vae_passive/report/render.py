@@ -25,6 +25,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from vae_passive import home
 from vae_passive.analysis.codes import float_codes, read_arrays
@@ -38,7 +39,7 @@ from vae_passive.report.findings import findings, prevalence_rows
 from vae_passive.report.pages import FigureFile
 from vae_passive.report.provenance import data_kind
 from vae_passive.report.read import Problem, Progress, model_folder, outside_note, read_results, select_models
-from vae_passive.untrusted import is_tensorflow_error, reason
+from vae_passive.untrusted import is_tensorflow_error, printable, reason
 from vae_passive.zoo import catalogue
 
 FORMATS = ("png", "pdf", "svg")
@@ -64,7 +65,10 @@ class _FigureWriter:
         self.saved: list[FigureFile] = []
 
     def save(self, fig: Figure, name: str, section: str, caption: str) -> None:
-        """Save ``fig`` as ``figures/<name>.<fmt>``; ``name`` is a ``FileNames`` stem."""
+        """Save ``fig`` as ``figures/<name>.<fmt>``; ``name`` is a ``FileNames`` stem. Its texts (titles, labels,
+        legends: document strings) lose their control characters first (``untrusted.printable``)."""
+        for text in fig.findobj(Text):
+            text.set_text(printable(text.get_text()))
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", metadata=SAVE_METADATA["png"])
         png = buffer.getvalue()
