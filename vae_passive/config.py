@@ -27,6 +27,8 @@ MAX_DATA_BYTES = "VAE_PASSIVE_MAX_DATA_BYTES"  # one data-set file downloaded or
 DATA_DEADLINE = "VAE_PASSIVE_DATA_DEADLINE"  # seconds for one data-set download
 MAX_GRAPH_BYTES = "VAE_PASSIVE_MAX_GRAPH_BYTES"  # a module's saved_model.pb
 MAX_CONST_BYTES = "VAE_PASSIVE_MAX_CONST_BYTES"  # one constant in a module's graph
+MAX_CODES_ROWS = "VAE_PASSIVE_MAX_CODES_ROWS"  # inputs (rows) of codes analysed, scored or read by the report
+MAX_CODES_LATENTS = "VAE_PASSIVE_MAX_CODES_LATENTS"  # latents (columns) of those codes, and factors' columns
 SCHEDULER = "VAE_PASSIVE_SCHEDULER"  # the Dask scheduler of `analyze --executor dask`
 DEBUG = "VAE_PASSIVE_DEBUG"  # 1: show tracebacks instead of one-line errors
 

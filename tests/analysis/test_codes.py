@@ -52,7 +52,7 @@ BAD = {
         {"mean": np.zeros((5, 2)), "logvar": np.zeros((5, 2)), "factors": np.full((5, 1), 0.5)},
         "integer class labels",
     ),
-    "key path": ({"mean": np.zeros((5, 2)), "logvar": np.zeros((5, 2)), "key": np.array("../x")}, "plain folder"),
+    "key path": ({"mean": np.zeros((5, 2)), "logvar": np.zeros((5, 2)), "key": np.array("../x")}, "not a plain name"),
     "pickle": ({"mean": np.array([None, 1], dtype=object), "logvar": np.zeros((2, 1))}, "allow_pickle=False"),
 }
 
@@ -68,6 +68,61 @@ def test_bad_codes_are_one_line_and_write_nothing(cli, tmp_path, case):
     assert result.exit_code == 1
     assert message in one_line_error(result)
     assert not results.exists()
+
+
+HOSTILE_KEYS = {
+    "zoo id": (np.array("0"), "is a zoo model id"),
+    "newline": (np.array("a\nb"), "not a plain name"),
+    "escape": (np.array("\x1b[32mok"), "not a plain name"),
+    "bytes, not UTF-8": (np.array(b"\xff\xfe"), "not a plain name"),
+    "dot-name": (np.array(".hidden"), "not a plain name"),
+    "too long": (np.array("k" * 129), "not a plain name"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_KEYS, ids=list(HOSTILE_KEYS))
+def test_a_hostile_key_writes_nothing_and_leaves_zoo_results_alone(cli, tmp_path, case):
+    """A key "0" once replaced zoo model 0's document; b"\xff" raised UnicodeDecodeError; "a\nb" made a folder."""
+    key, message = HOSTILE_KEYS[case]
+    mean, logvar, _ = arrays()
+    results = tmp_path / "results"
+    (results / "0").mkdir(parents=True)
+    (results / "0" / "analysis.json").write_text('{"zoo": 0}')
+    before = sorted(p.name for p in results.iterdir())
+    path = write(tmp_path / "mine.npz", mean=mean, logvar=logvar, key=key)
+    assert message in one_line_error(cli("analyze", "--codes", path, "--results", results))
+    batch = cli(
+        "analyze", "--codes", path, "--codes", write(tmp_path / "b.npz", mean=mean, logvar=logvar), "--results", results
+    )
+    # the batch stops at once, or fails the file as a task under its (plain) file name
+    assert batch.exit_code == 1 and message in batch.stderr
+    assert {p.name for p in results.iterdir()} <= {*before, "mine", "b"}
+    assert (results / "0" / "analysis.json").read_text() == '{"zoo": 0}'
+
+
+def test_a_file_name_is_held_to_the_key_rules_even_when_the_file_is_unreadable(cli, tmp_path):
+    mean, logvar, _ = arrays()
+    results = tmp_path / "results"
+    named_zero = write(tmp_path / "0.npz", mean=mean, logvar=logvar)
+    assert "the file name as key '0'" not in one_line_error(cli("analyze", "--codes", named_zero))
+    assert "is a zoo model id" in one_line_error(cli("analyze", "--codes", named_zero, "--results", results))
+    damaged = tmp_path / "bad name.npz"
+    damaged.write_bytes(b"PK\x03\x04 not a zip")
+    other = write(tmp_path / "ok.npz", mean=mean, logvar=logvar)
+    result = cli("analyze", "--codes", damaged, "--codes", other, "--results", results)
+    assert "the file name as key 'bad name' is not a plain name" in one_line_error(result)
+    assert not results.exists()
+
+
+def test_a_zoo_id_key_works_in_memory_but_is_never_saved(tmp_path):
+    import vae_passive
+
+    mean, logvar, _ = arrays()
+    analysis = vae_passive.analyze_codes(mean, logvar, key="7")
+    assert analysis.key == "7"
+    with pytest.raises(VaePassiveError, match="'7' is a zoo model id"):
+        analysis.save(tmp_path / "results")
+    assert not (tmp_path / "results").exists()
 
 
 def test_analyze_codes_writes_the_document_and_codes(cli, tmp_path):

@@ -31,13 +31,13 @@ def logged_results(tmp_path):
     return write_documents(tmp_path / "results", docs), models
 
 
-def test_figures_per_group_and_model_and_a_note_for_the_rest(logged_results):
+def test_figures_per_group_and_model_and_a_note_for_the_rest(logged_results, tmp_path):
     _, models = logged_results
     frame = pd.DataFrame(
         {"key": ["0", "250", "251"], "path": [str(models / k) for k in ("0", "250", "251")]}
         | {"method": ["beta_vae"] * 3, "value": [1.0, 16.0, 16.0]}
     )
-    drawn, notes = dynamics.dynamics_figures(frame)
+    drawn, notes = dynamics.dynamics_figures(frame, [tmp_path])
     stems = [item.stem for item in drawn]
     assert stems == [
         "dynamics__beta_vae_16.0__100-every-50",
@@ -63,7 +63,7 @@ def test_unreadable_or_partial_logs_are_a_note(tmp_path):
     with pytest.raises(VaePassiveError, match=r"cannot read .*latents\.parquet"):
         dynamics.read_logs(tmp_path, "x")
     frame = pd.DataFrame({"key": ["x"], "path": [str(tmp_path)], "method": ["beta_vae"], "value": [1.0]})
-    drawn, notes = dynamics.dynamics_figures(frame)
+    drawn, notes = dynamics.dynamics_figures(frame, [tmp_path])
     assert drawn == [] and len(notes) == 1 and "model x: no training dynamics (cannot read" in notes[0]
 
 
@@ -86,7 +86,7 @@ def test_logs_that_are_too_large_or_not_files_are_refused(tmp_path, monkeypatch)
 def test_report_embeds_the_dynamics(logged_results, tmp_path):
     results, _ = logged_results
     out = tmp_path / "report"
-    build_report(results, out)
+    build_report(results, out, model_roots=(tmp_path,))
     names = sorted(p.name for p in (out / "figures").glob("*dynamics*"))
     assert names == [
         "dynamics__beta_vae_16.0__zoo-models-stand-in-data__100-every-50.png",
@@ -122,7 +122,7 @@ def test_runs_of_other_schedules_or_lengths_are_never_averaged(tmp_path):
     builder = TableBuilder()
     for doc in docs:
         builder.add(doc)
-    drawn, notes = dynamics.dynamics_figures(builder.build().models)
+    drawn, notes = dynamics.dynamics_figures(builder.build().models, [tmp_path])
     averaged = [item for item in drawn if item.stem.startswith("dynamics__")]
     assert [item.stem for item in averaged] == [
         "dynamics__beta_vae_1.0__trained-here-100-steps-on-procedural-dsprites-stand-in-data__100-every-50",

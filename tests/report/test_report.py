@@ -284,7 +284,10 @@ def test_per_model_figures_with_traversals(cli, tmp_path, model_with_module):
         [make_document(0, kinds=KINDS_OF_MODEL_0, path=str(model_with_module)), make_document(1)],
     )
     np.savez(results / "0" / "codes.npz", **make_codes(KINDS_OF_MODEL_0))
-    result = cli("report", "--results", results, "--out", tmp_path / "out", "--model-id", "0", "--model-id", "1")
+    result = cli(
+        "report", "--results", results, "--out", tmp_path / "out", "--model-id", "0", "--model-id", "1",
+        "--model-root", model_with_module.parent,
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     figures_dir = tmp_path / "out" / "figures"
     for name in ("histograms", "correlation", "traversals"):

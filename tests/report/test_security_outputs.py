@@ -373,7 +373,9 @@ def test_tensorflow_error_in_traversals_is_a_note(tmp_path, monkeypatch):
     put(tmp_path / "results", "m", make_document(None, key="m", kinds=kinds, path=str(tmp_path / "module")))
     np.savez(tmp_path / "results" / "m" / "codes.npz", **make_codes(kinds, n=50))
     messages: list[str] = []
-    build_report(tmp_path / "results", tmp_path / "out", model_ids=("m",), progress=messages.append)
+    build_report(
+        tmp_path / "results", tmp_path / "out", model_ids=("m",), progress=messages.append, model_roots=[tmp_path]
+    )
     assert any("model m: no traversals (Incompatible shapes" in m for m in messages)
     assert not list((tmp_path / "out" / "figures").glob("*traversals*"))
 

@@ -14,7 +14,7 @@ from support.helpers import one_line_error, random_images
 
 from vae_passive.data import get_dataset
 from vae_passive.errors import VaePassiveError
-from vae_passive.tfhub.graph_check import ALLOWED_OPS, CHECKPOINT_IO_OPS, check_module_graph
+from vae_passive.tfhub.graph_check import ALLOWED_OPS, CHECKPOINT_IO_OPS, TSTRING_BYTES, check_module_graph
 from vae_passive.tfhub.module import Module, ModulePool, graph_fingerprint
 from vae_passive.tfhub.runtime import tensorflow
 from vae_passive.training.train import TrainConfig, train
@@ -254,6 +254,29 @@ def test_constant_size_limit(module_1ch, tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_PASSIVE_MAX_CONST_BYTES", "16MiB")
     with pytest.raises(VaePassiveError, match="VAE_PASSIVE_MAX_CONST_BYTES must be a positive number of bytes"):
         check_module_graph(module_1ch)
+
+
+def test_string_constants_count_as_expanded(module_1ch, tmp_path, monkeypatch):
+    """One 1 KiB value broadcast to a [8388608] string constant passed the check and crashed analyze (4.4 GB)."""
+
+    def string_const(shape: list[int], value: bytes) -> Callable:
+        def edit(meta_graph):
+            splice(
+                meta_graph, lambda tf: tf.raw_ops.Const(value=tf.make_tensor_proto(value, shape=shape), dtype=tf.string)
+            )
+
+        return edit
+
+    hostile = tampered(module_1ch, tmp_path / "hostile", string_const([8388608], b"x" * 1024))
+    assert (hostile / "saved_model.pb").stat().st_size < 1_000_000
+    expanded = 8388608 * (1024 + TSTRING_BYTES)
+    with pytest.raises(VaePassiveError, match=f"constant 'hostile/Const' holds {expanded} bytes"):
+        check_module_graph(hostile)
+    empty = tampered(module_1ch, tmp_path / "empty", string_const([2**20], b""))  # 24 MiB of tstrings
+    with pytest.raises(VaePassiveError, match=f"holds {2**20 * TSTRING_BYTES} bytes"):
+        check_module_graph(empty)
+    small = tampered(module_1ch, tmp_path / "small", string_const([1000], b"x" * 1024))  # ~1 MB: under the cap
+    check_module_graph(small)
 
 
 def test_graph_size_limit(module_1ch, tmp_path, monkeypatch):

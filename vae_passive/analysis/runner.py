@@ -69,15 +69,17 @@ def tasks_for_ids(ids: Iterable[int]) -> list[Task]:
 def tasks_for_codes(paths: Iterable[str | Path]) -> list[Task]:
     """One task per codes file, keyed by its ``key`` array or file name; two files with one key are an error.
 
-    A file that cannot be read keeps its file name as key and fails as a task (``error.json``).
+    A file that cannot be read keeps its file name as key and fails as a task (``error.json``); a key that may not
+    name a results folder (``analysis.codes.key_of``) stops the batch before anything is written.
     """
     tasks: list[Task] = []
     by_key: dict[str, str] = {}
     for path in paths:
         try:
-            key = key_of(read_codes(path), path)
+            codes = read_codes(path)
         except VaePassiveError:
-            key = Path(path).name.removesuffix(".npz")
+            codes = None  # fails as a task, under its file name
+        key = key_of(codes, path)
         if key in by_key:
             raise VaePassiveError(f"{by_key[key]} and {path} both have the key {key!r}; give each model its own key")
         by_key[key] = str(path)

@@ -18,7 +18,7 @@ import numpy as np
 
 from vae_passive.analysis.analyze import DEFAULT_SEED, Settings
 from vae_passive.analysis.analyze import analyze_codes as analyze_checked_codes
-from vae_passive.analysis.codes import check_codes, float_codes
+from vae_passive.analysis.codes import check_codes, float_codes, results_key
 from vae_passive.analysis.document import AnalysisDocument, write_document
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents import variables
@@ -116,11 +116,13 @@ class Analysis:
 
     def save(self, results_dir: str | Path, overwrite: bool = False) -> Path:
         """Write ``<results_dir>/<key>/analysis.json`` and ``codes.npz``, as ``analyze --save-codes`` does; the
-        path of the document. ``vae-passive report --results results_dir`` then includes this model.
+        path of the document. ``vae-passive report --results results_dir`` then includes this model. A key of
+        digits only (a zoo model id, allowed in memory to draw that model's sampled code) is refused here.
 
         A folder that already holds another analysis (other codes or settings under the same key, e.g. two
         analyses saved without a ``key``) is refused with a one-line ``VaePassiveError``, not overwritten
         silently; ``overwrite=True`` replaces it. The same analysis saved again is simply rewritten."""
+        results_key(self.key)
         if not overwrite:
             self._check_not_another(Path(results_dir) / self.key / "analysis.json")
         codes = {"mean": self.mean, "logvar": self.logvar, "sampled": self.sampled}

@@ -36,6 +36,15 @@ from vae_passive.errors import VaePassiveError
     "folder name; repeatable.",
 )
 @click.option("--note", help="A sentence shown at the top of report.md and index.html (e.g. what the run was).")
+@click.option(
+    "--model-root",
+    "model_roots",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    metavar="DIR",
+    help="A folder whose model folders the documents may name (model.path: training logs, traversals' "
+    "modules); repeatable. Only folders inside --results, the home and these are followed.",
+)
 @selection_options
 @quiet_option("No progress messages; warnings are still shown.")
 @json_option
@@ -45,6 +54,7 @@ def report(
     formats: str,
     model_ids: tuple[str, ...],
     note: str | None,
+    model_roots: tuple[Path, ...],
     selection: Selection,
     quiet: bool,
     as_json: bool,
@@ -61,6 +71,7 @@ def report(
       vae-passive report --results ~/results --out report/ --format png,svg
       vae-passive report --out report/ --study be-more-active --dataset dsprites_full
       vae-passive report --out report/ --model-id 0 --model-id 1800
+      vae-passive report --results results/ --out report/ --model-root ~/trained
       vae-passive report --out report/ --note "Pilot run on 300 cached models" --json
     """
     from vae_passive.report.render import build_report
@@ -76,6 +87,7 @@ def report(
         progress=lambda message: _message(message, quiet),
         note=note,
         ids=selection.ids(),
+        model_roots=model_roots,
     )
     if as_json:
         click.echo(json.dumps({"report": str(path), "index": str(path.parent / "index.html"), "out": str(out)}))
@@ -85,5 +97,7 @@ def report(
 
 def _message(message: str, quiet: bool) -> None:
     """A progress message of the report on stderr; with ``--quiet`` only warnings and notes."""
+    from vae_passive.untrusted import printable
+
     if not quiet or message.startswith(("warning", "note")):
-        click.echo(message, err=True)
+        click.echo(printable(message), err=True)  # messages quote document strings: no escape sequences

@@ -53,7 +53,14 @@ class _Cli(click.Group):
 
 
 def _one_line(error: Exception) -> str:
-    """The message ``_Cli`` prints for ``error``."""
+    """The message ``_Cli`` prints for ``error``, without control characters: messages quote documents' and remote
+    hosts' strings, which must not move the cursor or recolour the terminal (``untrusted.printable``)."""
+    from vae_passive.untrusted import printable
+
+    return printable(_message(error))
+
+
+def _message(error: Exception) -> str:
     from vae_passive.untrusted import is_tensorflow_error, reason
 
     if isinstance(error, VaePassiveError):

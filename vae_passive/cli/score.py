@@ -18,11 +18,10 @@ if TYPE_CHECKING:
 def load_sample(path: Path, representation: str | None = None) -> Sample:
     """The ``metrics.scoring.Sample`` in ``path``: the codes layout's ``representation`` (``analysis.codes``;
     default mean) or plain ``codes``, with ``factors`` (and ``test_codes``, ``test_factors``); one-line errors."""
-    from vae_passive.analysis.codes import MAX_CODES_BYTES
+    from vae_passive.analysis.codes import read_arrays
     from vae_passive.metrics.scoring import check_sample
-    from vae_passive.untrusted import load_npz
 
-    arrays = load_npz(path, max_bytes=MAX_CODES_BYTES)
+    arrays = read_arrays(path, ("codes", "mean", "sampled", "factors", "test_codes", "test_factors"))
     if "codes" in arrays and representation is not None:
         raise VaePassiveError(f"{path} holds plain codes; --representation picks mean or sampled of the codes layout")
     name = "codes" if "codes" in arrays else representation or "mean"

@@ -60,13 +60,22 @@ def map_jobs(func: Callable[..., T], calls: list[tuple], jobs: int = 1) -> list[
     return Parallel(n_jobs=min(jobs, len(calls)))(delayed(func)(*args) for args in calls)
 
 
-def check_codes(codes: np.ndarray, name: str = "codes") -> np.ndarray:
-    """``codes`` as a float64 (N, latents) array; ValueError on a wrong shape or NaN/infinity."""
-    array = np.asarray(codes, dtype=np.float64)
+def check_codes(codes: np.ndarray, name: str = "codes", keep_float: bool = False) -> np.ndarray:
+    """``codes`` as a finite (N, latents) float array: float64, or its own float dtype with ``keep_float`` (float32
+    codes then give ``analyze``'s exact samples). ValueError on a wrong shape, a non-numeric dtype or NaN/infinity;
+    the shape and dtype are checked before any conversion, so a refused array is never copied.
+
+    The one check of codes: the metrics use it as is, ``analysis.codes.float_codes`` with the size caps and the fix.
+    """
+    array = np.asarray(codes)
     if array.ndim != 2 or array.shape[1] < 1:
-        raise ValueError(f"{name} must be a 2-D array (N, latents), not shape {np.shape(codes)}")
+        raise ValueError(f"{name} has shape {array.shape}; it must be (N, latents)")
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} is not numeric ({array.dtype}); give an (N, latents) float array")
+    if not (keep_float and array.dtype.kind == "f"):
+        array = array.astype(np.float64)
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contain NaN or infinite values")
+        raise ValueError(f"{name} holds NaN or infinite values; drop or fix those rows")
     return array
 
 

@@ -12,6 +12,7 @@ at three steps and the correlation of each passive pair vs step; a run outside t
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,19 +22,22 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from vae_passive.analysis.codes import limits
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.variables import KINDS
 from vae_passive.report.figures import CORRELATION_CMAP, new_figure, suptitle
 from vae_passive.report.groups import TRAINED, group_labels, slug
+from vae_passive.report.read import model_folder, outside_note
 from vae_passive.report.style import KIND_COLOURS, REPRESENTATION_COLOURS
-from vae_passive.untrusted import read_parquet
+from vae_passive.untrusted import UnreadableFile, read_parquet, reason
 
 LOG_TABLES = {
     "latents": ("step", "latent", "kind", "mean_of_variance"),
     "scores": ("step", "representation", "subset", "gaussian_total_correlation"),
     "correlations": ("step", "row", "column", "mean"),
 }
+INDEX_COLUMNS = ("step", "latent", "row", "column")
 TC_SUBSETS = {"full": "-", "passive": "--", "active+mixed": ":"}
 
 
@@ -47,8 +51,8 @@ class Logs:
 
 
 def read_logs(folder: Path, key: str) -> Logs | None:
-    """The logs under ``folder/logs``, None without a ``logs/`` folder; a ``VaePassiveError`` naming
-    what is missing or unreadable."""
+    """The logs under ``folder/logs``, None without a ``logs/`` folder; a ``VaePassiveError`` naming what is
+    missing, unreadable or out of range (``_check_log``), so that one model's bad logs cost only its figures."""
     if not (Path(folder) / "logs").is_dir():
         return None
     frames = {}
@@ -56,14 +60,52 @@ def read_logs(folder: Path, key: str) -> Logs | None:
         path = Path(folder) / "logs" / f"{name}.parquet"
         if not path.is_file():
             raise VaePassiveError(f"{folder} has no training logs ({path.name}); train it with --log-every K")
-        frame = read_parquet(path)  # someone else's file: a regular file, bounded, errors in one line
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise VaePassiveError(
-                f"{path} lacks the column(s) {', '.join(missing)}; was it written by train --log-every?"
-            )
-        frames[name] = frame.assign(key=key)
+        try:  # someone else's file: a regular file, bounded in bytes and rows, only the columns used
+            frame = read_parquet(path, list(columns))
+        except UnreadableFile as error:
+            raise VaePassiveError(f"{reason(error)}; was it written by train --log-every?") from None
+        frames[name] = _check_log(path, frame).assign(key=key)
     return Logs(**frames)
+
+
+def _has_logs(recorded: str) -> bool:
+    """Whether a folder not followed has a ``logs/`` folder (only then is it worth a note)."""
+    try:
+        return (Path(recorded) / "logs").is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _check_log(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its values in the ranges the figures need: at least one row; steps, latent, row and column
+    indices finite integers >= 0 (indices below the latents cap, ``analysis.codes.limits``: a correlation
+    matrix is drawn at the largest one); kinds among ``KINDS``; the values numeric (infinities become NaN)."""
+    if frame.empty:
+        raise VaePassiveError(f"{path} has no rows")
+    latents_cap = limits()[1]
+    for column in frame.columns:
+        values = frame[column]
+        if column == "kind":
+            unknown = sorted(set(values.astype(str)) - set(KINDS))[:3]
+            if unknown:
+                raise VaePassiveError(f"{path}: kind {', '.join(map(repr, unknown))} is not one of {', '.join(KINDS)}")
+            continue
+        if column in ("representation", "subset"):
+            frame[column] = values.astype(str)
+            continue
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise VaePassiveError(f"{path}: column {column} is not numeric ({values.dtype})")
+        numbers = values.to_numpy(np.float64)
+        if column in INDEX_COLUMNS:
+            upper = np.inf if column == "step" else latents_cap
+            if not (np.all(np.isfinite(numbers)) and np.all(numbers >= 0) and np.all(numbers < upper)):
+                raise VaePassiveError(f"{path}: {column} holds a value that is not an integer in [0, {upper:g})")
+            if np.any(numbers != np.floor(numbers)) or np.any(numbers >= 2**53):
+                raise VaePassiveError(f"{path}: {column} holds a value that is not an integer")
+            frame[column] = numbers.astype(np.int64)
+        else:
+            frame[column] = np.where(np.isfinite(numbers), numbers, np.nan)
+    return frame
 
 
 def combine(logs: list[Logs]) -> Logs:
@@ -196,15 +238,21 @@ def schedule_words(steps: tuple[int, ...]) -> str:
     return "steps " + ", ".join(f"{s:,}" for s in steps)
 
 
-def _runs(models: pd.DataFrame) -> tuple[dict[str, Logs], list[str]]:
+def _runs(models: pd.DataFrame, roots: Sequence[Path]) -> tuple[dict[str, Logs], list[str]]:
     """The logs of each model folder that has them, and notes on the folders whose logs cannot be read.
+    A model folder is followed only inside ``roots`` (``read.model_folder``); one outside with logs gets a note.
 
     Only models trained here can have logs: zoo models and codes computed elsewhere get no note."""
     found: dict[str, Logs] = {}
     notes: list[str] = []
     for row in models.itertuples():
+        folder = model_folder(row.path, roots)
+        if folder is None:
+            if row.path and _has_logs(str(row.path)):
+                notes.append(outside_note(str(row.key), row.path, "training dynamics"))
+            continue
         try:
-            logs = read_logs(Path(str(row.path or "")), str(row.key)) if row.path else None
+            logs = read_logs(folder, str(row.key))
         except VaePassiveError as error:
             notes.append(f"model {row.key}: no training dynamics ({error})")
             continue
@@ -225,13 +273,13 @@ def _averaged(found: dict[str, Logs], group: pd.DataFrame) -> list[tuple[tuple[i
     return sorted(by_schedule.items(), key=lambda item: (-len(item[1]), item[0][-1]))
 
 
-def dynamics_figures(models: pd.DataFrame) -> tuple[list[DynamicsFigure], list[str]]:
+def dynamics_figures(models: pd.DataFrame, roots: Sequence[Path]) -> tuple[list[DynamicsFigure], list[str]]:
     """Figures for the models (the report's ``models`` table) whose folders have logs, and notes on the rest.
 
     Runs are averaged (mean ± sd) only within one comparability group (``groups``: origin, run length, data...)
     and one method x value, and only when they were logged at the same steps; a run with another schedule gets
     a figure of its own. Each title says how many runs stand behind every point."""
-    found, notes = _runs(models)
+    found, notes = _runs(models, roots)
     out: list[DynamicsFigure] = []
     if not found:
         return out, notes

@@ -21,6 +21,7 @@ import pandas as pd
 from vae_passive.report.findings import PREVALENCE_HEADER
 from vae_passive.report.provenance import demo_warning, provenance, study_coverage
 from vae_passive.report.read import Problem
+from vae_passive.untrusted import printable
 
 TABLE_DESCRIPTIONS = {
     "models": "one row per model: catalogue fields, origin (zoo, trained, codes) and training steps, data, N, rule, "
@@ -271,20 +272,40 @@ def _problems(problems: list[Problem], shown: int = 50) -> Section:
 _MD_SPECIAL = re.compile(r"([\\\[\]|])")
 
 
+# Bare URLs, www. names and e-mail addresses, which GitHub-flavoured Markdown turns into links by itself.
+_AUTOLINK = re.compile(
+    r"(?i)(?:\b[a-z][a-z0-9+.-]*:/+|\bwww\.)[^\s<>`|]*[^\s<>`|.,;:!?)'\"]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+)
+
+
 def md(text: object) -> str:
-    """Text from documents or the user made inert in Markdown: one line, HTML escaped (no raw tags or
-    entities), and backslashes, link brackets and table pipes escaped. Emphasis characters are left alone:
-    at worst they change the look, not what the page does."""
-    line = " ".join(str(text).splitlines())
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(line, quote=False))
+    """Text from documents or the user made inert in Markdown: one line without control characters
+    (``untrusted.printable``), HTML escaped (no raw tags or entities), backslashes, link brackets and table pipes
+    escaped, and bare URLs and e-mail addresses put in code spans, so no renderer makes them links. Emphasis
+    characters are left alone: at worst they change the look, not what the page does."""
+    line = printable(text)
+    out, start = [], 0
+    for match in _AUTOLINK.finditer(line):
+        out += [_md_escape(line[start : match.start()]), md_code(match[0])]
+        start = match.end()
+    return "".join(out) + _md_escape(line[start:])
+
+
+def _md_escape(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def md_code(text: object) -> str:
     """``text`` as a Markdown code span (shown literally, raw HTML included), fenced by more backticks than it holds."""
-    line = " ".join(str(text).splitlines())
+    line = printable(text)
     fence = "`" * (max((len(run) for run in re.findall("`+", line)), default=0) + 1)
     pad = " " if line.startswith("`") or line.endswith("`") else ""
     return f"{fence}{pad}{line}{pad}{fence}"
+
+
+def _e(text: object) -> str:
+    """``text`` for index.html: without control characters (``untrusted.printable``), HTML-escaped, quotes too."""
+    return html.escape(printable(text))
 
 
 def _md_inline(parts: Sequence[Inline]) -> str:
@@ -368,7 +389,7 @@ _SCRIPT = """document.querySelectorAll("table.data").forEach(function (table) {
 
 
 def _html_inline(parts: Sequence[Inline]) -> str:
-    e = html.escape
+    e = _e
     out = []
     for part in parts:
         if isinstance(part, Link):
@@ -383,7 +404,7 @@ def _html_inline(parts: Sequence[Inline]) -> str:
 
 
 def _html_block(block: Block) -> str:
-    e = html.escape
+    e = _e
     if isinstance(block, Paragraph):
         return ('<p class="warning">' if block.callout else "<p>") + _html_inline(block.parts) + "</p>"
     if isinstance(block, Bullets):
@@ -418,7 +439,7 @@ def html_page(page: list[Section]) -> str:
         f"<style>{_CSS}</style></head><body>",
     ]
     for section in page:
-        parts.append(f"<h{section.level}>{html.escape(section.title)}</h{section.level}>")
+        parts.append(f"<h{section.level}>{_e(section.title)}</h{section.level}>")
         parts += [_html_block(b) for b in section.blocks if not (isinstance(b, Paragraph) and b.only == "md")]
     parts.append(f"<script>{_SCRIPT}</script>")
     parts.append("</body></html>")

@@ -89,8 +89,8 @@ def read_results(
             folders[str(key)] = path.parent  # add checked that the key is a string
         except NewerSchemaError as error:
             problems.append(Problem(shown, "newer schema", reason(error)))
-        except (UnreadableFile, ValueError, TypeError, AttributeError) as error:
-            problems.append(Problem(shown, "unreadable", reason(error)))
+        except (UnreadableFile, ValueError, TypeError, AttributeError, ArithmeticError, LookupError) as error:
+            problems.append(Problem(shown, "unreadable", reason(error)))  # one bad document never stops the report
     if not len(builder) and not problems:
         raise VaePassiveError(f"no analysis document in {results} is of a model in this selection")
     if not len(builder):
@@ -115,6 +115,27 @@ def _with_monitored_runs(built: Tables, folders: Mapping[str, Path]) -> Tables:
         paths = models["key"].astype(str).map(monitored).fillna(models["path"].astype(str))
         models["path"] = paths.astype("category")
     return built
+
+
+def model_folder(recorded: object, roots: Sequence[Path]) -> Path | None:
+    """The folder a document's ``model.path`` names, resolved (symlinks followed), if it lies inside one of ``roots``
+    (the results folder, the home, the report's ``--model-root`` folders); else None: a document must not make the
+    report read, decode or plot files of any folder it likes."""
+    if not recorded:
+        return None
+    try:
+        path = Path(str(recorded)).resolve()
+        return path if any(path.is_relative_to(root.resolve()) for root in roots) else None
+    except (OSError, RuntimeError, ValueError):  # a NUL byte, a symlink loop
+        return None
+
+
+def outside_note(key: str, recorded: object, what: str) -> str:
+    """The note for a ``model.path`` that ``model_folder`` does not follow."""
+    return (
+        f"model {key}: model.path {recorded} is outside the results folder, the home and the --model-root "
+        f"folders, so no {what}; pass --model-root with a folder holding it to follow it"
+    )
 
 
 def select_models(models: pd.DataFrame, wanted: Sequence[str], results: Path) -> list[str]:

@@ -25,7 +25,10 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
+from vae_passive import home
+from vae_passive.analysis.codes import float_codes, read_arrays
 from vae_passive.analysis.document import CODES_NAME
 from vae_passive.atomic import write_bytes, write_file, write_text
 from vae_passive.errors import VaePassiveError
@@ -36,8 +39,8 @@ from vae_passive.report.files import FileNames, inside, write_strings_csv, write
 from vae_passive.report.findings import findings, prevalence_rows
 from vae_passive.report.pages import FigureFile
 from vae_passive.report.provenance import data_kind
-from vae_passive.report.read import Problem, Progress, read_results, select_models
-from vae_passive.untrusted import UnreadableFile, is_tensorflow_error, load_npz, reason
+from vae_passive.report.read import Problem, Progress, model_folder, outside_note, read_results, select_models
+from vae_passive.untrusted import is_tensorflow_error, printable, reason
 from vae_passive.zoo import catalogue
 
 FORMATS = ("png", "pdf", "svg")
@@ -49,7 +52,6 @@ SAVE_METADATA = {
 MAX_WORKERS = 8
 MIN_PARALLEL_GROUPS = 4  # below this, starting worker processes costs more than it saves
 TRAVERSAL_VALUES = tuple(np.linspace(-2.0, 2.0, 7))
-MAX_CODES_BYTES = 2 * 1024**3  # codes.npz arrays, uncompressed: 100,000 inputs x 250 latents x 4 float64 codes
 GROUP_FIGURES = ("passive", "scores", "kinds", "downstream")
 #: Group label of a model whose document leaves a catalogue field out (``analyze --codes``, own models).
 MISSING_LABELS = {"method": "any method", "dataset": "any dataset"}
@@ -64,7 +66,10 @@ class _FigureWriter:
         self.saved: list[FigureFile] = []
 
     def save(self, fig: Figure, name: str, section: str, caption: str) -> None:
-        """Save ``fig`` as ``figures/<name>.<fmt>``; ``name`` is a ``FileNames`` stem."""
+        """Save ``fig`` as ``figures/<name>.<fmt>``; ``name`` is a ``FileNames`` stem. Its texts (titles, labels,
+        legends: document strings) lose their control characters first (``untrusted.printable``)."""
+        for text in fig.findobj(Text):
+            text.set_text(printable(text.get_text()))
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", metadata=SAVE_METADATA["png"])
         png = buffer.getvalue()
@@ -239,11 +244,11 @@ def _load_codes(key: str, folder: Path, num_latents: int) -> tuple[dict[str, np.
             "to keep the codes. Traversals start from the zero code."
         ]
     try:
-        arrays = load_npz(codes_path, ("mean", "logvar", "sampled"), MAX_CODES_BYTES)
-        codes = {n: np.asarray(a, np.float64) for n, a in arrays.items()}
-        if any(c.ndim != 2 or c.shape[1] != num_latents or not len(c) for c in codes.values()):
-            raise ValueError(f"codes are not (N, {num_latents}) with at least one row")
-    except (UnreadableFile, ValueError, TypeError) as error:
+        arrays = read_arrays(codes_path, ("mean", "logvar", "sampled"))
+        if len(arrays) < 3 or any(a.ndim != 2 or a.shape[1] != num_latents or not len(a) for a in arrays.values()):
+            raise ValueError(f"codes are not mean, logvar and sampled of shape (N, {num_latents}) with N > 0")
+        codes = {name: float_codes(name, array).astype(np.float64) for name, array in arrays.items()}
+    except (VaePassiveError, ValueError, TypeError) as error:
         return None, [f"model {key}: cannot use {codes_path.name} ({reason(error)}); no histograms or heatmaps"]
     return codes, []
 
@@ -269,11 +274,12 @@ def _model_figures(
     folder: Path,
     report_tables: tables.Tables,
     progress: Progress,
+    roots: Sequence[Path],
 ) -> list[str]:
     """Histograms, correlation heatmaps and traversals of one model; returns notes on what was skipped.
 
-    The module for the traversals is the one the document names (``model.path``), loaded through
-    ``vae_passive.tfhub.module``; the figure's caption says which folder that was.
+    The module for the traversals is the one the document names (``model.path``) if it lies inside ``roots``
+    (``read.model_folder``), loaded through ``vae_passive.tfhub.module``; the figure's caption says which folder.
     """
     model = report_tables.models[report_tables.models["key"].astype(str) == key].iloc[0]
     latents = report_tables.latents[report_tables.latents["key"].astype(str) == key].sort_values("latent")
@@ -296,6 +302,11 @@ def _model_figures(
     if not module_path or not Path(module_path).is_dir():
         notes.append(f"model {key}: module folder {module_path or '(not recorded)'} is missing, so no traversals")
         return notes
+    followed = model_folder(module_path, roots)
+    if followed is None:
+        notes.append(outside_note(key, module_path, "traversals"))
+        return notes
+    module_path = str(followed)
     progress(f"decoding traversals of model {key}")
     try:
         base = codes["mean"][0] if codes is not None else np.zeros(len(kinds))
@@ -347,10 +358,13 @@ def build_report(
     progress: Progress = lambda message: None,
     note: str | None = None,
     ids: Collection[int] | None = None,
+    model_roots: Sequence[Path] = (),
 ) -> Path:
     """Write tables, figures, report.md and index.html for the documents under ``results`` (only those of
-    the zoo models ``ids`` when given); return report.md."""
+    the zoo models ``ids`` when given); return report.md. A document's ``model.path`` (training logs, the
+    traversals' module) is followed only inside ``results``, the home and ``model_roots``."""
     _check_options(formats, out)
+    roots = (results, home.home(), *model_roots)
     names = FileNames()
     report_tables, problems, folders = read_results(results, progress, ids)
     models = report_tables.models
@@ -376,8 +390,8 @@ def build_report(
     with matplotlib.rc_context(figures.STYLE):
         group_findings, unplaced = _draw_groups(writer, names, report_tables, group_table, summary)
         for key in model_keys:
-            model_notes += _model_figures(writer, names, key, folders[key], report_tables, progress)
-        drawn, dynamics_notes = dynamics.dynamics_figures(models)  # models trained with --log-every
+            model_notes += _model_figures(writer, names, key, folders[key], report_tables, progress, roots)
+        drawn, dynamics_notes = dynamics.dynamics_figures(models, roots)  # models trained with --log-every
         for item in drawn:
             writer.save(item.figure, names.claim(item.stem), item.section, item.caption)
         model_notes += dynamics_notes

@@ -114,9 +114,13 @@ def _number(value: object, where: str) -> float:
 
 
 def _optional_int(value: object, where: str) -> int | None:
+    """A JSON integer (or integral float) that fits the tables' int64 columns, or None; Infinity, 1e999 and
+    1e300 are refused here, for one document, instead of overflowing when the whole report's tables are built."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -(2**63) <= value < 2**63:
+        raise DocumentError(f"{where} is {value!r}, not an integer of at most 64 bits")
+    if value != int(value):
         raise DocumentError(f"{where} is {value!r}, not an integer")
     return int(value)
 

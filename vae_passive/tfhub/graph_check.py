@@ -94,6 +94,7 @@ MAX_GRAPH_BYTES_ENV = config.MAX_GRAPH_BYTES
 MAX_CONST_BYTES_ENV = config.MAX_CONST_BYTES
 DEFAULT_MAX_GRAPH_BYTES = 64 * 2**20  # ours are 150-250 KB
 DEFAULT_MAX_CONST_BYTES = 16 * 2**20  # ours are under 1 KB
+TSTRING_BYTES = 24  # sizeof(tensorflow::tstring), the container of each element of a string tensor
 
 TRUST = "Only load modules from people you trust"
 
@@ -124,13 +125,18 @@ def _node_name(reference: str) -> str:
 
 
 def _const_bytes(tensor) -> int:
-    """Bytes a constant's value takes once TensorFlow expands it (repeated values fill the shape)."""
+    """Bytes a constant's value takes once TensorFlow expands it: the shape is filled by repeating the last value
+    given, for strings too (one 1 KiB string in a [8388608] constant is 8 GiB, and once crashed ``analyze``), and
+    every string element also costs its ``tstring`` container."""
     tf = tensorflow()
-    if tensor.dtype == tf.string.as_datatype_enum:
-        return sum(len(s) for s in tensor.string_val) + len(tensor.tensor_content)
     count = 1
     for dim in tensor.tensor_shape.dim:
         count *= max(dim.size, 0)
+    if tensor.dtype == tf.string.as_datatype_enum:
+        values = tensor.string_val
+        repeated = max(count - len(values), 0) * (len(values[-1]) if values else 0)
+        given = sum(len(value) for value in values) + len(tensor.tensor_content)
+        return max(count, len(values)) * TSTRING_BYTES + given + repeated
     try:
         itemsize = tf.dtypes.as_dtype(tensor.dtype).size
     except TypeError:  # not a dtype TensorFlow knows; the loader will refuse the graph
