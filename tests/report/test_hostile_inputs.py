@@ -70,14 +70,14 @@ def write_logs(folder, latents=None, correlations=None, steps=(0, 10, 20)):
     """Small logs in train --log-every's columns; ``latents``/``correlations`` replace those tables."""
     logs = folder / "logs"
     logs.mkdir(parents=True)
-    rows = [(s, i, "active" if i < 2 else "passive", 0.1 if i < 2 else 1.0) for s in steps for i in range(3)]
+    rows = [(s, i, "active" if i < 2 else "passive", 0.1 if i < 2 else 1.0) for s in steps for i in range(4)]  # 2 passive: a pair to draw
     default_latents = pd.DataFrame(rows, columns=["step", "latent", "kind", "mean_of_variance"])
     scores = pd.DataFrame(
         [(s, r, "full", 0.5) for s in steps for r in ("mean", "sampled")],
         columns=["step", "representation", "subset", "gaussian_total_correlation"],
     )
-    pairs = [(s, r, c, float(r == c)) for s in steps for r in range(3) for c in range(3)]
-    default_correlations = pd.DataFrame(pairs, columns=["step", "row", "column", "mean"])
+    pairs = [(s, r, c, float(r == c), float(r == c)) for s in steps for r in range(4) for c in range(4)]
+    default_correlations = pd.DataFrame(pairs, columns=["step", "row", "column", "mean", "sampled"])
     (default_latents if latents is None else latents).to_parquet(logs / "latents.parquet")
     scores.to_parquet(logs / "scores.parquet")
     (default_correlations if correlations is None else correlations).to_parquet(logs / "correlations.parquet")
@@ -90,7 +90,7 @@ def latents_with(**change):
 
 
 def correlations_with(**change):
-    frame = pd.DataFrame({"step": [0, 10], "row": [0, 0], "column": [0, 0], "mean": [1.0, 1.0]})
+    frame = pd.DataFrame({"step": [0, 10], "row": [0, 0], "column": [0, 0], "mean": [1.0, 1.0], "sampled": [1.0, 1.0]})
     return frame.assign(**change)
 
 
@@ -169,6 +169,7 @@ def test_model_path_is_followed_only_inside_the_results_the_home_and_model_roots
     assert {item.stem for item in drawn if item.stem.startswith("model_")} == {
         "model_m1__dynamics_variance",
         "model_m1__dynamics_correlation",
+        "model_m1__dynamics_passive_pairs",
     }
     outside_notes = [note for note in notes if "is outside the results folder" in note]
     assert [note.split(":")[0] for note in outside_notes] == ["model m2", "model m3"]

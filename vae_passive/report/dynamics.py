@@ -35,7 +35,7 @@ from vae_passive.untrusted import UnreadableFile, read_parquet, reason
 LOG_TABLES = {
     "latents": ("step", "latent", "kind", "mean_of_variance"),
     "scores": ("step", "representation", "subset", "gaussian_total_correlation"),
-    "correlations": ("step", "row", "column", "mean"),
+    "correlations": ("step", "row", "column", "mean", "sampled"),
 }
 INDEX_COLUMNS = ("step", "latent", "row", "column")
 TC_SUBSETS = {"full": "-", "passive": "--", "active+mixed": ":"}
