@@ -152,3 +152,14 @@ def is_tensorflow_error(error: BaseException) -> bool:
     """True for TensorFlow's own errors (``tf.errors.OpError`` and kin), e.g. a damaged or hostile module's graph
     failing; told by the class's module, so that callers need not import TensorFlow."""
     return any(cls.__module__.split(".")[0] == "tensorflow" for cls in type(error).__mro__)
+
+
+# C0 and C1 controls (escape sequences start here), DEL, and the invisible marks that reorder or hide text.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` from a stranger (an HTTP reason, a server's error, a document's string) fit for a terminal or a
+    one-line message: tabs and line breaks become spaces, every other control character, bidi override and lone
+    surrogate becomes ``?``, so no escape sequence recolours or rewrites what the user sees."""
+    return _UNPRINTABLE.sub("?", text.replace("\t", " ").replace("\n", " ").replace("\r", " "))

@@ -32,6 +32,7 @@ from vae_passive.zoo.checks import (
     sha256_file,
 )
 from vae_passive.zoo.limits import Limits
+from vae_passive.zoo.mirror_index import content_digest
 from vae_passive.zoo.progress import Outcome
 
 
@@ -144,8 +145,12 @@ def _copy_with_crc(src: Path, dest: Path) -> int:
     return crc
 
 
-def install_folder(folder: Path, model_id: int, source: str) -> int:
-    """Verify an extracted model folder and copy it to ``models/<id>/``; return its size. The caller holds the lock."""
+def install_folder(folder: Path, model_id: int, source: str, origin: Mapping | None = None, content: str = "") -> int:
+    """Verify an extracted model folder and copy it to ``models/<id>/``; return its size. The caller holds the lock.
+
+    ``origin`` goes into the manifest (what a mirror's index.json said of the model); ``content``, the digest its
+    index.json lists (``mirror_index.content_digest``), must match the files copied, else nothing is installed.
+    """
     files = check_model_folder(folder, model_id)
     sizes = {path: path.stat().st_size for path in files}
     check_free_space(home.models_dir(), sum(sizes.values()))
@@ -158,7 +163,13 @@ def install_folder(folder: Path, model_id: int, source: str) -> int:
             crc = _copy_with_crc(path, dest)
             listed[relative] = {"size": sizes[path], "crc32": f"{crc:08x}"}
         total = sum(sizes.values())
-        _place(target, model_id, _manifest(model_id, source, None, total, listed))
+        found = content_digest({name: (int(str(e["size"])), str(e["crc32"])) for name, e in listed.items()})
+        if content and found != content:
+            raise VaePassiveError(
+                f"model folder {folder} differs from what the mirror's index.json lists (content digest {found}, "
+                f"listed {content}): damaged or replaced; nothing installed"
+            )
+        _place(target, model_id, _manifest(model_id, source, None, total, listed, origin))
     return total
 
 

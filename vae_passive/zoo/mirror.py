@@ -12,8 +12,6 @@ a mirror folder as a fetch would.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import zipfile
 import zlib
@@ -37,6 +35,7 @@ from vae_passive.zoo.mirror_index import (
     SUMS_FILE,
     BadIndex,
     IndexEntry,
+    content_digest,
     parse_index,
     parse_sums,
     render_index,
@@ -119,12 +118,6 @@ def _file_crcs(model_id: int, folder: Path) -> dict[str, tuple[int, str]]:
                 crc = zlib.crc32(chunk, crc)
         crcs[name] = (sizes[name], f"{crc:08x}")
     return crcs
-
-
-def content_digest(crcs: dict[str, tuple[int, str]]) -> str:
-    """sha256 of the sorted (name, size, CRC-32) list: equal digests, equal zips."""
-    rows = [[name, size, crc] for name, (size, crc) in sorted(crcs.items())]
-    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
 
 
 def write_model_zip(
@@ -272,7 +265,10 @@ def _listings(out: Path) -> tuple[dict[str, str] | None, dict[int, IndexEntry] |
     """The mirror's ``SHA256SUMS`` and ``index.json`` (``None`` when absent) and problems reading them."""
     problems, sums, index = [], None, None
     if (out / SUMS_FILE).is_file():
-        sums = parse_sums((out / SUMS_FILE).read_text(errors="replace"))
+        try:
+            sums = parse_sums((out / SUMS_FILE).read_text(errors="replace"))
+        except BadIndex as error:  # fetch ignores a file that is not a SHA256SUMS, and refuses a conflicting one
+            problems.append(f"{SUMS_FILE} cannot be used: {error}")
     else:
         problems.append(f"{SUMS_FILE} is missing; fetch cannot check the zips' hashes (`vae-passive mirror build`)")
     if (out / INDEX_FILE).is_file():
