@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import socket
 import threading
@@ -39,6 +40,20 @@ NETWORK_CHUNK = 1 << 18  # reads from a socket: progress and Ctrl-C every 256 Ki
 TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds between two reads
 MAX_REDIRECTS = 10
 _T = TypeVar("_T")
+
+
+class _RedactRecords(logging.Filter):
+    """urllib3 logs some faults itself (``Failed to parse headers (url=...)`` with the server's bytes and a
+    traceback): keep the line, redacted and printable, without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_text(record.getMessage()), ()
+        record.exc_info = record.exc_text = None
+        return True
+
+
+for _name in ("urllib3.connection", "urllib3.connectionpool", "urllib3.response", "urllib3.util.retry"):
+    logging.getLogger(_name).addFilter(_RedactRecords())
 
 
 class Cancelled(Exception):
@@ -409,6 +424,7 @@ class Downloader:
                 body += chunk
                 if len(body) > max_bytes:
                     return Small(bytes(body[:max_bytes]), content_type, oversized=True)
+            self._check_deadline(job.deadline, job.shown)  # an answer cut at the deadline is no answer
             return Small(bytes(body), content_type, oversized=False)
 
     def _try_once(self, job: _Download) -> str:

@@ -287,6 +287,26 @@ class Fetcher(Downloader):
         except SourceFailed as error:
             raise SourceFailed(f"{error} (reading its {name})", error.status, error.unreachable) from None
 
+    def listed_ids(self) -> list[int]:
+        """The ids the mirrors' index.json files list (``fetch --all-listed``); ``VaePassiveError`` when there is no
+        mirror, or one has no usable index.json (then what it holds is unknown)."""
+        mirrors = [source for source in self.sources if not source.upstream]
+        if not mirrors:
+            raise VaePassiveError("--all-listed needs a mirror: give --mirror URL_OR_FOLDER or set VAE_PASSIVE_MIRROR")
+        listed: set[int] = set()
+        for source in mirrors:
+            try:
+                index = None if source.kind == "gcs" else self._mirror_files(source).index
+            except SourceFailed as error:
+                raise VaePassiveError(f"mirror {source.describe()}: {redact_text(str(error))}") from None
+            if index is None:
+                raise VaePassiveError(
+                    f"mirror {source.describe()} has no usable {INDEX_FILE}, so --all-listed cannot know what it "
+                    "holds; choose models with --ids or a filter (a mirror gets one from `vae-passive mirror build`)"
+                )
+            listed.update(index)
+        return sorted(listed)
+
     def probe(self, ids: Sequence[int]) -> list[Outcome]:
         """Dry run: where each model would come from and its size, touching nothing on disk."""
         return self._parallel(self.probe_one, ids)

@@ -38,7 +38,7 @@ CLOSED_BUCKET_HELP = (
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 # What libraries quote without a scheme: ``url: /zoo/SHA256SUMS?token=...`` (urllib3), ``user:pass@host``.
-_BARE_QUERY = re.compile(r"(?<=[^\s'\"<>?=&])\?([^\s'\"<>()]+)")
+_BARE_QUERY = re.compile(r"(?<=[\w.~%/-])\?([^\s'\"<>()]+)")  # after a path: ``f?x=1``, not ``(5 MB)?``
 _BARE_USERINFO = re.compile(r"[^\s'\"/@:()]+:[^\s'\"/@()]+@")
 MIN_SECRET_CHARS = 6  # shorter values (``download=1``) are redacted where they stand in a URL, not everywhere
 _SECRETS: set[str] = set()  # user names, passwords and query values of every URL redacted in this process
