@@ -10,28 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from vae_passive import __version__
 from vae_passive.errors import VaePassiveError
 from vae_passive.untrusted import printable
 from vae_passive.zoo.checks import CHUNK, NoSpace, check_free_space, feed
+from vae_passive.zoo.connections import cut_at_deadline, new_session
 from vae_passive.zoo.limits import DEADLINE_ENV, MAX_DOWNLOAD_ENV, Limits, RetryPolicy, retryable_status
 from vae_passive.zoo.progress import Progress, format_bytes
 from vae_passive.zoo.sources import OFFLINE_ENV, gcs_module, offline, redact_text, redact_url, redirect_problem
@@ -40,20 +35,6 @@ NETWORK_CHUNK = 1 << 18  # reads from a socket: progress and Ctrl-C every 256 Ki
 TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds between two reads
 MAX_REDIRECTS = 10
 _T = TypeVar("_T")
-
-
-class _RedactRecords(logging.Filter):
-    """urllib3 logs some faults itself (``Failed to parse headers (url=...)`` with the server's bytes and a
-    traceback): keep the line, redacted and printable, without the traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact_text(record.getMessage()), ()
-        record.exc_info = record.exc_text = None
-        return True
-
-
-for _name in ("urllib3.connection", "urllib3.connectionpool", "urllib3.response", "urllib3.util.retry"):
-    logging.getLogger(_name).addFilter(_RedactRecords())
 
 
 class Cancelled(Exception):
@@ -78,89 +59,6 @@ def _content_range(header: str | None) -> tuple[int, int | None] | None:
     if not match:
         return None
     return int(match.group(1)), None if match.group(2) == "*" else int(match.group(2))
-
-
-class _Watch:
-    """The sockets one transfer's requests read from, all shut down at its deadline (``time.monotonic``): that
-    wakes a read blocked on a server that trickles its headers or body a byte now and then, which no per-read
-    timeout would ever end."""
-
-    _current = threading.local()  # the watch of the transfer running on this thread, if any
-
-    def __init__(self, deadline: float):
-        self._sockets: list[socket.socket] = []
-        self._fired = False
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
-        self._timer.daemon = True
-
-    def add(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.append(sock)
-            if not self._fired:
-                return
-        _shut(sock)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self._fired = True
-            sockets = list(self._sockets)
-        for sock in sockets:
-            _shut(sock)
-
-    @classmethod
-    def register(cls, sock: socket.socket | None) -> None:
-        """Put ``sock`` under the current thread's watch (called as a request starts reading its answer)."""
-        watch = getattr(cls._current, "watch", None)
-        if watch is not None and sock is not None:
-            watch.add(sock)
-
-
-def _shut(sock: socket.socket) -> None:
-    with suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-@contextmanager
-def cut_at_deadline(deadline: float) -> Iterator[None]:
-    """Every request made on this thread inside the block is cut at ``deadline``: connection, headers, body."""
-    watch = _Watch(deadline)
-    outer = getattr(_Watch._current, "watch", None)
-    _Watch._current.watch = watch
-    watch._timer.start()
-    try:
-        yield
-    finally:
-        watch._timer.cancel()
-        _Watch._current.watch = outer
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def getresponse(self, *args, **kwargs):
-        _Watch.register(self.sock)
-        return super().getresponse(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def getresponse(self, *args, **kwargs):
-        _Watch.register(self.sock)
-        return super().getresponse(*args, **kwargs)
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-class _WatchedAdapter(HTTPAdapter):
-    """requests' adapter whose connections put their socket under the thread's ``_deadline`` watch."""
-
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
 class _Restart(Exception):
@@ -300,12 +198,8 @@ class Downloader:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
             # identity: a gzip-encoded zip would break byte ranges and sizes.
-            session.headers.update({"User-Agent": f"vae-passive/{__version__}", "Accept-Encoding": "identity"})
-            adapter = _WatchedAdapter()  # each connection's socket is cut at the deadline of its transfer
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
+            session = new_session({"User-Agent": f"vae-passive/{__version__}", "Accept-Encoding": "identity"})
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
@@ -385,7 +279,7 @@ class Downloader:
     def request(self, method: str, url: str, headers: dict[str, str] | None = None) -> requests.Response:
         """One streamed request whose redirects are followed here, each checked by ``redirect_problem`` (another
         host or port only over HTTPS, never to a private address from a public mirror), at most ``MAX_REDIRECTS``.
-        Call it inside ``_retrying`` (or a ``_deadline`` block) so that the deadline covers it."""
+        Call it inside ``_retrying`` (or a ``cut_at_deadline`` block) so that the deadline covers it."""
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             session = self._session()

@@ -25,12 +25,12 @@ from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import catalogue
 from vae_passive.zoo.cache import cache_entry, folder_size, is_cached, staging_dir
 from vae_passive.zoo.checks import NoSpace, sha256_file
+from vae_passive.zoo.connections import cut_at_deadline
 from vae_passive.zoo.download import (
     TIMEOUT,
     Downloader,
     Small,
     SourceFailed,
-    cut_at_deadline,
     discard_partial,
     no_connection,
     short_error,

@@ -1,0 +1,130 @@
+"""requests sessions for strangers' servers: every connection a transfer opens is cut at its deadline, and
+urllib3's own log lines are redacted.
+
+A per-read timeout never ends a server that trickles a byte now and then, in the headers as in the body:
+``cut_at_deadline`` puts every socket that starts reading an answer on this thread under a timer that shuts it
+down at the deadline, which wakes the blocked read. ``new_session`` mounts the adapter that does so.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from vae_passive.zoo.sources import redact_text
+
+
+class _RedactRecords(logging.Filter):
+    """urllib3 logs some faults itself (``Failed to parse headers (url=...)`` with the server's bytes and a
+    traceback): keep the line, redacted and printable, without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_text(record.getMessage()), ()
+        record.exc_info = record.exc_text = None
+        return True
+
+
+for _name in ("urllib3.connection", "urllib3.connectionpool", "urllib3.response", "urllib3.util.retry"):
+    logging.getLogger(_name).addFilter(_RedactRecords())
+
+
+class _Watch:
+    """The sockets one transfer's requests read from, all shut down at its deadline (``time.monotonic``): that
+    wakes a read blocked on a server that trickles its headers or body a byte now and then, which no per-read
+    timeout would ever end."""
+
+    _current = threading.local()  # the watch of the transfer running on this thread, if any
+
+    def __init__(self, deadline: float):
+        self._sockets: list[socket.socket] = []
+        self._fired = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if not self._fired:
+                return
+        _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    @classmethod
+    def register(cls, sock: socket.socket | None) -> None:
+        """Put ``sock`` under the current thread's watch (called as a request starts reading its answer)."""
+        watch = getattr(cls._current, "watch", None)
+        if watch is not None and sock is not None:
+            watch.add(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextmanager
+def cut_at_deadline(deadline: float) -> Iterator[None]:
+    """Every request made on this thread inside the block is cut at ``deadline``: connection, headers, body."""
+    watch = _Watch(deadline)
+    outer = getattr(_Watch._current, "watch", None)
+    _Watch._current.watch = watch
+    watch._timer.start()
+    try:
+        yield
+    finally:
+        watch._timer.cancel()
+        _Watch._current.watch = outer
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def getresponse(self, *args, **kwargs):
+        _Watch.register(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def getresponse(self, *args, **kwargs):
+        _Watch.register(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter whose connections put their socket under the thread's ``cut_at_deadline`` watch."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+def new_session(headers: dict[str, str]) -> requests.Session:
+    """A session with ``headers`` whose connections are cut at the deadline of the transfer using them."""
+    session = requests.Session()
+    session.headers.update(headers)
+    adapter = _WatchedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
