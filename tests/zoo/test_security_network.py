@@ -414,3 +414,11 @@ def test_fetch_all_listed_needs_an_index(cli, tmp_path):
     with soft_404_server() as server:  # an index.json that is an HTML page is no index
         result = cli("fetch", "--mirror", server.url + "/zoo", "--all-listed")
     assert result.exit_code == 1 and "has no usable index.json" in result.stderr
+
+
+def test_a_manifest_origin_that_is_not_printable_text_loses_its_data_not_its_mark():
+    """A cache filled before index strings were checked: the mark stays, the string that would break the
+    analysis document goes."""
+    assert Origin.from_value({"kind": "trained", "steps": 3, "data": "\ud800"}) == Origin("trained", 3, None)
+    assert Origin.from_value({"kind": "trained", "data": "a\x1b[2Jb"}) == Origin("trained", None, None)
+    assert Origin.from_value({"kind": "trained", "data": "procedural_dsprites"}).data == "procedural_dsprites"
