@@ -362,6 +362,7 @@ def test_redirect_policy():
     assert redirect_problem(loopback, loopback, "https://127.0.0.1:8443/0.zip") is None
     assert redirect_problem(public, public, "https://user:pw@cdn.example.net/0.zip") is None
     assert "pw" not in redirect_problem(public, public, "http://user:pw@cdn.example.net/0.zip")
+    assert "\x1b" not in redirect_problem(public, public, "http://cdn.example.net/\x1b[2J0.zip")
 
 
 def test_a_redirect_to_another_port_over_http_is_not_followed(cli):

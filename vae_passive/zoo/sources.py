@@ -124,10 +124,10 @@ def redirect_problem(mirror_url: str, current: str, target: str) -> str | None:
     try:
         scheme, host, port = _origin(target)
     except ValueError:
-        return f"{redact_url(current)} redirects to an unreadable address {redact_url(target)!r}"
+        return f"{redact_url(current)} redirects to an unreadable address {printable(redact_url(target))!r}"
     if (scheme, host, port) == _origin(current):
         return None
-    shown = f"{redact_url(current)} redirects to {redact_url(target)}"
+    shown = f"{redact_url(current)} redirects to {printable(redact_url(target))}"
     if scheme != "https":
         return f"{shown}, another host or port over {scheme or 'no'}:// (only HTTPS is followed there)"
     if _private(host) and not _private(_origin(mirror_url)[1]):
