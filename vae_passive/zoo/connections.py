@@ -112,6 +112,12 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
+# urllib3's messages name the pool and connection classes ("HTTPConnectionPool(host=...): Max retries ..."):
+# these keep the names users know.
+for _watched in (_WatchedHTTPConnection, _WatchedHTTPSConnection, _WatchedHTTPPool, _WatchedHTTPSPool):
+    _watched.__name__ = _watched.__qualname__ = _watched.__mro__[1].__name__
+
+
 class _WatchedAdapter(HTTPAdapter):
     """requests' adapter whose connections put their socket under the thread's ``cut_at_deadline`` watch."""
 
