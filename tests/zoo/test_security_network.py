@@ -28,6 +28,7 @@ from vae_passive.zoo import fetcher as fetcher_module
 from vae_passive.zoo.cache import read_manifest
 from vae_passive.zoo.fetcher import Fetcher, ensure_model
 from vae_passive.zoo.limits import DEADLINE_ENV, RETRY_BASE_ENV, RetryPolicy
+from vae_passive.zoo.mirror import verify_mirror
 from vae_passive.zoo.mirror_index import INDEX_FILE, SUMS_FILE, IndexEntry, content_digest, render_index
 from vae_passive.zoo.origin import Origin, model_origin
 from vae_passive.zoo.progress import Progress
@@ -424,3 +425,13 @@ def test_a_manifest_origin_that_is_not_printable_text_loses_its_data_not_its_mar
     assert Origin.from_value({"kind": "trained", "steps": 3, "data": "\ud800"}) == Origin("trained", 3, None)
     assert Origin.from_value({"kind": "trained", "data": "a\x1b[2Jb"}) == Origin("trained", None, None)
     assert Origin.from_value({"kind": "trained", "data": "procedural_dsprites"}).data == "procedural_dsprites"
+
+
+def test_mirror_verify_names_a_sha256sums_that_fetch_would_not_use(tmp_path):
+    (tmp_path / SUMS_FILE).write_text("<!DOCTYPE html><html>page</html>\n")
+    assert verify_mirror(tmp_path).problems == [
+        "SHA256SUMS cannot be used: line 1 is not `<sha256>  <name>` (an HTML page)"
+    ]
+    (tmp_path / SUMS_FILE).write_text(f"{'a' * 64}  0.zip\n{'b' * 64}  0.zip\n")
+    problems = verify_mirror(tmp_path).problems
+    assert problems == ["SHA256SUMS cannot be used: it lists '0.zip' twice with different sha256"]
