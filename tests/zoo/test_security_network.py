@@ -185,6 +185,20 @@ def test_a_server_that_trickles_its_headers_meets_the_deadline(monkeypatch, capl
     assert SECRET not in caplog.text and "Traceback" not in caplog.text
 
 
+def test_the_deadline_holds_through_an_http_proxy(monkeypatch):
+    monkeypatch.setenv(DEADLINE_ENV, "0.5")
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with trickling_server() as proxy:  # every request through it trickles its answer's headers
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        began = time.perf_counter()
+        with Fetcher([parse_source("http://zoo-mirror.invalid/zoo")], workers=1) as fetcher:
+            outcome = fetcher.fetch_one(0)
+        elapsed = time.perf_counter() - began
+    assert elapsed < 4, elapsed
+    assert outcome.status == "failed" and "took longer than 0.5 s" in outcome.reason
+
+
 # --- C. optional files that are not what they claim; soft 404s -------------------------------------------------
 
 PAGE = b"<!DOCTYPE html><html><body>Welcome to our lab</body></html>"

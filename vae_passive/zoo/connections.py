@@ -118,12 +118,22 @@ for _watched in (_WatchedHTTPConnection, _WatchedHTTPSConnection, _WatchedHTTPPo
     _watched.__name__ = _watched.__qualname__ = _watched.__mro__[1].__name__
 
 
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
 class _WatchedAdapter(HTTPAdapter):
-    """requests' adapter whose connections put their socket under the thread's ``cut_at_deadline`` watch."""
+    """requests' adapter whose connections put their socket under the thread's ``cut_at_deadline`` watch, direct
+    or through an HTTP(S) proxy (``HTTPS_PROXY``); a SOCKS proxy keeps its own connections, which are not cut."""
 
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        return manager
 
 
 def new_session(headers: dict[str, str]) -> requests.Session:
