@@ -8,11 +8,12 @@ down at the deadline, which wakes the blocked read. ``new_session`` mounts the a
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 import requests
@@ -38,44 +39,59 @@ for _name in ("urllib3.connection", "urllib3.connectionpool", "urllib3.response"
 
 
 class _Watch:
-    """The sockets one transfer's requests read from, all shut down at its deadline (``time.monotonic``): that
-    wakes a read blocked on a server that trickles its headers or body a byte now and then, which no per-read
-    timeout would ever end."""
+    """What one transfer's requests read from, all cut at its deadline (``time.monotonic``): shutting a socket
+    down wakes a read blocked on a server that trickles its headers or body a byte now and then, which no
+    per-read timeout would ever end."""
 
     _current = threading.local()  # the watch of the transfer running on this thread, if any
 
     def __init__(self, deadline: float):
-        self._sockets: list[socket.socket] = []
+        self._cuts: list[Callable[[], None]] = []
         self._fired = False
         self._lock = threading.Lock()
         self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
         self._timer.daemon = True
 
-    def add(self, sock: socket.socket) -> None:
+    def add(self, cut: Callable[[], None]) -> None:
         with self._lock:
-            self._sockets.append(sock)
+            self._cuts.append(cut)
             if not self._fired:
                 return
-        _shut(sock)
+        cut()
 
     def _fire(self) -> None:
         with self._lock:
             self._fired = True
-            sockets = list(self._sockets)
-        for sock in sockets:
-            _shut(sock)
+            cuts = list(self._cuts)
+        for cut in cuts:
+            with suppress(Exception):  # a connection already closed, or closing under our feet
+                cut()
 
     @classmethod
-    def register(cls, sock: socket.socket | None) -> None:
-        """Put ``sock`` under the current thread's watch (called as a request starts reading its answer)."""
+    def register(cls, cut: Callable[[], None]) -> None:
+        """Put ``cut`` under the current thread's watch, if there is one."""
         watch = getattr(cls._current, "watch", None)
-        if watch is not None and sock is not None:
-            watch.add(sock)
+        if watch is not None:
+            watch.add(cut)
 
 
-def _shut(sock: socket.socket) -> None:
-    with suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+def _shut(sock: socket.socket | None) -> None:
+    if sock is not None:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def watch_response(response: requests.Response) -> None:
+    """Cut ``response`` too at the current deadline: its body, whatever connection class (a SOCKS proxy's)
+    carries it."""
+
+    def cut() -> None:
+        try:
+            response.raw.shutdown()  # urllib3 >= 2.3
+        except (AttributeError, OSError, RuntimeError, ValueError):
+            response.close()
+
+    _Watch.register(cut)
 
 
 @contextmanager
@@ -94,13 +110,13 @@ def cut_at_deadline(deadline: float) -> Iterator[None]:
 
 class _WatchedHTTPConnection(HTTPConnection):
     def getresponse(self, *args, **kwargs):
-        _Watch.register(self.sock)
+        _Watch.register(functools.partial(_shut, self.sock))
         return super().getresponse(*args, **kwargs)
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
     def getresponse(self, *args, **kwargs):
-        _Watch.register(self.sock)
+        _Watch.register(functools.partial(_shut, self.sock))
         return super().getresponse(*args, **kwargs)
 
 

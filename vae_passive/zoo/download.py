@@ -26,7 +26,7 @@ from vae_passive import __version__
 from vae_passive.errors import VaePassiveError
 from vae_passive.untrusted import printable
 from vae_passive.zoo.checks import CHUNK, NoSpace, check_free_space, feed
-from vae_passive.zoo.connections import cut_at_deadline, new_session
+from vae_passive.zoo.connections import cut_at_deadline, new_session, watch_response
 from vae_passive.zoo.limits import DEADLINE_ENV, MAX_DOWNLOAD_ENV, Limits, RetryPolicy, retryable_status
 from vae_passive.zoo.progress import Progress, format_bytes
 from vae_passive.zoo.sources import OFFLINE_ENV, gcs_module, offline, redact_text, redact_url, redirect_problem
@@ -288,6 +288,7 @@ class Downloader:
             )
             target = session.get_redirect_target(response)
             if target is None:
+                watch_response(response)
                 return response
             response.close()
             target = urljoin(current, target)
