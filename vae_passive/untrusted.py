@@ -29,16 +29,18 @@ ARRAY_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, K
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-# C0 controls (ESC starts ANSI sequences, CR overwrites a line), DEL, C1 controls (CSI) and the bidirectional
-# marks and overrides that reorder what a terminal or a page shows; whitespace controls become one space.
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 controls (ESC starts ANSI sequences, CR overwrites a line), DEL, C1 controls (CSI), the invisible marks and
+# bidirectional overrides that hide or reorder what a terminal or a page shows, and lone surrogates (which no
+# encoder accepts); whitespace controls become one space.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _CONTROL_SPACE = re.compile("[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def printable(text: object) -> str:
-    """``text`` on one line without control characters, safe to print on a terminal or in a report: a string from
-    a document or a remote host cannot move the cursor, recolour, overwrite or reorder what is shown."""
-    return _CONTROL.sub("", _CONTROL_SPACE.sub(" ", str(text)))
+    """``text`` on one line, each control character, invisible mark, bidi override or lone surrogate shown as ``?``:
+    safe to print on a terminal or in a report, so a string from a document or a remote host (an HTTP reason, a
+    server's error) cannot move the cursor, recolour, overwrite or reorder what is shown."""
+    return _CONTROL.sub("?", _CONTROL_SPACE.sub(" ", str(text)))
 
 
 class UnreadableFile(VaePassiveError):

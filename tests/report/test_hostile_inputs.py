@@ -67,10 +67,12 @@ def test_numbers_out_of_range_cost_only_their_document(cli, tmp_path):
 
 
 def write_logs(folder, latents=None, correlations=None, steps=(0, 10, 20)):
-    """Small logs in train --log-every's columns; ``latents``/``correlations`` replace those tables."""
+    """Small logs in train --log-every's columns (latents 2 and 3 passive: one pair to draw); ``latents``/``correlations`` replace those tables."""
     logs = folder / "logs"
     logs.mkdir(parents=True)
-    rows = [(s, i, "active" if i < 2 else "passive", 0.1 if i < 2 else 1.0) for s in steps for i in range(4)]  # 2 passive: a pair to draw
+    rows = [
+        (s, i, "active" if i < 2 else "passive", 0.1 if i < 2 else 1.0) for s in steps for i in range(4)
+    ]  # 2 passive: a pair to draw
     default_latents = pd.DataFrame(rows, columns=["step", "latent", "kind", "mean_of_variance"])
     scores = pd.DataFrame(
         [(s, r, "full", 0.5) for s in steps for r in ("mean", "sampled")],

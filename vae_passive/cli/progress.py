@@ -86,6 +86,12 @@ class ModelBars(Progress):
         with self._lock:
             self.models.update(1)
 
+    def warn(self, text: str) -> None:
+        from tqdm import tqdm
+
+        with self._lock:
+            tqdm.write(f"warning: {text}", file=sys.stderr)
+
 
 def model_bars(total: int, quiet: bool, with_bytes: bool = False) -> ModelBars:
     """``ModelBars`` of ``fetch`` and ``import``: silent off a terminal or with ``--quiet``."""

@@ -64,12 +64,24 @@ def _offline_note(quiet: bool) -> None:
     "in order (the first that has a model wins). Its SHA256SUMS and index.json are used when present. "
     "Default: VAE_PASSIVE_MIRROR (separated by spaces). The upstream bucket is always tried last.",
 )
+@click.option(
+    "--all-listed",
+    is_flag=True,
+    help="Every model the mirrors' index.json lists (with a filter: those it selects); "
+    "an error for a mirror without one.",
+)
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64), help="Parallel downloads.")
 @click.option("--dry-run", is_flag=True, help="Print what would be fetched from where, with sizes; change nothing.")
 @quiet_option("No progress bar and no summary; failures are still reported.")
 @json_option
 def fetch(
-    selection: Selection, mirrors: tuple[str, ...], workers: int, dry_run: bool, quiet: bool, as_json: bool
+    selection: Selection,
+    mirrors: tuple[str, ...],
+    all_listed: bool,
+    workers: int,
+    dry_run: bool,
+    quiet: bool,
+    as_json: bool,
 ) -> None:
     """Download, verify and cache models.
 
@@ -84,13 +96,21 @@ def fetch(
       vae-passive fetch --dataset dsprites_full --seed 0 --mirror /shared/zoo --workers 4
       vae-passive fetch --study be-more-active --method beta_vae --mirror /shared/zoo --json
       VAE_PASSIVE_MIRROR=gs://my-bucket/zoo vae-passive fetch --ids 300-349 --dry-run
+      vae-passive fetch --mirror https://lab.example.org/dlib_zoo --all-listed
     """
     ids = selection.ids()
+    sources = resolve_sources(mirrors or None)
+    if all_listed:
+        with Fetcher(sources, workers=workers) as lister:
+            listed = lister.listed_ids()
+        ids = listed if ids is None else sorted(set(ids) & set(listed))
     if ids is None:
-        raise VaePassiveError("choose the models to fetch with --ids or a filter, e.g. --ids 0-9 or --seed 0")
+        raise VaePassiveError(
+            "choose the models to fetch with --ids or a filter, e.g. --ids 0-9 or --seed 0 "
+            "(or --all-listed for what a mirror's index.json lists)"
+        )
     if not ids:
         raise VaePassiveError("no model matches this selection; check it with `vae-passive list` and the same options")
-    sources = resolve_sources(mirrors or None)
     _offline_note(quiet)
     if dry_run:
         with Fetcher(sources, workers=workers) as fetcher:

@@ -14,27 +14,30 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from vae_passive import __version__
 from vae_passive.errors import VaePassiveError
+from vae_passive.untrusted import printable
 from vae_passive.zoo.checks import CHUNK, check_free_space
+from vae_passive.zoo.connections import cut_at_deadline, new_session, watch_response
 from vae_passive.zoo.fileguard import make_staging, open_staging, read_staging
 from vae_passive.zoo.limits import DEADLINE_ENV, MAX_DOWNLOAD_ENV, Limits, RetryPolicy, retryable_status
 from vae_passive.zoo.progress import Progress, format_bytes
-from vae_passive.zoo.sources import OFFLINE_ENV, gcs_module, offline, redact_url
+from vae_passive.zoo.sources import OFFLINE_ENV, gcs_module, offline, redact_text, redact_url, redirect_problem
 
 NETWORK_CHUNK = 1 << 18  # reads from a socket: progress and Ctrl-C every 256 KiB
 TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds between two reads
 SIDECAR_MAX_BYTES = 64 << 10
+MAX_REDIRECTS = 10
+_T = TypeVar("_T")
 
 
 class Cancelled(Exception):
@@ -61,24 +64,18 @@ def _content_range(header: str | None) -> tuple[int, int | None] | None:
     return int(match.group(1)), None if match.group(2) == "*" else int(match.group(2))
 
 
-@contextmanager
-def _cut_at(response: requests.Response, deadline: float) -> Iterator[None]:
-    """Shut the response's socket down at ``deadline`` (``time.monotonic``), waking a read that a server
-    trickling a byte now and then would keep blocked past any per-read timeout."""
+class _Restart(Exception):
+    """The answer cannot be glued to the partial file: start again from byte 0, at once."""
 
-    def cut() -> None:
-        try:
-            response.raw.shutdown()  # urllib3 >= 2.3; else closing is the best there is
-        except (AttributeError, OSError, RuntimeError, ValueError):
-            response.close()
 
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
+@dataclass(frozen=True)
+class Small:
+    """A small file read into memory (``Downloader.read_small``): its bytes (at most the cap), its Content-Type,
+    and whether it is larger than the cap (then ``body`` is only a prefix)."""
+
+    body: bytes
+    content_type: str
+    oversized: bool
 
 
 def no_connection(error: BaseException, url: str) -> SourceFailed | None:
@@ -98,13 +95,14 @@ def no_connection(error: BaseException, url: str) -> SourceFailed | None:
 
 def status_text(status: int, reason: str | None) -> str:
     """An HTTP error status as messages show it, with what 404 and 403 mean here."""
-    text = f"HTTP {status} {reason or ''}".strip()
+    text = f"HTTP {status} {printable(reason or '')}".strip()
     return f"{text} (no such zip)" if status == 404 else f"{text} (access denied)" if status == 403 else text
 
 
 def short_error(error: BaseException) -> str:
-    """The gist of an exception's message: urllib3 nests whole reprs, with the OS error deep inside."""
-    text = str(error).strip()
+    """The gist of an exception's message: urllib3 nests whole reprs, with the OS error deep inside. Redacted and
+    printable (``redact_text``): urllib3 quotes the URL's path and query, and a server's words may hold escapes."""
+    text = redact_text(str(error)).strip()
     os_error = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
     if os_error:
         return os_error.group(0).strip()
@@ -166,16 +164,22 @@ _D = TypeVar("_D", bound="Downloader")
 
 @dataclass
 class _Transfer:
-    """One download across its tries: from where to where, until when, and what the tries so far left."""
+    """One request across its tries: from where, until when, and what the tries so far left."""
 
     url: str
-    part: Path
     shown: str  # the URL as messages show it: credentials redacted
-    deadline: float  # ``time.monotonic()`` at which all tries end
-    validator: str | None  # of the partial file worth resuming (``""``: none known); ``None``: start at byte 0
+    deadline: float  # ``time.monotonic()`` at which all tries end, metadata and redirects included
     failures: int = 0
     received: int = 0  # bytes received by the current try
     retry_after: str | None = None  # the current try's ``Retry-After`` header
+
+
+@dataclass(kw_only=True)
+class _Download(_Transfer):
+    """A download to a partial file, which a later try (or run) resumes."""
+
+    part: Path
+    validator: str | None  # of the partial file worth resuming (``""``: none known); ``None``: start at byte 0
 
 
 class Downloader:
@@ -215,9 +219,8 @@ class Downloader:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
             # identity: a gzip-encoded zip would break byte ranges and sizes.
-            session.headers.update({"User-Agent": f"vae-passive/{__version__}", "Accept-Encoding": "identity"})
+            session = new_session({"User-Agent": f"vae-passive/{__version__}", "Accept-Encoding": "identity"})
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
@@ -245,19 +248,31 @@ class Downloader:
         """Download ``url`` to ``part``, resuming a partial file with Range and retrying transient failures.
 
         Returns the sha256 of the whole file, hashed on the way in. At most ``limits.download_bytes`` are
-        taken (a larger file is discarded) and all tries together end at ``limits.deadline``: a timer cuts
-        a read that a trickling server keeps alive.
+        taken (a larger file is discarded) and all tries together end at ``limits.deadline``.
         """
         make_staging(part.parent)
         shown = redact_url(url)
-        job = _Transfer(url, part, shown, time.monotonic() + self.limits.deadline, _resume_validator(part, shown))
+        deadline = time.monotonic() + self.limits.deadline
+        job = _Download(url, shown, deadline, part=part, validator=_resume_validator(part, shown))
+        return self._retrying(job, lambda: self._try_once(job))
+
+    def read_small(self, url: str, max_bytes: int) -> Small | None:
+        """A small file (a mirror's ``SHA256SUMS``, ``index.json``) read into memory, with a download's retries
+        and deadline; ``None`` when the server says it has none (403, 404, 410)."""
+        job = _Transfer(url, redact_url(url), time.monotonic() + self.limits.deadline)
+        return self._retrying(job, lambda: self._read_once(job, max_bytes))
+
+    def _retrying(self, job: _Transfer, attempt: Callable[[], _T]) -> _T:
+        """``attempt`` until it returns, retrying transient failures with backoff; every try, its redirects and
+        the waits between tries end at ``job.deadline`` (a timer cuts a read that a trickling server keeps
+        alive, headers included)."""
         while True:
-            self._check_deadline(job.deadline, shown)
+            self._check_deadline(job.deadline, job.shown)
             job.received, job.retry_after = 0, None
             try:
-                digest = self._try_once(job)
-                if digest is not None:
-                    return digest
+                with cut_at_deadline(job.deadline):
+                    return attempt()
+            except _Restart:
                 continue  # restarting from byte 0 needs no wait
             except SourceFailed as error:
                 if error.status is None or not retryable_status(error.status):
@@ -266,36 +281,78 @@ class Downloader:
                 if job.failures >= self.policy.attempts:
                     raise SourceFailed(f"{error} after {job.failures} tries", error.status) from None
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
-                refused = no_connection(error, url)
+                refused = no_connection(error, job.url)
                 if refused is not None:
                     raise refused from None
-                self._check_deadline(job.deadline, shown)
-                job.failures = (
-                    0 if job.received else job.failures + 1
-                )  # a connection that delivered bytes is no failure
+                self._check_deadline(job.deadline, job.shown)
+                # a connection that delivered bytes is no failure
+                job.failures = 0 if job.received else job.failures + 1
                 if job.failures >= self.policy.attempts:
                     raise SourceFailed(
                         f"network error after {job.failures} tries: {short_error(error)}", unreachable=not job.received
                     ) from None
             except requests.RequestException as error:
-                raise SourceFailed(f"cannot download {shown}: {short_error(error)}") from None
+                raise SourceFailed(f"cannot download {job.shown}: {short_error(error)}") from None
             if not job.received:
                 delay = self.policy.delay(max(1, job.failures), job.retry_after)
                 self._sleep(max(0.0, min(delay, job.deadline - time.monotonic())))
 
-    def _try_once(self, job: _Transfer) -> str | None:
-        """One GET, from where the partial file ends: the sha256 of the whole file, or ``None`` to restart at byte 0."""
+    def request(self, method: str, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+        """One streamed request whose redirects are followed here, each checked by ``redirect_problem`` (another
+        host or port only over HTTPS, never to a private address from a public mirror), at most ``MAX_REDIRECTS``.
+        Call it inside ``_retrying`` (or a ``cut_at_deadline`` block) so that the deadline covers it."""
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            session = self._session()
+            response = session.request(
+                method, current, headers=headers, stream=True, timeout=self.timeout, allow_redirects=False
+            )
+            target = session.get_redirect_target(response)
+            if target is None:
+                watch_response(response)
+                return response
+            response.close()
+            target = urljoin(current, target)
+            problem = redirect_problem(url, current, target)
+            if problem is not None:
+                raise SourceFailed(problem)
+            current = target
+        raise SourceFailed(f"{redact_url(url)} redirects more than {MAX_REDIRECTS} times")
+
+    def _read_once(self, job: _Transfer, max_bytes: int) -> Small | None:
+        """One GET of a small file: at most ``max_bytes`` + 1 bytes of it are read."""
+        with self.request("GET", job.url) as response:
+            status = response.status_code
+            if status in (403, 404, 410):
+                return None
+            if retryable_status(status):
+                job.retry_after = response.headers.get("Retry-After")
+                raise SourceFailed(status_text(status, response.reason), status)
+            if status != 200:
+                raise SourceFailed(status_text(status, response.reason), status)
+            content_type = printable(response.headers.get("Content-Type", ""))[:100]
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > max_bytes:
+                return Small(b"", content_type, oversized=True)
+            body = bytearray()
+            for chunk in response.iter_content(NETWORK_CHUNK):
+                job.received += len(chunk)
+                body += chunk
+                if len(body) > max_bytes:
+                    return Small(bytes(body[:max_bytes]), content_type, oversized=True)
+            self._check_deadline(job.deadline, job.shown)  # an answer cut at the deadline is no answer
+            return Small(bytes(body), content_type, oversized=False)
+
+    def _try_once(self, job: _Download) -> str:
+        """One GET, from where the partial file ends: the sha256 of the whole file (``_Restart``: from byte 0)."""
         offset = (_partial_size(job.part) or 0) if job.validator is not None else 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         if offset and job.validator:
             headers["If-Range"] = job.validator
-        with (
-            self._session().get(job.url, headers=headers, stream=True, timeout=self.timeout) as response,
-            _cut_at(response, job.deadline),
-        ):
+        with self.request("GET", job.url, headers) as response:
             span = self._accept(response, job, offset)
             if span is None:
-                return None
+                raise _Restart
             offset, total = span
             job.validator = _strong_validator(response.headers) or ""
             _write_sidecar(job.part, job.shown, job.validator)
@@ -310,7 +367,7 @@ class Downloader:
                 )
             return digest
 
-    def _accept(self, response: requests.Response, job: _Transfer, offset: int) -> tuple[int, int | None] | None:
+    def _accept(self, response: requests.Response, job: _Download, offset: int) -> tuple[int, int | None] | None:
         """(offset the body starts at, total size if known) of an answer worth reading; ``None`` to restart at
         byte 0; ``SourceFailed`` for an error status (``job.retry_after`` set when the server asked)."""
         status = response.status_code
@@ -319,7 +376,7 @@ class Downloader:
             return None
         if retryable_status(status):
             job.retry_after = response.headers.get("Retry-After")
-            raise SourceFailed(f"HTTP {status} {response.reason}", status)
+            raise SourceFailed(status_text(status, response.reason), status)
         if status not in (200, 206):
             raise SourceFailed(status_text(status, response.reason), status)
         if status == 200:  # the server ignored Range (or the file changed): restart cleanly
@@ -331,7 +388,7 @@ class Downloader:
             return None
         return span
 
-    def _receive(self, response: requests.Response, job: _Transfer, offset: int) -> str:
+    def _receive(self, response: requests.Response, job: _Download, offset: int) -> str:
         """Write the body to the partial file from ``offset`` on, counting ``job.received``; the whole file's sha256."""
         cap = self.limits.download_bytes
         digest = hashlib.sha256()

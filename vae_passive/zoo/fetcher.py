@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 
@@ -24,10 +26,11 @@ from vae_passive.errors import VaePassiveError
 from vae_passive.zoo import catalogue
 from vae_passive.zoo.cache import cache_entry, folder_size, is_cached, staging_dir
 from vae_passive.zoo.checks import NoSpace
+from vae_passive.zoo.connections import cut_at_deadline
 from vae_passive.zoo.download import (
-    NETWORK_CHUNK,
     TIMEOUT,
     Downloader,
+    Small,
     SourceFailed,
     discard_partial,
     no_connection,
@@ -36,15 +39,17 @@ from vae_passive.zoo.download import (
 )
 from vae_passive.zoo.fileguard import read_small
 from vae_passive.zoo.install import install_folder, install_once, install_zip
-from vae_passive.zoo.limits import Limits, RetryPolicy, retryable_status
+from vae_passive.zoo.limits import Limits, RetryPolicy
 from vae_passive.zoo.mirror_index import (
     INDEX_FILE,
     METADATA_MAX_BYTES,
     SUMS_FILE,
     BadIndex,
     IndexEntry,
+    NotMetadata,
     parse_index,
     parse_sums,
+    what_it_is,
 )
 from vae_passive.zoo.progress import Outcome, Progress, format_bytes
 from vae_passive.zoo.sources import (
@@ -57,6 +62,15 @@ from vae_passive.zoo.sources import (
 )
 
 _CLOSED_UPSTREAMS: set[str] = set()  # upstream URLs that answered 403 in this process
+_L = TypeVar("_L")
+
+
+def _text(small: Small) -> str:
+    """A small file's bytes as UTF-8 text; ``NotMetadata`` when they are not."""
+    try:
+        return small.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotMetadata(f"it is not UTF-8 text ({what_it_is(small.body, small.content_type)})") from None
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,21 @@ class MirrorFiles:
         return [(name, sha) for name, sha in found if sha is not None]
 
 
+def _soft_404(model_id: int) -> str:
+    return (
+        f"{model_id}.zip is an HTML page, not a zip: the host answers 200 with a page for files it does not have "
+        "(a soft 404), so it does not hold this model"
+    )
+
+
+def _check_not_a_page(part: Path, model_id: int) -> None:
+    """Name a soft 404 as such, rather than as a corrupt zip."""
+    with open(part, "rb") as handle:
+        head = handle.read(512)
+    if not head.startswith(b"PK") and what_it_is(head) == "an HTML page":
+        raise SourceFailed(_soft_404(model_id), 404)
+
+
 class Fetcher(Downloader):
     """Fetch models from ``sources`` in order, ``workers`` at a time, one ``requests.Session`` per worker."""
 
@@ -97,9 +126,10 @@ class Fetcher(Downloader):
         super().__init__(policy=policy, timeout=timeout, progress=progress, limits=limits)
         self.sources = list(sources)
         self.workers = workers
-        self._unreachable: set[str] = set()  # sources that never answered in this run
+        self._unreachable: dict[str, str] = {}  # sources that never answered in this run: their failure
         self._meta: dict[str, MirrorFiles | SourceFailed] = {}  # SHA256SUMS and index.json per mirror, read once
         self._meta_lock = threading.Lock()
+        self._meta_locks: dict[str, threading.Lock] = {}
 
     def _parallel(self, func: Callable[[int], Outcome], ids: Sequence[int]) -> list[Outcome]:
         """``func`` over ``ids`` on the worker threads; Ctrl-C stops the workers at their next chunk."""
@@ -135,8 +165,9 @@ class Fetcher(Downloader):
     ) -> Outcome:
         """``attempt`` each source in turn; the first success wins, else every source's reason is kept.
 
-        The upstream bucket's 403 means it is closed, so later models in this process skip it; any failure of
-        the upstream bucket marks the outcome so that the summary says how to use a mirror or ``import``.
+        The upstream bucket's 403 means it is closed, so later models in this process skip it, and the outcome is
+        marked so that the summary says how to use a mirror or ``import``. A source that never answered is given
+        up for the run; later models repeat its first reason, so the summary shows one cause as one group.
         """
         failures, closed = [], False
         for source in self.sources:
@@ -144,8 +175,8 @@ class Fetcher(Downloader):
                 failures.append(f"upstream: {UPSTREAM_CLOSED}")
                 closed = True
                 continue
-            if source.location in self._unreachable:
-                failures.append(f"{source.describe()}: unreachable, given up earlier in this run")
+            if source.location in self._unreachable:  # the same words as the model that found it: one group
+                failures.append(self._unreachable[source.location])
                 continue
             try:
                 location, size = attempt(source, model_id)
@@ -153,14 +184,14 @@ class Fetcher(Downloader):
             except NoSpace:
                 raise
             except (SourceFailed, VaePassiveError) as error:
-                closed = closed or source.upstream  # any upstream failure: point to --mirror and import
                 if source.upstream and getattr(error, "status", None) == 403:
                     _CLOSED_UPSTREAMS.add(source.location)
                     failures.append(f"upstream: {UPSTREAM_CLOSED}")
+                    closed = True
                 else:
                     failures.append(f"{source.describe()}: {redact_text(str(error))}")
                 if getattr(error, "unreachable", False):
-                    self._unreachable.add(source.location)
+                    self._unreachable.setdefault(source.location, failures[-1])
         return Outcome(model_id, not_found, reason="; ".join(failures) or OFFLINE_MISSING, upstream_closed=closed)
 
     def _from_source(self, source: Source, model_id: int) -> tuple[str, int]:
@@ -182,14 +213,16 @@ class Fetcher(Downloader):
                 )
                 return str(zip_path), size
             folder = Path(source.location) / str(model_id)
-            if folder.is_dir():
-                return str(folder), install_folder(folder, model_id, str(folder))
+            if folder.is_dir():  # the index's origin and content digest hold for a folder as for a zip
+                content = listed.content if listed else ""
+                return str(folder), install_folder(folder, model_id, str(folder), origin, content)
             raise SourceFailed(f"neither {model_id}.zip nor {model_id}/ is there", 404)
         location = source.zip_location(model_id)
         part = staging_dir() / f"{model_id}.zip.part"
         download = self.download_gcs if source.kind == "gcs" else self.download_http
         try:
             digest = download(location, part)
+            _check_not_a_page(part, model_id)
             self._check_sum(source, model_id, digest)
             return location, install_zip(part, model_id, redact_url(location), digest, self.limits, origin)
         finally:
@@ -205,10 +238,14 @@ class Fetcher(Downloader):
                 )
 
     def _mirror_files(self, source: Source) -> MirrorFiles:
-        """The mirror's ``SHA256SUMS`` and ``index.json``, each read once per run (none for upstream and gs://)."""
+        """The mirror's ``SHA256SUMS`` and ``index.json``, each read once per run (none for upstream and gs://).
+
+        One lock per mirror: a slow mirror holds up only the models that wait for its files."""
         if source.upstream or source.kind == "gcs":
             return MirrorFiles()
         with self._meta_lock:
+            lock = self._meta_locks.setdefault(source.location, threading.Lock())
+        with lock:
             if source.location not in self._meta:
                 try:
                     self._meta[source.location] = self._read_mirror_files(source)
@@ -220,58 +257,65 @@ class Fetcher(Downloader):
         return files
 
     def _read_mirror_files(self, source: Source) -> MirrorFiles:
-        """Read ``SHA256SUMS`` and ``index.json`` from the mirror; ``SourceFailed`` when one is unusable."""
-        sums = self._fetch_small(source, SUMS_FILE)
-        index = self._fetch_small(source, INDEX_FILE)
-        try:
-            entries = None if index is None else parse_index(index)
-        except BadIndex as error:
-            raise SourceFailed(f"its {INDEX_FILE} cannot be used: {error}") from None
-        return MirrorFiles(None if sums is None else parse_sums(sums.decode(errors="replace")), entries)
+        """Read ``SHA256SUMS`` and ``index.json`` from the mirror; ``SourceFailed`` when one cannot be trusted."""
+        return MirrorFiles(
+            self._listing(source, SUMS_FILE, lambda small: parse_sums(_text(small), small.content_type)),
+            self._listing(source, INDEX_FILE, lambda small: parse_index(small.body, small.content_type)),
+        )
 
-    def _fetch_small(self, source: Source, name: str) -> bytes | None:
-        """``<mirror>/<name>`` (at most ``METADATA_MAX_BYTES``); ``None`` when absent (404, 403, 410)."""
-        too_big = SourceFailed(f"its {name} is larger than {format_bytes(METADATA_MAX_BYTES)}; refusing it")
+    def _listing(self, source: Source, name: str, parse: Callable[[Small], _L]) -> _L | None:
+        """The mirror's file ``name`` parsed, by ``mirror_index``'s rule: ``None`` when absent or not what it claims
+        (an HTML page for a missing file, junk, too large: one warning names it), ``SourceFailed`` when it is one
+        but cannot be trusted."""
+        small = self._fetch_small(source, name)
+        if small is None:
+            return None
+        try:
+            if small.oversized:
+                raise NotMetadata(f"it is larger than {format_bytes(METADATA_MAX_BYTES)}")
+            return parse(small)
+        except NotMetadata as error:
+            self.progress.warn(f"mirror {source.describe()}: its {name} is not one, so it is not used: {error}")
+            return None
+        except BadIndex as error:
+            raise SourceFailed(f"its {name} cannot be used: {error}") from None
+
+    def _fetch_small(self, source: Source, name: str) -> Small | None:
+        """``<mirror>/<name>``, at most ``METADATA_MAX_BYTES`` of it; ``None`` when absent (404, 403, 410).
+
+        Over HTTP with a download's retries, deadline and redirect rules (``Downloader.read_small``)."""
         if source.kind == "folder":
             path = Path(source.file_location(name))
             if not os.path.lexists(path):
                 return None
             try:  # no link, FIFO or device; at most METADATA_MAX_BYTES
-                return read_small(path, METADATA_MAX_BYTES)
+                return Small(read_small(path, METADATA_MAX_BYTES), "", oversized=False)
             except VaePassiveError as error:
                 raise SourceFailed(str(error)) from None
-        url = source.file_location(name)
-        failures = 0
-        while True:
-            retry_after = None
+        try:
+            return self.read_small(source.file_location(name), METADATA_MAX_BYTES)
+        except SourceFailed as error:
+            raise SourceFailed(f"{error} (reading its {name})", error.status, error.unreachable) from None
+
+    def listed_ids(self) -> list[int]:
+        """The ids the mirrors' index.json files list (``fetch --all-listed``); ``VaePassiveError`` when there is no
+        mirror, or one has no usable index.json (then what it holds is unknown)."""
+        mirrors = [source for source in self.sources if not source.upstream]
+        if not mirrors:
+            raise VaePassiveError("--all-listed needs a mirror: give --mirror URL_OR_FOLDER or set VAE_PASSIVE_MIRROR")
+        listed: set[int] = set()
+        for source in mirrors:
             try:
-                with self._session().get(url, stream=True, timeout=self.timeout) as response:
-                    if response.status_code in (403, 404, 410):
-                        return None
-                    if response.status_code == 200:
-                        body = b""
-                        for chunk in response.iter_content(NETWORK_CHUNK):
-                            body += chunk
-                            if len(body) > METADATA_MAX_BYTES:
-                                raise too_big
-                        return body
-                    if not retryable_status(response.status_code):
-                        raise SourceFailed(f"cannot read its {name}: {status_text(response.status_code, None)}")
-                    retry_after = response.headers.get("Retry-After")
-                    why, answered = f"HTTP {response.status_code}", True
-            except requests.RequestException as error:
-                refused = no_connection(error, url)
-                if refused is not None:
-                    raise refused from None
-                why, answered = short_error(error), False
-            failures += 1
-            if failures >= self.policy.attempts:
-                if answered:
-                    raise SourceFailed(f"{why} after {failures} tries (reading its {name})")
-                raise SourceFailed(
-                    f"network error after {failures} tries: {why} (reading its {name})", unreachable=True
+                index = None if source.kind == "gcs" else self._mirror_files(source).index
+            except SourceFailed as error:
+                raise VaePassiveError(f"mirror {source.describe()}: {redact_text(str(error))}") from None
+            if index is None:
+                raise VaePassiveError(
+                    f"mirror {source.describe()} has no usable {INDEX_FILE}, so --all-listed cannot know what it "
+                    "holds; choose models with --ids or a filter (a mirror gets one from `vae-passive mirror build`)"
                 )
-            self._sleep(self.policy.delay(failures, retry_after))
+            listed.update(index)
+        return sorted(listed)
 
     def probe(self, ids: Sequence[int]) -> list[Outcome]:
         """Dry run: where each model would come from and its size, touching nothing on disk."""
@@ -304,14 +348,17 @@ class Fetcher(Downloader):
             except Exception as error:  # gcsfs raises its own HttpError types as well as OSError
                 raise SourceFailed(f"cannot read {location}: {short_error(error)}") from None
         try:
-            session = self._session()
-            response = session.head(location, timeout=self.timeout, allow_redirects=True)
-            if response.status_code in (405, 501):  # no HEAD here: read the headers of a GET
-                with session.get(location, stream=True, timeout=self.timeout) as response:
+            with cut_at_deadline(time.monotonic() + self.limits.deadline):
+                with self.request("HEAD", location) as response:
                     pass
+                if response.status_code in (405, 501):  # no HEAD here: read the headers of a GET
+                    with self.request("GET", location) as response:
+                        pass
         except requests.RequestException as error:
             refused = no_connection(error, location)
             raise refused or SourceFailed(f"cannot connect: {short_error(error)}") from None
+        if response.status_code == 200 and response.headers.get("Content-Type", "").lower().startswith("text/html"):
+            raise SourceFailed(_soft_404(model_id), 404)
         if response.status_code != 200:
             raise SourceFailed(status_text(response.status_code, response.reason), response.status_code)
         length = response.headers.get("Content-Length")

@@ -33,6 +33,7 @@ from vae_passive.zoo.checks import (
 )
 from vae_passive.zoo.fileguard import chunks_of, make_staging, open_listed
 from vae_passive.zoo.limits import MAX_DOWNLOAD_ENV, Limits
+from vae_passive.zoo.mirror_index import content_digest
 from vae_passive.zoo.progress import Outcome, format_bytes
 
 
@@ -156,11 +157,13 @@ def install_zip(
     return size
 
 
-def install_folder(folder: Path, model_id: int, source: str) -> int:
+def install_folder(folder: Path, model_id: int, source: str, origin: Mapping | None = None, content: str = "") -> int:
     """Verify an extracted model folder and copy it to ``models/<id>/``; return its size. The caller holds the lock.
 
     Each file is read once, through the descriptor its checks were made on (``fileguard.chunks_of``): a file
-    swapped for a link or another file after the listing is refused, never copied.
+    swapped for a link or another file after the listing is refused, never copied. ``origin`` goes into the
+    manifest (what a mirror's index.json said of the model); ``content``, the digest its index.json lists
+    (``mirror_index.content_digest``), must match the files copied, else nothing is installed.
     """
     files = check_model_folder(folder, model_id)
     total = sum(info.st_size for info in files.values())
@@ -176,7 +179,13 @@ def install_folder(folder: Path, model_id: int, source: str) -> int:
                     crc = zlib.crc32(chunk, crc)
                     out.write(chunk)
             listed[relative] = {"size": info.st_size, "crc32": f"{crc:08x}"}
-        _place(target, model_id, _manifest(model_id, source, None, total, listed))
+        found = content_digest({name: (int(str(e["size"])), str(e["crc32"])) for name, e in listed.items()})
+        if content and found != content:
+            raise VaePassiveError(
+                f"model folder {folder} differs from what the mirror's index.json lists (content digest {found}, "
+                f"listed {content}): damaged or replaced; nothing installed"
+            )
+        _place(target, model_id, _manifest(model_id, source, None, total, listed, origin))
     return total
 
 

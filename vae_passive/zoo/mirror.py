@@ -43,6 +43,7 @@ from vae_passive.zoo.mirror_index import (
     SUMS_FILE,
     BadIndex,
     IndexEntry,
+    content_digest,
     parse_index,
     parse_sums,
     render_index,
@@ -125,12 +126,6 @@ def _file_crcs(folder: Path, files: dict[str, os.stat_result]) -> dict[str, tupl
             crc = zlib.crc32(chunk, crc)
         crcs[name] = (sizes[name], f"{crc:08x}")
     return crcs
-
-
-def content_digest(crcs: dict[str, tuple[int, str]]) -> str:
-    """sha256 of the sorted (name, size, CRC-32) list: equal digests, equal zips."""
-    rows = [[name, size, crc] for name, (size, crc) in sorted(crcs.items())]
-    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
 
 
 def write_model_zip(
@@ -394,7 +389,7 @@ def _listings(out: Path) -> tuple[dict[str, str] | None, dict[int, IndexEntry] |
     if os.path.lexists(out / SUMS_FILE):
         try:
             sums = parse_sums(read_small(out / SUMS_FILE, METADATA_MAX_BYTES).decode(errors="replace"))
-        except VaePassiveError as error:
+        except (BadIndex, VaePassiveError) as error:  # fetch ignores a file that is not one, refuses a conflicting one
             problems.append(f"{SUMS_FILE} cannot be used: {error}")
     else:
         problems.append(f"{SUMS_FILE} is missing; fetch cannot check the zips' hashes (`vae-passive mirror build`)")

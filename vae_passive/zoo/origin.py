@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vae_passive.errors import VaePassiveError
-from vae_passive.untrusted import UnreadableFile, read_json
+from vae_passive.untrusted import UnreadableFile, printable, read_json
 from vae_passive.zoo.cache import read_manifest
 from vae_passive.zoo.fileguard import read_small
 
@@ -51,7 +51,8 @@ class Origin:
         """An origin stored by this tool (index.json, a manifest), checked as strangers' data; ``None`` if unusable.
 
         Any value that is not exactly "original" but mentions training counts as trained: never an original by
-        mistake.
+        mistake. A ``data`` that is not printable text (a control character, a lone surrogate) is dropped: it
+        would break the analysis document that records it.
         """
         if not isinstance(value, dict):
             return None
@@ -62,7 +63,7 @@ class Origin:
         return cls(
             str(kind),
             steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0 else None,
-            data if isinstance(data, str) and len(data) <= 200 else None,
+            data if isinstance(data, str) and len(data) <= 200 and printable(data) == data else None,
         )
 
     def merged(self, other: Origin | None) -> Origin:
@@ -99,7 +100,7 @@ def folder_origin(folder: Path) -> Origin:
             text = ""
         match = re.search(pattern, text, re.MULTILINE)
         if match:
-            trained, data = True, data or match.group(1)[:200]
+            trained, data = True, data or printable(match.group(1)[:200])
     return Origin(TRAINED, steps, data) if trained else Origin()
 
 

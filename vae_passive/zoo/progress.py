@@ -3,6 +3,7 @@ summary, and sizes and id ranges as messages write them. No bars here: the CLI d
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -76,3 +77,7 @@ class Progress:
 
     def model_done(self, outcome: Outcome) -> None:
         """One more model finished, whatever its outcome."""
+
+    def warn(self, text: str) -> None:
+        """Something the user should know that fails no model (a mirror's file ignored); on stderr by default."""
+        print(f"warning: {text}", file=sys.stderr)
