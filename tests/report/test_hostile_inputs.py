@@ -67,7 +67,8 @@ def test_numbers_out_of_range_cost_only_their_document(cli, tmp_path):
 
 
 def write_logs(folder, latents=None, correlations=None, steps=(0, 10, 20)):
-    """Small logs in train --log-every's columns (latents 2 and 3 passive: one pair to draw); ``latents``/``correlations`` replace those tables."""
+    """Small logs in train --log-every's columns (latents 2 and 3 passive: one pair to draw);
+    ``latents``/``correlations`` replace those tables."""
     logs = folder / "logs"
     logs.mkdir(parents=True)
     rows = [
