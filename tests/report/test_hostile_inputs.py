@@ -213,8 +213,9 @@ def test_markdown_text_has_no_bare_links_and_no_control_characters():
     assert text == (
         "see `http://evil.example/a`\\|b, `www.evil.example` and `me@evil.example` (`https://x.example/y`)."
     )
-    assert md("\x1b[32mfetched\x1b[0m\r\u202eevil\x9b2J") == "\\[32mfetched\\[0m evil2J"
-    assert md_code("a\x1b[1m\nb") == "`a[1m b`"
+    # each control character, bidi override and CSI is shown as "?" (untrusted.printable), a line break as a space
+    assert md("\x1b[32mfetched\x1b[0m\r\u202eevil\x9b2J") == "?\\[32mfetched?\\[0m ?evil?2J"
+    assert md_code("a\x1b[1m\nb") == "`a?[1m b`"
     assert md("javascript:alert(1) [x](y)") == "javascript:alert(1) \\[x\\](y)"  # no scheme://: never autolinked
 
 
@@ -246,5 +247,5 @@ def test_one_line_errors_carry_no_escape_sequences(cli, tmp_path):
     damaged = tmp_path / "x\x1b[31m\rfine.npz"
     damaged.write_bytes(b"PK\x03\x04 not a zip")
     result = cli("score", "--codes", damaged)
-    assert result.exit_code == 1 and "x[31m fine.npz" in result.stderr
+    assert result.exit_code == 1 and "x?[31m fine.npz" in result.stderr
     assert "\x1b" not in result.stderr and "\r" not in result.stderr
