@@ -45,6 +45,22 @@ LEARNING_RATE = 1e-4
 LOSS_TERMS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
 
 
+def global_steps_per_iteration(method: str) -> int:
+    """How far one training iteration advances the global step, as in disentanglement_lib.
+
+    Upstream's FactorVAE runs the VAE's and the discriminator's ``minimize(..., global_step=...)`` in one
+    iteration, so each advances ``global_step``: 2 per iteration. Steps, checkpoints and logs count global
+    steps, so a FactorVAE of 300,000 steps is 150,000 iterations, as the zoo's were.
+    """
+    return 2 if method == "factor_vae" else 1
+
+
+def final_global_step(method: str, steps: int) -> int:
+    """The global step a run of ``steps`` ends at: upstream stops at the first global step >= ``steps``."""
+    increment = global_steps_per_iteration(method)
+    return -(-steps // increment) * increment
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run depends on; a checkpoint resumes only under the same config."""
@@ -138,6 +154,7 @@ class _Model:
         self.vae_vars = {name: tf.Variable(value, name=name) for name, value in initial.items()}
         self.disc_vars: dict = {}
         self.step = tf.Variable(0, dtype=tf.int64, name="global_step")
+        self.increment = global_steps_per_iteration(config.method)
         self.optimizer = tf.compat.v1.train.AdamOptimizer(LEARNING_RATE, beta1=0.9, beta2=0.999, epsilon=1e-8)
         trackables = {"step": self.step, "vae": tf.Module(), "optimizer": self.optimizer}
         trackables["vae"].variables_by_name = list(self.vae_vars.values())
@@ -193,7 +210,7 @@ class _Model:
             disc_grads = tape.gradient(disc_loss, disc_list)
             self.disc_optimizer.apply_gradients(zip(disc_grads, disc_list, strict=True))
         del tape
-        self.step.assign_add(1)
+        self.step.assign_add(self.increment)
         return {
             "loss": loss,
             "reconstruction_loss": reconstruction,
@@ -211,8 +228,8 @@ def checkpoint_dir(model_id: int) -> Path:
     return home.home() / "training" / str(model_id)
 
 
-#: Called after every step with (steps done, total steps, the latest loss terms), and once before
-#: the first step with the step a resumed run starts from; the losses are measured every 25 steps.
+#: Called after every iteration with (global steps done, total steps, the latest loss terms), and once
+#: before the first with the step a resumed run starts from; the losses are measured every 25 iterations.
 Progress = Callable[[int, int, Mapping[str, float]], None]
 
 
@@ -303,10 +320,13 @@ def _run_steps(
     progress: Progress | None,
     logger: _Logger | None = None,
 ) -> tuple[dict[str, float], float | None]:
-    """Run the training steps from the model's step on; return the last loss terms and the first loss."""
+    """Run the training iterations from the model's global step until it reaches ``config.steps``;
+    return the last loss terms and the first loss. Checkpoints fall at each multiple of
+    ``checkpoint_every`` global steps reached (every 500 iterations of a FactorVAE at 1,000)."""
     tf = tensorflow()
     config = model.config
     start = int(model.step.numpy())
+    last = final_global_step(config.method, config.steps)
     # A resumed run draws a fresh, equally distributed data stream keyed by its start step.
     random_state = np.random.RandomState([config.seed, start])
     losses: dict[str, float] = {}
@@ -314,15 +334,16 @@ def _run_steps(
     if progress is not None:
         progress(start, config.steps, losses)
     if logger is not None:
-        logger.at_start(start, config.steps)
-    for step in range(start, config.steps):
-        if stop_after is not None and step - start >= stop_after:
+        logger.at_start(start, last)
+    for iteration, step in enumerate(range(start, last, model.increment)):
+        if stop_after is not None and iteration >= stop_after:
             break
         _, images = data.sample(config.batch_size, random_state)
         terms = model.train_step(tf.constant(images))
+        reached = step + model.increment
         if logger is not None:
-            logger.after_step(step + 1, config.steps, terms)
-        if step % 25 == 0 or step == config.steps - 1:
+            logger.after_step(reached, last, terms)
+        if (step // model.increment) % 25 == 0 or reached == last:
             losses = {name: float(value) for name, value in terms.items()}
             if not all(np.isfinite(v) for v in losses.values()):
                 raise VaePassiveError(f"training of model {config.model_id} diverged at step {step}: {losses}")
@@ -330,9 +351,9 @@ def _run_steps(
                 initial_loss = losses["loss"]
                 (ckpt_dir / "initial_loss.txt").write_text(repr(initial_loss))
         if progress is not None:
-            progress(step + 1, config.steps, losses)
-        if (step + 1) % checkpoint_every == 0:
-            manager.save(checkpoint_number=step + 1)
+            progress(reached, config.steps, losses)
+        if reached // checkpoint_every > step // checkpoint_every:
+            manager.save(checkpoint_number=reached)
             _write_elapsed(ckpt_dir, elapsed())
     return losses, initial_loss
 
@@ -411,10 +432,13 @@ def _export(
     """Write the model folder (with the run's ``logs/`` and ``checkpoints/``); with ``force``, swap it
     in for an existing one."""
     tf = tensorflow()
+    global_steps = int(model.step.numpy())
     results = {
         **{name: losses.get(name) for name in (*LOSS_TERMS, "initial_loss")},
         "elapsed_time": round(elapsed, 3),
         "steps": config.steps,
+        "global_steps": global_steps,
+        "iterations": global_steps // model.increment,
         "spec_steps": SPEC_STEPS,
         "short_run": config.steps < SPEC_STEPS,
         "training_data": config.training_data,
