@@ -43,6 +43,8 @@ SPEC_STEPS = 300_000
 SPEC_BATCH_SIZE = 64
 LEARNING_RATE = 1e-4
 LOSS_TERMS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
+#: Arithmetic of a training step: fp32 (the spec) or bf16 compute with fp32 weights and optimizer state.
+PRECISIONS = ("fp32", "bf16")
 
 
 def global_steps_per_iteration(method: str) -> int:
@@ -75,25 +77,36 @@ class TrainConfig:
     num_latents: int
     steps: int
     batch_size: int
+    precision: str = "fp32"
 
     @classmethod
     def for_model(
-        cls, model_id: int, data: GroundTruthData, steps: int, batch_size: int, num_latents: int = 10
+        cls,
+        model_id: int,
+        data: GroundTruthData | str,
+        steps: int,
+        batch_size: int,
+        num_latents: int = 10,
+        precision: str = "fp32",
     ) -> TrainConfig:
+        """The config of ``model_id`` trained on ``data`` (or a data set's name, to plan before opening it)."""
         record = catalogue.record(model_id)
         if steps < 1 or batch_size < 2:
             raise VaePassiveError(f"--steps must be >= 1 and --batch-size >= 2 (got {steps} and {batch_size})")
+        if precision not in PRECISIONS:
+            raise VaePassiveError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         return cls(
             model_id=model_id,
             method=record.method,
             value=record.value,
             seed=record.seed,
             dataset=record.dataset,
-            training_data=data.name,
+            training_data=data if isinstance(data, str) else data.name,
             channels=record.channels,
             num_latents=num_latents,
             steps=steps,
             batch_size=batch_size,
+            precision=precision,
         )
 
     def gin_bindings(self) -> dict[str, object]:
