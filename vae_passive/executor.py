@@ -67,20 +67,28 @@ def execute(
     cores; with ``inline`` and one job, the calls run in this process instead. ``dask``: one task per call on
     the scheduler at ``scheduler`` (or ``$VAE_PASSIVE_SCHEDULER``), with each call's resources.
     """
-    if executor == "dask":
-        address = scheduler or config.text(SCHEDULER_ENV) or None
-        if not address:
-            raise VaePassiveError(f"--executor dask needs --scheduler ADDRESS or {SCHEDULER_ENV}")
+    address = check_choice(executor, jobs, scheduler)
+    if address is not None:
         return _dask(list(calls), address, tick)
-    if executor != "local":
-        raise VaePassiveError(f"unknown executor {executor!r}; choose local or dask")
-    if jobs < 1:
-        raise VaePassiveError(f"--jobs must be at least 1, not {jobs}")
     if not calls:
         return iter(())
     if inline and jobs == 1:
         return (_run_inline(call) for call in calls)
     return _local(list(calls), jobs, initializer, tick)
+
+
+def check_choice(executor: str, jobs: int, scheduler: str | None) -> str | None:
+    """One-line errors for a bad choice of executor, before any work; the Dask scheduler's address, if Dask."""
+    if executor == "dask":
+        address = scheduler or config.text(SCHEDULER_ENV) or None
+        if not address:
+            raise VaePassiveError(f"--executor dask needs --scheduler ADDRESS or {SCHEDULER_ENV}")
+        return address
+    if executor != "local":
+        raise VaePassiveError(f"unknown executor {executor!r}; choose local or dask")
+    if jobs < 1:
+        raise VaePassiveError(f"--jobs must be at least 1, not {jobs}")
+    return None
 
 
 def _run_inline(call: Call) -> Finished:

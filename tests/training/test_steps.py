@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+
 from vae_passive.data import get_dataset
 from vae_passive.tfhub.runtime import tensorflow
 from vae_passive.training.train import TrainConfig, checkpoint_dir, final_global_step, train
@@ -44,3 +46,35 @@ def test_other_methods_count_one_step_per_iteration(tmp_path):
     mid = model_id("dsprites_full", "beta_vae", 0, 3)
     results = results_of(train(TrainConfig.for_model(mid, DATA, 3, 4), DATA, tmp_path))
     assert (results["steps"], results["global_steps"], results["iterations"]) == (3, 3, 3)
+
+
+def test_bf16_is_recorded_end_to_end_and_the_module_is_fp32(tmp_path):
+    """A bf16 model says so in train.gin, train_results.json, its origin (the analysis document's
+    model.origin) and a mirror's index.json; its module holds fp32 weights, like every module."""
+    from vae_passive.tfhub.module import Module
+    from vae_passive.zoo.mirror_index import IndexEntry, parse_index, render_index
+    from vae_passive.zoo.origin import model_origin
+
+    mid = model_id("dsprites_full", "beta_vae", 5, 4)
+    config = TrainConfig.for_model(mid, DATA, 3, 4, precision="bf16")
+    folder = train(config, DATA, tmp_path)
+    assert "vae_passive.precision = 'bf16'" in (folder / "model/results/gin/train.gin").read_text()
+    assert results_of(folder)["precision"] == "bf16" and np.isfinite(results_of(folder)["loss"])
+    origin = model_origin(folder)
+    assert origin.as_dict() == {"kind": "trained", "steps": 3, "data": "procedural_dsprites", "precision": "bf16"}
+    entry = IndexEntry(mid, 1, "0" * 64, origin, "")
+    assert parse_index(render_index([entry]).encode())[mid].origin.precision == "bf16"
+    variables = tensorflow().saved_model.load(str(folder / "model/tfhub"), tags=[]).variables
+    assert variables and {v.dtype.name for v in variables} == {"float32"}
+    assert Module(folder).encode(np.zeros((2, 64, 64, 1), np.float32)).mean.dtype == np.float32
+
+
+def test_fp32_and_bf16_steps_differ_only_in_arithmetic(tmp_path):
+    """Same seed, same batches: the first loss agrees to bf16's precision, and is not bit-identical."""
+    mid = model_id("dsprites_full", "beta_vae", 0, 5)
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        config = TrainConfig.for_model(mid, DATA, 1, 8, precision=precision)
+        losses[precision] = results_of(train(config, DATA, tmp_path / precision))["initial_loss"]
+    assert losses["fp32"] != losses["bf16"]
+    assert abs(losses["fp32"] - losses["bf16"]) < 0.02 * abs(losses["fp32"])

@@ -25,7 +25,7 @@ from vae_passive import home
 from vae_passive.analysis.runner import write_error
 from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
-from vae_passive.executor import Call, execute, sigterm_as_interrupt
+from vae_passive.executor import Call, check_choice, execute, sigterm_as_interrupt
 from vae_passive.training.logs import LogSettings
 from vae_passive.training.train import TrainConfig, checkpoint_dir, final_global_step
 from vae_passive.untrusted import UnreadableFile, read_json
@@ -335,6 +335,7 @@ def train_selection(
     before the first model, every few seconds and after each one."""
     from vae_passive.tfhub.runtime import limit_threads
 
+    check_choice(executor, jobs, scheduler)
     if not ids:
         raise VaePassiveError("no model matches this selection")
     todo, done = plan(ids, settings)

@@ -127,6 +127,7 @@ class TrainConfig:
             "AdamOptimizer.beta2": 0.999,
             "AdamOptimizer.epsilon": 1e-8,
             "vae_passive.training_data": self.training_data,
+            "vae_passive.precision": self.precision,
             **Objective(self.method, self.value).gin_bindings,
         }
 
@@ -197,22 +198,38 @@ class _Model:
         ]
         return np.concatenate([m.numpy() for m, _ in parts]), np.concatenate([v.numpy() for _, v in parts])
 
+    def _compute(self, tensor):
+        """``tensor`` in the step's compute type: itself in fp32; a bfloat16 copy in bf16 (gradients flow back
+        through the cast to the fp32 variable, so weights and optimizer state stay fp32)."""
+        tf = tensorflow()
+        return tf.cast(tensor, tf.bfloat16) if self.config.precision == "bf16" else tensor
+
+    def _networks(self, tf, images):
+        """The forward pass in the compute type, its outputs back in fp32 (losses are always fp32)."""
+        vae = {name: self._compute(variable) for name, variable in self.vae_vars.items()}
+        mean, logvar = (tf.cast(t, tf.float32) for t in encoder_forward(tf, self._compute(images), vae))
+        sampled = mean + tf.exp(logvar / 2) * tf.random.normal(tf.shape(mean))
+        logits = decoder_forward(tf, self._compute(sampled), vae, self.config.channels)
+        return mean, logvar, sampled, tf.cast(logits, tf.float32)
+
+    def _discriminate(self, tf, codes):
+        disc = {name: self._compute(variable) for name, variable in self.disc_vars.items()}
+        return tf.cast(_discriminator_logits(tf, self._compute(codes), disc), tf.float32)
+
     def _train_step(self, images):
         tf = tensorflow()
         vae_list = list(self.vae_vars.values())
         disc_list = list(self.disc_vars.values())
         with tf.GradientTape(persistent=True) as tape:
-            mean, logvar = encoder_forward(tf, images, self.vae_vars)
-            sampled = mean + tf.exp(logvar / 2) * tf.random.normal(tf.shape(mean))
-            logits = decoder_forward(tf, sampled, self.vae_vars, self.config.channels)
+            mean, logvar, sampled, logits = self._networks(tf, images)
             reconstruction = tf.reduce_mean(bernoulli_loss(tf, images, logits))
             kl = gaussian_kl(tf, mean, logvar)
-            disc_logits = _discriminator_logits(tf, sampled, self.disc_vars) if disc_list else None
+            disc_logits = self._discriminate(tf, sampled) if disc_list else None
             reg = regularizer(tf, self.objective, self.step, kl, mean, logvar, sampled, disc_logits)
             loss = reconstruction + reg
             if disc_list:
                 probs = tf.clip_by_value(tf.nn.softmax(disc_logits), 1e-6, 1 - 1e-6)
-                shuffled = _discriminator_logits(tf, shuffle_codes(tf, tf.stop_gradient(sampled)), self.disc_vars)
+                shuffled = self._discriminate(tf, shuffle_codes(tf, tf.stop_gradient(sampled)))
                 probs_shuffled = tf.clip_by_value(tf.nn.softmax(shuffled), 1e-6, 1 - 1e-6)
                 # The discriminator maximises log p(true | z) + log p(shuffled | permuted z).
                 disc_loss = -0.5 * (
@@ -276,6 +293,7 @@ def train(
     if manager.latest_checkpoint:
         model.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     previous = _read_elapsed(ckpt_dir)
+    _note_resume(ckpt_dir, int(model.step.numpy()))
     started = time.perf_counter()
 
     def elapsed() -> float:
@@ -403,6 +421,18 @@ class _Logger:
         self.seconds += time.perf_counter() - started
 
 
+def _note_resume(ckpt_dir: Path, start: int) -> None:
+    """Remember each global step a call resumed from (none for a fresh start), for train_results.json."""
+    if start > 0:
+        with open(ckpt_dir / "resumed_from.txt", "a") as notes:
+            notes.write(f"{start}\n")
+
+
+def _resumed_from(ckpt_dir: Path) -> list[int]:
+    path = ckpt_dir / "resumed_from.txt"
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
 def _read_initial_loss(ckpt_dir: Path) -> float | None:
     path = ckpt_dir / "initial_loss.txt"
     return float(path.read_text()) if path.exists() else None
@@ -452,9 +482,11 @@ def _export(
         "steps": config.steps,
         "global_steps": global_steps,
         "iterations": global_steps // model.increment,
+        "resumed_from": _resumed_from(ckpt_dir),
         "spec_steps": SPEC_STEPS,
         "short_run": config.steps < SPEC_STEPS,
         "training_data": config.training_data,
+        "precision": config.precision,
         "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU",
     }
     if results["short_run"]:
