@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 from vae_passive.data import get_dataset
-from vae_passive.training.train import TrainConfig, global_steps_per_iteration, train
+from vae_passive.training.objectives import global_steps_per_iteration
+from vae_passive.training.train import TrainConfig, train
 from vae_passive.zoo.catalogue import METHOD_NAMES, model_id
 
 WARMUP = 10

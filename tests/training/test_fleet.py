@@ -141,3 +141,24 @@ def test_a_checkpoint_of_other_settings_is_refused_unless_restart(cli, isolated_
     other = {"vae_passive.training_config": json.dumps(asdict(planned_config(0, settings)))}
     (folder / "train_config.json").write_text(json.dumps(other))
     assert "--force" in one_line_error(cli("train", "--ids", "0", "--steps", 4, *STAND_IN))
+
+
+def test_progress_counts_this_runs_steps_from_the_workers_files(isolated_home, monkeypatch):
+    from vae_passive.cli.train_fleet import status_line
+    from vae_passive.training import fleet
+
+    def progress_file(model_id, start, step, updated):
+        checkpoint_dir(model_id).mkdir(parents=True, exist_ok=True)
+        record = {"start": start, "step": step, "total": 100, "updated": updated}
+        (checkpoint_dir(model_id) / "progress.json").write_text(json.dumps(record))
+
+    progress_file(1, 0, 90, time.time() - 3600)  # left by a killed run an hour ago: not running, not this run's
+    status = fleet.FleetStatus(models=3, skipped=1)
+    tracker = fleet._Tracker([0, 1], FleetSettings(steps=100, batch_size=4), status)
+    clock = iter([tracker.begun + 10.0, tracker.begun + 10.0])
+    monkeypatch.setattr(fleet.time, "perf_counter", lambda: next(clock))
+    progress_file(0, 20, 70, time.time())  # resumed at 20, 50 steps in 10 s of this run
+    tracker.poll()
+    assert (status.running, status.steps_total, status.steps_done) == (1, 200, 70)
+    assert status.steps_per_s == 5.0 and status.eta_s == (30 + 100) / 5.0
+    assert status_line(status) == "done 1/3 (skipped 1) · running 1 · failed 0 · 5.0 steps/s · ETA 0h00m"

@@ -6,7 +6,8 @@ import numpy as np
 
 from vae_passive.data import get_dataset
 from vae_passive.tfhub.runtime import tensorflow
-from vae_passive.training.train import TrainConfig, checkpoint_dir, final_global_step, train
+from vae_passive.training.objectives import final_global_step
+from vae_passive.training.train import TrainConfig, checkpoint_dir, train
 from vae_passive.zoo.catalogue import model_id
 
 DATA = get_dataset("procedural_dsprites", 1)

@@ -65,11 +65,18 @@ def train(
     keep_checkpoints,
     fleet: FleetOptions,
 ) -> None:
-    """Train model N of unsupervised_study_v1 to its spec and write it in the zip layout.
+    """Train model N of unsupervised_study_v1 (or a selection) to its spec, in the zip layout.
 
     Method, hyperparameter, seed and data set come from the catalogue. Checkpoints are kept
     under home/training/<id>/ every --checkpoint-every steps and on Ctrl-C; rerunning the same
-    command resumes. Runs shorter than 300,000 steps say so in train_results.json.
+    command resumes. Runs shorter than 300,000 steps say so in train_results.json. Steps are
+    global steps as disentanglement_lib counted them (a FactorVAE advances 2 per iteration).
+
+    A selection (--ids, --study, --method, ...) trains its models through the executor of
+    analyze: --jobs N local processes, or --executor dask (one task per model; --gpu: one
+    model per GPU worker). Models done with the same settings are skipped, the others resume
+    from their checkpoints, a failing model writes home/training/<id>/error.json and the rest
+    go on; the home folder must be shared with Dask workers (docs/training.md).
 
     --log-every K follows the training dynamics (the paper's last experiment): at step 0, every
     K steps and the last step, the analysis' sample (N = --log-samples, seed 2051556033) is

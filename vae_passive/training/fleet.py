@@ -27,7 +27,8 @@ from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
 from vae_passive.executor import Call, check_choice, execute, sigterm_as_interrupt
 from vae_passive.training.logs import LogSettings
-from vae_passive.training.train import TrainConfig, checkpoint_dir, final_global_step
+from vae_passive.training.objectives import final_global_step
+from vae_passive.training.train import TrainConfig, checkpoint_dir
 from vae_passive.untrusted import UnreadableFile, read_json
 from vae_passive.zoo import catalogue
 
@@ -163,7 +164,7 @@ def _train_locked(job: FleetJob, outcome: ModelOutcome) -> ModelOutcome:
         if trained_config(final) == asdict(planned_config(model_id, settings)):
             outcome.status, outcome.folder = "skipped", str(final)
             return outcome
-        raise VaePassiveError(f"{final} exists with other settings; pass --force to replace it")
+        raise VaePassiveError(f"{final} exists, not trained with these settings; pass --force to replace it")
     record = catalogue.record(model_id)
     data, _ = resolve_dataset(record.dataset, settings.data, record.channels, purpose="train on")
     config = TrainConfig.for_model(model_id, data, settings.steps, settings.batch_size, precision=settings.precision)
@@ -245,7 +246,7 @@ def plan(ids: Sequence[int], settings: FleetSettings) -> tuple[list[int], list[i
         final = out_root_of(settings) / str(model_id)
         if final.exists() and not settings.force:
             if trained_config(final) != wanted:
-                raise VaePassiveError(f"{final} exists with other settings; pass --force to replace it")
+                raise VaePassiveError(f"{final} exists, not trained with these settings; pass --force to replace it")
             done.append(model_id)
             continue
         saved = checkpoint_dir(model_id) / "config.json"
@@ -283,7 +284,7 @@ class _Tracker:
     """Follows the models in flight through their ``progress.json`` files and the finished ones."""
 
     def __init__(self, todo: Sequence[int], settings: FleetSettings, status: FleetStatus):
-        self.status, self.begun = status, time.perf_counter()
+        self.status, self.begun, self.begun_at = status, time.perf_counter(), time.time()
         self.totals = {i: final_global_step(catalogue.record(i).method, settings.steps) for i in todo}
         self.seen: dict[int, tuple[int, int]] = {}  # model -> (start, step) of this run
         self.finished: set[int] = set()
@@ -295,7 +296,10 @@ class _Tracker:
             record = _read_config(checkpoint_dir(model_id) / "progress.json")
             if not isinstance(record, dict) or not all(isinstance(record.get(k), int) for k in ("start", "step")):
                 continue
-            if time.time() - float(record.get("updated", 0)) < 600:
+            updated = record.get("updated")
+            if not isinstance(updated, float) or updated < self.begun_at:
+                continue  # left by an earlier, killed run: not this run's steps
+            if time.time() - updated < 600:
                 running += 1
             self.seen[model_id] = (record["start"], record["step"])
         self.status.running = running

@@ -29,11 +29,13 @@ from vae_passive.tfhub.network import decoder_forward, encoder_forward
 from vae_passive.tfhub.runtime import tensorflow
 from vae_passive.training.logs import LogSettings, TrainingLog, probe_sample
 from vae_passive.training.objectives import (
-    DISCRIMINATOR_LAYERS,
-    DISCRIMINATOR_UNITS,
     Objective,
     bernoulli_loss,
+    discriminator_logits,
+    discriminator_weights,
+    final_global_step,
     gaussian_kl,
+    global_steps_per_iteration,
     regularizer,
     shuffle_codes,
 )
@@ -45,22 +47,6 @@ LEARNING_RATE = 1e-4
 LOSS_TERMS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
 #: Arithmetic of a training step: fp32 (the spec) or bf16 compute with fp32 weights and optimizer state.
 PRECISIONS = ("fp32", "bf16")
-
-
-def global_steps_per_iteration(method: str) -> int:
-    """How far one training iteration advances the global step, as in disentanglement_lib.
-
-    Upstream's FactorVAE runs the VAE's and the discriminator's ``minimize(..., global_step=...)`` in one
-    iteration, so each advances ``global_step``: 2 per iteration. Steps, checkpoints and logs count global
-    steps, so a FactorVAE of 300,000 steps is 150,000 iterations, as the zoo's were.
-    """
-    return 2 if method == "factor_vae" else 1
-
-
-def final_global_step(method: str, steps: int) -> int:
-    """The global step a run of ``steps`` ends at: upstream stops at the first global step >= ``steps``."""
-    increment = global_steps_per_iteration(method)
-    return -(-steps // increment) * increment
 
 
 @dataclass(frozen=True)
@@ -132,30 +118,6 @@ class TrainConfig:
         }
 
 
-def _discriminator_weights(num_latents: int, seed: int) -> dict[str, np.ndarray]:
-    """Glorot-uniform weights of FactorVAE's 6 x 1000 leaky-ReLU discriminator (2 logits)."""
-    rng = np.random.default_rng(seed + 7919)
-    weights, width = {}, num_latents
-    names = ["dense"] + [f"dense_{i}" for i in range(1, DISCRIMINATOR_LAYERS + 1)]
-    for i, name in enumerate(names):
-        units = DISCRIMINATOR_UNITS if i < DISCRIMINATOR_LAYERS else 2
-        limit = np.sqrt(6.0 / (width + units))
-        weights[f"discriminator/{name}/kernel"] = rng.uniform(-limit, limit, (width, units)).astype(np.float32)
-        weights[f"discriminator/{name}/bias"] = np.zeros(units, np.float32)
-        width = units
-    return weights
-
-
-def _discriminator_logits(tf, codes, var):
-    x = codes
-    names = sorted({k.rsplit("/", 1)[0] for k in var}, key=lambda n: (len(n), n))
-    for i, name in enumerate(names):
-        x = tf.matmul(x, var[f"{name}/kernel"]) + var[f"{name}/bias"]
-        if i < len(names) - 1:
-            x = tf.nn.leaky_relu(x)
-    return x
-
-
 class _Model:
     """Variables, optimizers and the compiled training step of one run."""
 
@@ -173,7 +135,7 @@ class _Model:
         trackables = {"step": self.step, "vae": tf.Module(), "optimizer": self.optimizer}
         trackables["vae"].variables_by_name = list(self.vae_vars.values())
         if config.method == "factor_vae":
-            disc = _discriminator_weights(config.num_latents, config.seed)
+            disc = discriminator_weights(config.num_latents, config.seed)
             self.disc_vars = {name: tf.Variable(value, name=name) for name, value in disc.items()}
             self.disc_optimizer = tf.compat.v1.train.AdamOptimizer(LEARNING_RATE, beta1=0.5, beta2=0.9, epsilon=1e-8)
             trackables["discriminator"] = tf.Module()
@@ -214,7 +176,7 @@ class _Model:
 
     def _discriminate(self, tf, codes):
         disc = {name: self._compute(variable) for name, variable in self.disc_vars.items()}
-        return tf.cast(_discriminator_logits(tf, self._compute(codes), disc), tf.float32)
+        return tf.cast(discriminator_logits(tf, self._compute(codes), disc), tf.float32)
 
     def _train_step(self, images):
         tf = tensorflow()
