@@ -119,6 +119,8 @@ def test_bad_input_is_one_line_and_writes_nothing(cli, isolated_home):
 
     base = ("train", "--ids", "0,1", "--steps", 4, *STAND_IN)
     assert "--precision must be one of fp32, bf16, not 'fp16'" in one_line_error(cli(*base, "--precision", "fp16"))
+    one = ("train", "--model-id", 0, "--steps", 4, *STAND_IN, "--precision", "fp16")
+    assert "--precision must be one of fp32, bf16" in one_line_error(cli(*one))
     assert "--jobs must be at least 1, not 0" in one_line_error(cli(*base, "--jobs", 0))
     assert "no model matches" in one_line_error(cli("train", "--ids", "0", "--dataset", "cars3d", *STAND_IN))
     assert "either --model-id or a selection" in one_line_error(cli(*base, "--model-id", 3))
