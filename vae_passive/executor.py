@@ -63,9 +63,10 @@ def execute(
 ) -> Iterator[Finished]:
     """Run ``calls``; checks the choice of executor at once (one-line errors), then yields as calls finish.
 
-    ``local``: ``jobs`` spawned processes, each running ``initializer(threads)`` first with its share of the
-    cores; with ``inline`` and one job, the calls run in this process instead. ``dask``: one task per call on
-    the scheduler at ``scheduler`` (or ``$VAE_PASSIVE_SCHEDULER``), with each call's resources.
+    ``local``: ``jobs`` spawned processes (no more than there are calls), each running ``initializer(threads)``
+    first with its share of the cores; with ``inline`` and one job, the calls run in this process instead.
+    ``dask``: one task per call on the scheduler at ``scheduler`` (or ``$VAE_PASSIVE_SCHEDULER``), with each
+    call's resources.
     """
     address = check_choice(executor, jobs, scheduler)
     if address is not None:
@@ -74,7 +75,8 @@ def execute(
         return iter(())
     if inline and jobs == 1:
         return (_run_inline(call) for call in calls)
-    return _local(list(calls), jobs, initializer, tick)
+    # fewer calls than jobs: fewer processes, each with a bigger share of the cores
+    return _local(list(calls), min(jobs, len(calls)), initializer, tick)
 
 
 def check_choice(executor: str, jobs: int, scheduler: str | None) -> str | None:
