@@ -191,10 +191,10 @@ def test_progress_is_told_of_each_model(isolated_home, tmp_path, monkeypatch):
     from vae_passive.analysis import runner
     from vae_passive.analysis.analyze import Settings
 
-    def failing(tasks, settings, sources, jobs):
+    def failing(tasks, settings, sources, executor, jobs, scheduler):
         yield from (runner.TaskOutcome(task.key, error="broken") for task in tasks)
 
-    monkeypatch.setattr(runner, "_local_outcomes", failing)
+    monkeypatch.setattr(runner, "_outcomes", failing)
     calls = []
     summary = runner.run(runner.tasks_for_ids([0, 1]), Settings(), tmp_path, progress=lambda *call: calls.append(call))
     assert calls == [(0, 2, ""), (1, 2, "failed=1"), (2, 2, "failed=2")]

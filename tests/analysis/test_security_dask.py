@@ -8,12 +8,12 @@ import dask
 import distributed
 import pytest
 
-from vae_passive.analysis import runner
+from vae_passive import executor
 from vae_passive.errors import VaePassiveError
 
 
 class FakeClient:
-    """Records how the runner built its client; connects to nothing."""
+    """Records how the execution layer built its client; connects to nothing."""
 
     made: ClassVar[list[tuple[str, dict]]] = []
 
@@ -35,7 +35,7 @@ def test_a_tls_scheduler_gets_a_security_object_from_dasks_config(fake_client, t
     ca, cert, key = (str(tmp_path / name) for name in ("ca.pem", "client.pem", "client.key"))
     tls = {"ca-file": ca, "client.cert": cert, "client.key": key}
     with dask.config.set({f"distributed.comm.tls.{name}": value for name, value in tls.items()}):
-        runner._dask_client("tls://head:8786")
+        executor.dask_client("tls://head:8786")
     address, options = fake_client.made[0]
     security = options["security"]
     assert address == "tls://head:8786" and isinstance(security, distributed.security.Security)
@@ -43,7 +43,7 @@ def test_a_tls_scheduler_gets_a_security_object_from_dasks_config(fake_client, t
 
 
 def test_a_tcp_scheduler_needs_no_security(fake_client):
-    runner._dask_client("tcp://head:8786")
+    executor.dask_client("tcp://head:8786")
     assert fake_client.made == [("tcp://head:8786", {"timeout": "20s"})]
 
 
@@ -52,5 +52,5 @@ def test_a_tls_scheduler_without_settings_is_a_clear_error(fake_client):
         dask.config.set({"distributed.comm.tls.ca-file": None}),
         pytest.raises(VaePassiveError, match="DASK_DISTRIBUTED__COMM__TLS__CA_FILE"),
     ):
-        runner._dask_client("tls://head:8786")
+        executor.dask_client("tls://head:8786")
     assert fake_client.made == []

@@ -15,7 +15,7 @@ from vae_passive.cli.options import FILTER_HELP
 from vae_passive.zoo import catalogue
 
 FILTERS = ("ids_spec", "dataset", "method", "hyperparameter_index", "value", "seed", "study")
-SELECTING = {"list", "fetch", "cache ls", "cache verify", "cache rm", "analyze", "report"}
+SELECTING = {"list", "fetch", "cache ls", "cache verify", "cache rm", "analyze", "report", "train"}
 #: Commands that print results (--json) and commands that draw progress (-q/--quiet).
 PRINTING = {
     "list", "info", "encode", "analyze", "fetch", "import", "cache ls", "cache verify", "cache rm", "train",
@@ -26,7 +26,6 @@ DRAWING = {"analyze", "fetch", "import", "train", "report", "data fetch"}
 RENAMED = [
     ("analyze", "--model-dataset", "--dataset", ("cars3d",), ()),
     ("analyze", "--model-seed", "--seed", ("3",), ()),
-    ("train", "--dataset", "--data", ("procedural_dsprites",), ("--model-id", "0")),
     ("encode", "--seed", "--noise-seed", ("3",), ("--model-dir", "m", "--images", "x.npy", "--out", "c.npz")),
     ("data sample", "--seed", "--data-seed", ("3",), ("procedural_dsprites", "--out", "s.npz")),
 ]

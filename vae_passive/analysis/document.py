@@ -53,11 +53,13 @@ class ModelFields(TypedDict):
 
 
 class OriginFields(TypedDict):
-    """An original of the zoo or trained here (``zoo.origin``); a trained model's steps and data when known."""
+    """An original of the zoo or trained here (``zoo.origin``); a trained model's steps, data and precision
+    (fp32, bf16; null when unknown, as in models trained before it was recorded) when known."""
 
     kind: str
     steps: NotRequired[int | None]
     data: NotRequired[str | None]
+    precision: NotRequired[str | None]
 
 
 class DataFields(TypedDict):

@@ -8,17 +8,12 @@ run never leaves a half-written document, and the documents are identical across
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vae_passive import config
 from vae_passive.analysis.analyze import (
     AnalysisResult,
     ModelSource,
@@ -35,12 +30,12 @@ from vae_passive.analysis.codes import key_of, read_codes
 from vae_passive.analysis.document import DOCUMENT_NAME, settings_hash_of
 from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
+from vae_passive.executor import Call, execute, sigterm_as_interrupt
 from vae_passive.metrics.suite import Progress
 from vae_passive.zoo import catalogue
 from vae_passive.zoo.sources import redact_text
 
 ERROR_SCHEMA = "vae-passive/error/1"
-SCHEDULER_ENV = config.SCHEDULER
 
 
 @dataclass(frozen=True)
@@ -164,100 +159,26 @@ def run_task(task: Task, settings: Settings, sources: list[str] | None = None) -
     return TaskOutcome(task.key, result=result)
 
 
-def _init_worker(threads: int, modules: bool = True) -> None:
-    """Worker start-up: share the cores fairly between workers, ignore Ctrl-C (the client handles it).
+def _outcomes(
+    todo: list[Task], settings: Settings, sources, executor: str, jobs: int, scheduler: str | None
+) -> Iterator[TaskOutcome]:
+    """The tasks' outcomes through the execution layer (``vae_passive.executor``), as they finish.
 
-    Workers of codes files (``modules`` false) never load TensorFlow."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if not modules:
-        return
-    from vae_passive.tfhub.runtime import tensorflow
+    Workers of codes files never load TensorFlow (and one job of them runs in this process); model
+    workers share the cores through TensorFlow's thread pools."""
+    from vae_passive.tfhub.runtime import limit_threads
 
-    tf = tensorflow()
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-
-
-# ---- executors ------------------------------------------------------------------------------
-
-
-def _local_outcomes(tasks: list[Task], settings: Settings, sources, jobs: int) -> Iterator[TaskOutcome]:
-    import multiprocessing
-
-    modules = any(task.codes_path is None for task in tasks)
-    if not modules and jobs == 1:  # codes files: no TensorFlow to isolate, no process to start
-        yield from (_run_codes_task(task, settings) for task in tasks)
-        return
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
-    initargs = (threads, modules)
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
-        pending: set[Future] = set()
-        queue = iter(tasks)
-        try:
-            for task in queue:  # keep a bounded window of work in flight
-                pending.add(pool.submit(run_task, task, settings, sources))
-                if len(pending) >= 2 * jobs:
-                    break
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        pending.add(pool.submit(run_task, nxt, settings, sources))
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-            raise
-
-
-def _dask_client(scheduler: str):
-    """A Dask client of ``scheduler``; a ``tls://`` address gets Dask's TLS settings (``distributed.comm.tls.*``
-    from its config files or ``DASK_DISTRIBUTED__COMM__TLS__...`` variables), without which it cannot connect."""
-    from distributed import Client
-
-    options = {}
-    if scheduler.startswith("tls://"):
-        from distributed.security import Security
-
-        security = Security()  # loads distributed.comm.tls.* from Dask's configuration
-        if not getattr(security, "tls_ca_file", None):
-            raise VaePassiveError(
-                f"the Dask scheduler {scheduler} needs TLS settings: set DASK_DISTRIBUTED__COMM__TLS__CA_FILE, "
-                "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY "
-                "(or distributed.comm.tls.* in Dask's config); see docs/running.md"
-            )
-        options["security"] = security
-    try:
-        return Client(scheduler, timeout="20s", **options)
-    except (OSError, TimeoutError) as error:
-        raise VaePassiveError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
-
-
-def _dask_outcomes(tasks: list[Task], settings: Settings, sources, scheduler: str) -> Iterator[TaskOutcome]:
-    try:
-        from distributed import as_completed
-    except ImportError:
-        raise VaePassiveError(
-            "--executor dask needs the distributed package: pip install 'vae-passive[dask]'"
-        ) from None
-    client = _dask_client(scheduler)
-    try:
-        futures = [
-            client.submit(run_task, task, settings, sources, key=f"vae-passive-{task.key}-{i}", pure=False)
-            for i, task in enumerate(tasks)
-        ]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:
-            client.cancel(futures)
-            raise
-    finally:
-        client.close()
+    modules = any(task.codes_path is None for task in todo)
+    calls = [Call(task.key, run_task, (task, settings, sources)) for task in todo]
+    finished = execute(
+        calls,
+        executor=executor,
+        jobs=jobs,
+        scheduler=scheduler,
+        initializer=limit_threads if modules else None,
+        inline=not modules,
+    )
+    return (item.value if item.error is None else TaskOutcome(item.key, error=item.error) for item in finished)
 
 
 # ---- the client -----------------------------------------------------------------------------
@@ -287,24 +208,6 @@ def write_error(results_dir: Path, key: str, model_id: int | None, message: str,
     write_text(results_dir / key / "error.json", json.dumps(record, indent=1) + "\n")
 
 
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C so that a batch job stopped by its scheduler stops cleanly."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run(
     tasks: list[Task],
     settings: Settings,
@@ -331,17 +234,7 @@ def run(
             summary.skipped.append(task.key)
         else:
             todo.append(task)
-    if executor == "dask":
-        address = scheduler or config.text(SCHEDULER_ENV) or None
-        if not address:
-            raise VaePassiveError(f"--executor dask needs --scheduler ADDRESS or {SCHEDULER_ENV}")
-        outcomes = _dask_outcomes(todo, settings, sources, address)
-    elif executor == "local":
-        if jobs < 1:
-            raise VaePassiveError(f"--jobs must be at least 1, not {jobs}")
-        outcomes = _local_outcomes(todo, settings, sources, jobs) if todo else iter(())
-    else:
-        raise VaePassiveError(f"unknown executor {executor!r}; choose local or dask")
+    outcomes = _outcomes(todo, settings, sources, executor, jobs, scheduler)
     by_key = {task.key: task for task in todo}
     if progress is not None:
         progress(0, len(todo), "")

@@ -10,8 +10,9 @@ from pathlib import Path
 import click
 
 from vae_passive import home
-from vae_passive.cli.options import json_option, quiet_option, renamed
+from vae_passive.cli.options import Selection, json_option, quiet_option, selection_options
 from vae_passive.cli.progress import StepBar, on_terminal
+from vae_passive.cli.train_fleet import FleetOptions, fleet_options, train_many, wants_fleet
 from vae_passive.errors import VaePassiveError
 from vae_passive.training.demo import DEMO_STEPS
 from vae_passive.zoo import catalogue
@@ -23,18 +24,18 @@ def _loss_postfix(losses: Mapping[str, float]) -> str:
 
 
 @click.command()
-@click.option("--model-id", required=True, type=int, help="The model of unsupervised_study_v1 to train.")
+@click.option("--model-id", type=int, help="The model of unsupervised_study_v1 to train (or select several).")
+@selection_options
 @click.option(
     "--steps", default=catalogue.SPEC_STEPS, show_default=True, type=int, help="Training steps (the spec: 300,000)."
 )
 @click.option("--batch-size", default=catalogue.SPEC_BATCH_SIZE, show_default=True, type=int)
 @click.option(
     "--data",
-    "dataset",
+    "data_name",
     metavar="NAME",
     help="Training images (default: the model's own data set; procedural_dsprites is a stand-in).",
 )
-@renamed("--dataset", "--data", "dataset")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder to write <id>/ into [home/models].")
 @click.option("--zip", "make_zip", is_flag=True, help="Also write <id>.zip (next to <id>/, or in home/zips).")
 @click.option("--checkpoint-every", default=1000, show_default=True, type=click.IntRange(1))
@@ -47,11 +48,13 @@ def _loss_postfix(losses: Mapping[str, float]) -> str:
     "--log-samples", default=10_000, show_default=True, type=int, help="Probe sample size of --log-every (N)."
 )
 @click.option("--keep-checkpoints", is_flag=True, help="With --log-every: keep each logged step's module.")
+@fleet_options
 def train(
     model_id,
+    selection: Selection,
     steps,
     batch_size,
-    dataset,
+    data_name,
     out,
     make_zip,
     checkpoint_every,
@@ -62,12 +65,20 @@ def train(
     log_every,
     log_samples,
     keep_checkpoints,
+    fleet: FleetOptions,
 ) -> None:
-    """Train model N of unsupervised_study_v1 to its spec and write it in the zip layout.
+    """Train model N of unsupervised_study_v1 (or a selection) to its spec, in the zip layout.
 
     Method, hyperparameter, seed and data set come from the catalogue. Checkpoints are kept
     under home/training/<id>/ every --checkpoint-every steps and on Ctrl-C; rerunning the same
-    command resumes. Runs shorter than 300,000 steps say so in train_results.json.
+    command resumes. Runs shorter than 300,000 steps say so in train_results.json. Steps are
+    global steps as disentanglement_lib counted them (a FactorVAE advances 2 per iteration).
+
+    A selection (--ids, --study, --method, ...) trains its models through the executor of
+    analyze: --jobs N local processes, or --executor dask (one task per model; --gpu: one
+    model per GPU worker). Models done with the same settings are skipped, the others resume
+    from their checkpoints, a failing model writes home/training/<id>/error.json and the rest
+    go on; the home folder must be shared with Dask workers (docs/training.md).
 
     --log-every K follows the training dynamics (the paper's last experiment): at step 0, every
     K steps and the last step, the analysis' sample (N = --log-samples, seed 2051556033) is
@@ -83,22 +94,41 @@ def train(
       vae-passive train --model-id 5 --steps 500 --out ./mirror --zip
       vae-passive train --model-id 300 --restart --quiet
       vae-passive train --model-id 250 --steps 3000 --data procedural_dsprites --log-every 250
+      vae-passive train --ids 0-5,250 --steps 2000 --data procedural_dsprites --jobs 2
+      vae-passive train --study be-more-active --seed 0 --executor dask --scheduler tcp://head:8786 --gpu
     """
     from vae_passive.data import resolve_dataset
+    from vae_passive.training.fleet import FleetSettings
     from vae_passive.training.logs import LogSettings
     from vae_passive.training.train import TrainConfig
     from vae_passive.training.train import train as run_training
 
+    if keep_checkpoints and log_every is None:
+        raise VaePassiveError("--keep-checkpoints keeps the logged steps; add --log-every K")
+    log = LogSettings(log_every, log_samples, keep_checkpoints=keep_checkpoints) if log_every is not None else None
+    if wants_fleet(model_id, selection, fleet):
+        zips = str(out or home.home() / "zips") if make_zip else None
+        settings = FleetSettings(
+            steps=steps,
+            batch_size=batch_size,
+            data=data_name,
+            precision=fleet.precision,
+            out_root=str(out or ""),
+            checkpoint_every=checkpoint_every,
+            zip_dir=zips,
+            restart=restart,
+            force=force,
+            log=log,
+        )
+        train_many(model_id, selection, settings, fleet, quiet=quiet, as_json=as_json)
+        return
     record = catalogue.record(model_id)
     out_root = out or home.models_dir()
     target = out_root / str(model_id)
     if target.exists() and not force:
         raise VaePassiveError(f"{target} already exists; pass --force to replace it or remove it first")
-    if keep_checkpoints and log_every is None:
-        raise VaePassiveError("--keep-checkpoints keeps the logged steps; add --log-every K")
-    log = LogSettings(log_every, log_samples, keep_checkpoints=keep_checkpoints) if log_every is not None else None
-    data, note = resolve_dataset(record.dataset, dataset, record.channels, purpose="train on")
-    config = TrainConfig.for_model(model_id, data, steps, batch_size)
+    data, note = resolve_dataset(record.dataset, data_name, record.channels, purpose="train on")
+    config = TrainConfig.for_model(model_id, data, steps, batch_size, precision=fleet.precision)
     if note:
         click.echo(f"note: {note}", err=True)
     zip_dir = (out or home.home() / "zips") if make_zip else None
@@ -126,7 +156,7 @@ def train(
         click.echo(json.dumps({**facts, **paths}, indent=1))
     else:
         click.echo(f"wrote {result}" + (f" and {zip_path}" if zip_path else ""))
-        for line in train_summary(Path(result), dataset):
+        for line in train_summary(Path(result), data_name):
             click.echo(line)
 
 

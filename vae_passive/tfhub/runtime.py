@@ -73,3 +73,10 @@ def tensorflow() -> ModuleType:
 def gpu_names() -> list[str]:
     """Names of the GPUs TensorFlow sees (empty on a CPU-only machine)."""
     return [device.name for device in tensorflow().config.list_physical_devices("GPU")]
+
+
+def limit_threads(threads: int) -> None:
+    """Give TensorFlow ``threads`` cores for its ops (one process's share of a machine split between jobs)."""
+    tf = tensorflow()
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)

@@ -3,13 +3,16 @@
 
 Every objective is ``reconstruction_loss + regularizer``; the reconstruction loss is the Bernoulli
 log-likelihood on logits summed over pixels, averaged over the batch, and ``kl_loss`` is the batch
-mean of KL(q(z|x) || N(0, I)). ``tf`` is passed in, as in ``network``.
+mean of KL(q(z|x) || N(0, I)). ``tf`` is passed in, as in ``network``. Also what each method's
+iteration counts as in global steps, and FactorVAE's discriminator.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from vae_passive.zoo import catalogue
 
@@ -121,3 +124,44 @@ def regularizer(tf, objective: Objective, step, kl_loss, mean, logvar, sampled, 
     if method == "beta_tc_vae":
         return kl_loss + (value - 1.0) * minibatch_total_correlation(tf, sampled, mean, logvar)
     raise ValueError(f"unknown method {method!r}")
+
+
+def global_steps_per_iteration(method: str) -> int:
+    """How far one training iteration advances the global step, as in disentanglement_lib.
+
+    Upstream's FactorVAE runs the VAE's and the discriminator's ``minimize(..., global_step=...)`` in one
+    iteration, so each advances ``global_step``: 2 per iteration. Steps, checkpoints and logs count global
+    steps, so a FactorVAE of 300,000 steps is 150,000 iterations, as the zoo's were.
+    """
+    return 2 if method == "factor_vae" else 1
+
+
+def final_global_step(method: str, steps: int) -> int:
+    """The global step a run of ``steps`` ends at: upstream stops at the first global step >= ``steps``."""
+    increment = global_steps_per_iteration(method)
+    return -(-steps // increment) * increment
+
+
+def discriminator_weights(num_latents: int, seed: int) -> dict[str, np.ndarray]:
+    """Glorot-uniform weights of FactorVAE's 6 x 1000 leaky-ReLU discriminator (2 logits)."""
+    rng = np.random.default_rng(seed + 7919)
+    weights, width = {}, num_latents
+    names = ["dense"] + [f"dense_{i}" for i in range(1, DISCRIMINATOR_LAYERS + 1)]
+    for i, name in enumerate(names):
+        units = DISCRIMINATOR_UNITS if i < DISCRIMINATOR_LAYERS else 2
+        limit = np.sqrt(6.0 / (width + units))
+        weights[f"discriminator/{name}/kernel"] = rng.uniform(-limit, limit, (width, units)).astype(np.float32)
+        weights[f"discriminator/{name}/bias"] = np.zeros(units, np.float32)
+        width = units
+    return weights
+
+
+def discriminator_logits(tf, codes, var):
+    """The discriminator's 2 logits of ``codes`` by the weights ``var`` (``discriminator_weights``' names)."""
+    x = codes
+    names = sorted({k.rsplit("/", 1)[0] for k in var}, key=lambda n: (len(n), n))
+    for i, name in enumerate(names):
+        x = tf.matmul(x, var[f"{name}/kernel"]) + var[f"{name}/bias"]
+        if i < len(names) - 1:
+            x = tf.nn.leaky_relu(x)
+    return x

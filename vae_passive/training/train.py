@@ -29,11 +29,13 @@ from vae_passive.tfhub.network import decoder_forward, encoder_forward
 from vae_passive.tfhub.runtime import tensorflow
 from vae_passive.training.logs import LogSettings, open_monitor, probe_sample
 from vae_passive.training.objectives import (
-    DISCRIMINATOR_LAYERS,
-    DISCRIMINATOR_UNITS,
     Objective,
     bernoulli_loss,
+    discriminator_logits,
+    discriminator_weights,
+    final_global_step,
     gaussian_kl,
+    global_steps_per_iteration,
     regularizer,
     shuffle_codes,
 )
@@ -41,6 +43,8 @@ from vae_passive.zoo import catalogue
 
 LEARNING_RATE = 1e-4
 LOSS_TERMS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
+#: Arithmetic of a training step: fp32 (the spec) or bf16 compute with fp32 weights and optimizer state.
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -57,25 +61,36 @@ class TrainConfig:
     num_latents: int
     steps: int
     batch_size: int
+    precision: str = "fp32"
 
     @classmethod
     def for_model(
-        cls, model_id: int, data: GroundTruthData, steps: int, batch_size: int, num_latents: int = catalogue.NUM_LATENTS
+        cls,
+        model_id: int,
+        data: GroundTruthData | str,
+        steps: int,
+        batch_size: int,
+        num_latents: int = catalogue.NUM_LATENTS,
+        precision: str = "fp32",
     ) -> TrainConfig:
+        """The config of ``model_id`` trained on ``data`` (or a data set's name, to plan before opening it)."""
         record = catalogue.record(model_id)
         if steps < 1 or batch_size < 2:
             raise VaePassiveError(f"--steps must be >= 1 and --batch-size >= 2 (got {steps} and {batch_size})")
+        if precision not in PRECISIONS:
+            raise VaePassiveError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         return cls(
             model_id=model_id,
             method=record.method,
             value=record.value,
             seed=record.seed,
             dataset=record.dataset,
-            training_data=data.name,
+            training_data=data if isinstance(data, str) else data.name,
             channels=record.channels,
             num_latents=num_latents,
             steps=steps,
             batch_size=batch_size,
+            precision=precision,
         )
 
     def gin_bindings(self) -> dict[str, object]:
@@ -96,32 +111,9 @@ class TrainConfig:
             "AdamOptimizer.beta2": 0.999,
             "AdamOptimizer.epsilon": 1e-8,
             "vae_passive.training_data": self.training_data,
+            "vae_passive.precision": self.precision,
             **Objective(self.method, self.value).gin_bindings,
         }
-
-
-def _discriminator_weights(num_latents: int, seed: int) -> dict[str, np.ndarray]:
-    """Glorot-uniform weights of FactorVAE's 6 x 1000 leaky-ReLU discriminator (2 logits)."""
-    rng = np.random.default_rng(seed + 7919)
-    weights, width = {}, num_latents
-    names = ["dense"] + [f"dense_{i}" for i in range(1, DISCRIMINATOR_LAYERS + 1)]
-    for i, name in enumerate(names):
-        units = DISCRIMINATOR_UNITS if i < DISCRIMINATOR_LAYERS else 2
-        limit = np.sqrt(6.0 / (width + units))
-        weights[f"discriminator/{name}/kernel"] = rng.uniform(-limit, limit, (width, units)).astype(np.float32)
-        weights[f"discriminator/{name}/bias"] = np.zeros(units, np.float32)
-        width = units
-    return weights
-
-
-def _discriminator_logits(tf, codes, var):
-    x = codes
-    names = sorted({k.rsplit("/", 1)[0] for k in var}, key=lambda n: (len(n), n))
-    for i, name in enumerate(names):
-        x = tf.matmul(x, var[f"{name}/kernel"]) + var[f"{name}/bias"]
-        if i < len(names) - 1:
-            x = tf.nn.leaky_relu(x)
-    return x
 
 
 class _Model:
@@ -136,11 +128,12 @@ class _Model:
         self.vae_vars = {name: tf.Variable(value, name=name) for name, value in initial.items()}
         self.disc_vars: dict = {}
         self.step = tf.Variable(0, dtype=tf.int64, name="global_step")
+        self.increment = global_steps_per_iteration(config.method)
         self.optimizer = tf.compat.v1.train.AdamOptimizer(LEARNING_RATE, beta1=0.9, beta2=0.999, epsilon=1e-8)
         trackables = {"step": self.step, "vae": tf.Module(), "optimizer": self.optimizer}
         trackables["vae"].variables_by_name = list(self.vae_vars.values())
         if config.method == "factor_vae":
-            disc = _discriminator_weights(config.num_latents, config.seed)
+            disc = discriminator_weights(config.num_latents, config.seed)
             self.disc_vars = {name: tf.Variable(value, name=name) for name, value in disc.items()}
             self.disc_optimizer = tf.compat.v1.train.AdamOptimizer(LEARNING_RATE, beta1=0.5, beta2=0.9, epsilon=1e-8)
             trackables["discriminator"] = tf.Module()
@@ -165,22 +158,38 @@ class _Model:
         ]
         return np.concatenate([m.numpy() for m, _ in parts]), np.concatenate([v.numpy() for _, v in parts])
 
+    def _compute(self, tensor):
+        """``tensor`` in the step's compute type: itself in fp32; a bfloat16 copy in bf16 (gradients flow back
+        through the cast to the fp32 variable, so weights and optimizer state stay fp32)."""
+        tf = tensorflow()
+        return tf.cast(tensor, tf.bfloat16) if self.config.precision == "bf16" else tensor
+
+    def _networks(self, tf, images):
+        """The forward pass in the compute type, its outputs back in fp32 (losses are always fp32)."""
+        vae = {name: self._compute(variable) for name, variable in self.vae_vars.items()}
+        mean, logvar = (tf.cast(t, tf.float32) for t in encoder_forward(tf, self._compute(images), vae))
+        sampled = mean + tf.exp(logvar / 2) * tf.random.normal(tf.shape(mean))
+        logits = decoder_forward(tf, self._compute(sampled), vae, self.config.channels)
+        return mean, logvar, sampled, tf.cast(logits, tf.float32)
+
+    def _discriminate(self, tf, codes):
+        disc = {name: self._compute(variable) for name, variable in self.disc_vars.items()}
+        return tf.cast(discriminator_logits(tf, self._compute(codes), disc), tf.float32)
+
     def _train_step(self, images):
         tf = tensorflow()
         vae_list = list(self.vae_vars.values())
         disc_list = list(self.disc_vars.values())
         with tf.GradientTape(persistent=True) as tape:
-            mean, logvar = encoder_forward(tf, images, self.vae_vars)
-            sampled = mean + tf.exp(logvar / 2) * tf.random.normal(tf.shape(mean))
-            logits = decoder_forward(tf, sampled, self.vae_vars, self.config.channels)
+            mean, logvar, sampled, logits = self._networks(tf, images)
             reconstruction = tf.reduce_mean(bernoulli_loss(tf, images, logits))
             kl = gaussian_kl(tf, mean, logvar)
-            disc_logits = _discriminator_logits(tf, sampled, self.disc_vars) if disc_list else None
+            disc_logits = self._discriminate(tf, sampled) if disc_list else None
             reg = regularizer(tf, self.objective, self.step, kl, mean, logvar, sampled, disc_logits)
             loss = reconstruction + reg
             if disc_list:
                 probs = tf.clip_by_value(tf.nn.softmax(disc_logits), 1e-6, 1 - 1e-6)
-                shuffled = _discriminator_logits(tf, shuffle_codes(tf, tf.stop_gradient(sampled)), self.disc_vars)
+                shuffled = self._discriminate(tf, shuffle_codes(tf, tf.stop_gradient(sampled)))
                 probs_shuffled = tf.clip_by_value(tf.nn.softmax(shuffled), 1e-6, 1 - 1e-6)
                 # The discriminator maximises log p(true | z) + log p(shuffled | permuted z).
                 disc_loss = -0.5 * (
@@ -191,7 +200,7 @@ class _Model:
             disc_grads = tape.gradient(disc_loss, disc_list)
             self.disc_optimizer.apply_gradients(zip(disc_grads, disc_list, strict=True))
         del tape
-        self.step.assign_add(1)
+        self.step.assign_add(self.increment)
         return {
             "loss": loss,
             "reconstruction_loss": reconstruction,
@@ -209,8 +218,8 @@ def checkpoint_dir(model_id: int) -> Path:
     return home.home() / "training" / str(model_id)
 
 
-#: Called after every step with (steps done, total steps, the latest loss terms), and once before
-#: the first step with the step a resumed run starts from; the losses are measured every 25 steps.
+#: Called after every iteration with (global steps done, total steps, the latest loss terms), and once
+#: before the first with the step a resumed run starts from; the losses are measured every 25 iterations.
 Progress = Callable[[int, int, Mapping[str, float]], None]
 
 
@@ -244,6 +253,7 @@ def train(
     if manager.latest_checkpoint:
         model.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     previous = _read_elapsed(ckpt_dir)
+    _note_resume(ckpt_dir, int(model.step.numpy()))
     started = time.perf_counter()
 
     def elapsed() -> float:
@@ -301,10 +311,13 @@ def _run_steps(
     progress: Progress | None,
     logger: _Logger | None = None,
 ) -> tuple[dict[str, float], float | None]:
-    """Run the training steps from the model's step on; return the last loss terms and the first loss."""
+    """Run the training iterations from the model's global step until it reaches ``config.steps``;
+    return the last loss terms and the first loss. Checkpoints fall at each multiple of
+    ``checkpoint_every`` global steps reached (every 500 iterations of a FactorVAE at 1,000)."""
     tf = tensorflow()
     config = model.config
     start = int(model.step.numpy())
+    last = final_global_step(config.method, config.steps)
     # A resumed run draws a fresh, equally distributed data stream keyed by its start step.
     random_state = np.random.RandomState([config.seed, start])
     losses: dict[str, float] = {}
@@ -312,15 +325,16 @@ def _run_steps(
     if progress is not None:
         progress(start, config.steps, losses)
     if logger is not None:
-        logger.at_start(start, config.steps)
-    for step in range(start, config.steps):
-        if stop_after is not None and step - start >= stop_after:
+        logger.at_start(start, last)
+    for iteration, step in enumerate(range(start, last, model.increment)):
+        if stop_after is not None and iteration >= stop_after:
             break
         _, images = data.sample(config.batch_size, random_state)
         terms = model.train_step(tf.constant(images))
+        reached = step + model.increment
         if logger is not None:
-            logger.after_step(step + 1, config.steps, terms)
-        if step % 25 == 0 or step == config.steps - 1:
+            logger.after_step(reached, last, terms)
+        if (step // model.increment) % 25 == 0 or reached == last:
             losses = {name: float(value) for name, value in terms.items()}
             if not all(np.isfinite(v) for v in losses.values()):
                 raise VaePassiveError(f"training of model {config.model_id} diverged at step {step}: {losses}")
@@ -328,9 +342,9 @@ def _run_steps(
                 initial_loss = losses["loss"]
                 (ckpt_dir / "initial_loss.txt").write_text(repr(initial_loss))
         if progress is not None:
-            progress(step + 1, config.steps, losses)
-        if (step + 1) % checkpoint_every == 0:
-            manager.save(checkpoint_number=step + 1)
+            progress(reached, config.steps, losses)
+        if reached // checkpoint_every > step // checkpoint_every:
+            manager.save(checkpoint_number=reached)
             _write_elapsed(ckpt_dir, elapsed())
     return losses, initial_loss
 
@@ -363,6 +377,18 @@ class _Logger:
             note = f"checkpoint at step {step} of a {self.model.config.steps}-step run"
             _write_folder(self.model.config, self.model.weights(), root, f"step-{step}", {"steps": step, "note": note})
         self.seconds += time.perf_counter() - started
+
+
+def _note_resume(ckpt_dir: Path, start: int) -> None:
+    """Remember each global step a call resumed from (none for a fresh start), for train_results.json."""
+    if start > 0:
+        with open(ckpt_dir / "resumed_from.txt", "a") as notes:
+            notes.write(f"{start}\n")
+
+
+def _resumed_from(ckpt_dir: Path) -> list[int]:
+    path = ckpt_dir / "resumed_from.txt"
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
 
 
 def _read_initial_loss(ckpt_dir: Path) -> float | None:
@@ -407,13 +433,18 @@ def _export(
     """Write the model folder (with the run's ``logs/`` and ``checkpoints/``); with ``force``, swap it
     in for an existing one."""
     tf = tensorflow()
+    global_steps = int(model.step.numpy())
     results = {
         **{name: losses.get(name) for name in (*LOSS_TERMS, "initial_loss")},
         "elapsed_time": round(elapsed, 3),
         "steps": config.steps,
+        "global_steps": global_steps,
+        "iterations": global_steps // model.increment,
+        "resumed_from": _resumed_from(ckpt_dir),
         "spec_steps": catalogue.SPEC_STEPS,
         "short_run": config.steps < catalogue.SPEC_STEPS,
         "training_data": config.training_data,
+        "precision": config.precision,
         "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU",
     }
     if results["short_run"]:

@@ -32,19 +32,25 @@ GIN_MAX_BYTES = 1 << 20  # a train.gin is a few kB
 
 @dataclass(frozen=True)
 class Origin:
-    """``kind`` is "original" or "trained"; a trained model's ``steps`` and ``data`` when known."""
+    """``kind`` is "original" or "trained"; a trained model's ``steps``, ``data`` and ``precision`` (fp32, bf16)
+    when known, so that a bf16 model never passes for an fp32 one."""
 
     kind: str = ORIGINAL
     steps: int | None = None
     data: str | None = None
+    precision: str | None = None
 
     @property
     def trained(self) -> bool:
         return self.kind == TRAINED
 
     def as_dict(self) -> dict[str, object]:
-        """``{"kind": ...}`` plus ``steps`` and ``data`` for a trained model (as index.json and manifests store it)."""
-        return {"kind": self.kind, "steps": self.steps, "data": self.data} if self.trained else {"kind": self.kind}
+        """``{"kind": ...}`` plus ``steps`` and ``data`` for a trained model, and ``precision`` when recorded (as
+        index.json and manifests store it)."""
+        if not self.trained:
+            return {"kind": self.kind}
+        known = {"precision": self.precision} if self.precision else {}
+        return {"kind": self.kind, "steps": self.steps, "data": self.data, **known}
 
     @classmethod
     def from_value(cls, value: object) -> Origin | None:
@@ -59,18 +65,22 @@ class Origin:
         kind = value.get("kind")
         if kind not in ORIGINS:
             return cls(TRAINED) if kind is not None else None
-        steps, data = value.get("steps"), value.get("data")
+        steps, data, precision = value.get("steps"), value.get("data"), value.get("precision")
         return cls(
             str(kind),
             steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0 else None,
             data if isinstance(data, str) and len(data) <= 200 and printable(data) == data else None,
+            precision
+            if isinstance(precision, str) and len(precision) <= 20 and printable(precision) == precision
+            else None,
         )
 
     def merged(self, other: Origin | None) -> Origin:
         """Trained if either is; steps and data from whichever knows them (this one first)."""
         if other is None or not (self.trained or other.trained):
             return self
-        return Origin(TRAINED, self.steps if self.steps is not None else other.steps, self.data or other.data)
+        steps = self.steps if self.steps is not None else other.steps
+        return Origin(TRAINED, steps, self.data or other.data, self.precision or other.precision)
 
 
 def folder_origin(folder: Path) -> Origin:
@@ -78,6 +88,7 @@ def folder_origin(folder: Path) -> Origin:
     markers, else original."""
     steps: int | None = None
     data: str | None = None
+    precision: str | None = None
     trained = False
     results_path = folder / TRAIN_RESULTS
     if results_path.is_file():
@@ -88,9 +99,14 @@ def folder_origin(folder: Path) -> Origin:
         if isinstance(results, dict) and ("training_data" in results or "spec_steps" in results):
             trained = True
             found = Origin.from_value(
-                {"kind": TRAINED, "steps": results.get("steps"), "data": results.get("training_data")}
+                {
+                    "kind": TRAINED,
+                    "steps": results.get("steps"),
+                    "data": results.get("training_data"),
+                    "precision": results.get("precision"),
+                }
             )
-            steps, data = (found.steps, found.data) if found else (None, None)
+            steps, data, precision = (found.steps, found.data, found.precision) if found else (None, None, None)
     gin = folder / TRAIN_GIN
     if gin.is_file():
         pattern = rf"""^\s*{re.escape(TRAINING_DATA_BINDING)}\s*=\s*['"]([^'"]+)['"]"""
@@ -101,7 +117,7 @@ def folder_origin(folder: Path) -> Origin:
         match = re.search(pattern, text, re.MULTILINE)
         if match:
             trained, data = True, data or printable(match.group(1)[:200])
-    return Origin(TRAINED, steps, data) if trained else Origin()
+    return Origin(TRAINED, steps, data, precision) if trained else Origin()
 
 
 def manifest_origin(folder: Path) -> Origin | None:
