@@ -61,14 +61,22 @@ class Settings:
     rule: Rule = field(default_factory=Rule)
     dataset: str | None = None  # None: the model's own data set, or the stand-in
     metrics: tuple[str, ...] = ()  # disentanglement metrics to add (vae_passive.metrics.registry names)
-    preset: str = "full"  # the metrics' settings: "full" (unsupervised_study_v1) or "fast"
+    preset: str = "full"  # the metrics' settings: "full" (unsupervised_study_v1), "fast" or "study"
+    #: the linear classifiers' defaults: "2019" (scikit-learn 0.21.3's) or "current" (metrics.classifiers)
+    classifier_defaults: str = "2019"
 
     def __post_init__(self) -> None:
         if self.num_samples < 2:
             raise VaePassiveError(f"--num-samples must be at least 2 (got {self.num_samples}); the study uses 10000")
-        if not self.metrics and self.preset == "full":
+        if not self.metrics and self.preset == "full" and self.classifier_defaults == "2019":
             return  # nothing to check in the registry, whose import (scikit-learn) takes most of a second
+        from vae_passive.metrics.classifiers import check_classifier_defaults
         from vae_passive.metrics.registry import PRESETS, REGISTRY
+
+        try:
+            check_classifier_defaults(self.classifier_defaults)
+        except ValueError as error:
+            raise VaePassiveError(str(error)) from None
 
         unknown = [name for name in self.metrics if name not in REGISTRY]
         if unknown:
@@ -103,7 +111,11 @@ def settings_hash(settings: Settings, data_source: str) -> str:
         "sampled_noise": SAMPLED_NOISE,
     }
     if settings.metrics:  # only then, so that hashes of analyses without metrics stay valid
-        payload["metrics"] = {"names": list(settings.metrics), "preset": settings.preset}
+        payload["metrics"] = {
+            "names": list(settings.metrics),
+            "preset": settings.preset,
+            "classifier_defaults": settings.classifier_defaults,
+        }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -250,7 +262,9 @@ def _metric_rows(
         codes = module.encode(batch, batch_size=ENCODE_BATCH_SIZE)
         return codes.mean, codes.logvar
 
-    return metric_rows(data, encode, kinds, settings.metrics, settings.preset, jobs, progress, source.key)
+    return metric_rows(
+        data, encode, kinds, settings.metrics, settings.preset, jobs, progress, source.key, settings.classifier_defaults
+    )
 
 
 def analyze_model(
@@ -326,7 +340,12 @@ def codes_settings_hash(settings: Settings, codes: Codes, key: str) -> str:
         "sampled_noise": SAMPLED_NOISE,
     }
     if settings.metrics:
-        payload["metrics"] = {"names": list(settings.metrics), "sample": "given codes"}
+        payload["metrics"] = {
+            "names": list(settings.metrics),
+            "sample": "given codes",
+            "preset": settings.preset,
+            "classifier_defaults": settings.classifier_defaults,
+        }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -350,20 +369,22 @@ def _check_codes_metrics(settings: Settings, codes: Codes) -> None:
 
 
 def _codes_metric_rows(
-    representations: dict[str, np.ndarray], factors: np.ndarray, kinds: np.ndarray, metrics: tuple[str, ...], jobs: int
+    representations: dict[str, np.ndarray], factors: np.ndarray, kinds: np.ndarray, settings: Settings, jobs: int
 ) -> list[MetricRow]:
     """The fixed-sample metrics on each representation and subset of ``metrics.suite.metric_steps``
-    (``metrics.scoring``: the last third of the rows is the test sample of metrics that need one)."""
+    (``metrics.scoring``: the last third of the rows is the test sample of metrics that need one; the
+    fast preset scores at most its sizes)."""
     from vae_passive.metrics.scoring import check_sample, score_codes
-    from vae_passive.metrics.suite import metric_steps
+    from vae_passive.metrics.suite import metric_steps, row_settings
 
     subsets = study_subsets(kinds)
     rows: list[MetricRow] = []
-    for representation, subset, name in metric_steps(kinds, metrics):
-        base = {"representation": representation, "subset": subset, "metric": name}
+    recorded = row_settings(settings.preset, settings.classifier_defaults)
+    for representation, subset, name in metric_steps(kinds, settings.metrics):
+        base = {"representation": representation, "subset": subset, "metric": name, **recorded}
         try:
             sample = check_sample(representations[representation][:, subsets[subset]], factors)
-            result = score_codes(sample, (name,), jobs)[name]
+            result = score_codes(sample, (name,), jobs, settings.preset, settings.classifier_defaults)[name]
         except (ValueError, VaePassiveError) as error:
             rows.append(cast(MetricRow, {**base, "key": None, "value": None, "error": str(error).splitlines()[0]}))
             continue
@@ -413,7 +434,7 @@ def analyze_codes(codes: Codes, settings: Settings, key: str, path: str = "", jo
         tick = time.perf_counter()
         kinds = np.array([latent["kind"] for latent in document["latents"]])
         representations = {"mean": codes.mean, "sampled": sampled}
-        document["metrics"] = _codes_metric_rows(representations, codes.factors, kinds, settings.metrics, jobs)
+        document["metrics"] = _codes_metric_rows(representations, codes.factors, kinds, settings, jobs)
         timings["metrics"] = time.perf_counter() - tick
     document["provenance"] = {
         "versions": library_versions(CODES_LIBRARIES),

@@ -105,6 +105,8 @@ class MetricRow(TypedDict):
     key: str | None
     value: float | None
     error: NotRequired[str]
+    preset: NotRequired[str]  # absent in documents before it was recorded (the settings hash had it)
+    classifier_defaults: NotRequired[str]  # "2019" or "current"; absent before: those used today's ("current")
 
 
 class Provenance(TypedDict):
