@@ -34,6 +34,7 @@ from vae_passive.analysis.document import (
     versions,
     write_document,
 )
+from vae_passive.analysis.noise import SpreadRow, sampling_spread
 from vae_passive.data import GroundTruthData, draw_batches, resolve_dataset
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import noise_seed, sampled_representation
@@ -167,6 +168,13 @@ def analysis_document(
         "scores": score_representations({"mean": mean, "sampled": sampled}, kinds),
         "upstream_metrics": upstream_metrics,
     }
+
+
+def _spread(mean: np.ndarray, logvar: np.ndarray, document: AnalysisDocument, noise: int) -> list[SpreadRow]:
+    """``analysis.noise.sampling_spread`` of the document's kinds, from a stream of its own beside the
+    model's noise (``[noise, 1]``), so that the sampled code stays what it was."""
+    kinds = np.array([latent["kind"] for latent in document["latents"]])
+    return sampling_spread(mean, logvar, kinds, np.random.default_rng([noise, 1]))
 
 
 # ---- the I/O edge -------------------------------------------------------------------------
@@ -303,6 +311,7 @@ def analyze_model(
         sampled=codes["sampled"],
         upstream_metrics=read_upstream_metrics(source.path),
     )
+    document["sampling_spread"] = _spread(codes["mean"], codes["logvar"], document, noise)
     timings["classify_and_score"] = time.perf_counter() - tick
     if settings.metrics:
         tick = time.perf_counter()
@@ -428,6 +437,7 @@ def analyze_codes(codes: Codes, settings: Settings, key: str, path: str = "", jo
         sampled=sampled,
         upstream_metrics={},
     )
+    document["sampling_spread"] = _spread(codes.mean, codes.logvar, document, noise)
     timings = {"classify_and_score": time.perf_counter() - started}
     if settings.metrics:
         assert codes.factors is not None  # _check_codes_metrics

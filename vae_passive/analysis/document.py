@@ -20,6 +20,7 @@ import numpy as np
 
 from vae_passive import __version__
 from vae_passive.analysis.codes import Codes, save_codes
+from vae_passive.analysis.noise import SpreadRow
 from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
 from vae_passive.untrusted import UnreadableFile, read_json
@@ -127,6 +128,8 @@ class AnalysisDocument(TypedDict):
     scores: list[ScoreRow]
     upstream_metrics: dict[str, dict[str, Any]]
     metrics: NotRequired[list[MetricRow]]
+    #: the sampled code's TC over fresh draws of its noise, per subset (``analysis.noise``); absent before
+    sampling_spread: NotRequired[list[SpreadRow]]
     provenance: NotRequired[Provenance]
 
 

@@ -25,7 +25,7 @@ TABLE_DESCRIPTIONS = {
     "models": "one row per model: catalogue fields, rule, latent counts per kind, data source",
     "latents": "one row per model x latent: kind and the statistics the rule used",
     "scores": "one row per model x representation x subset x score",
-    "metrics": "one row per model x representation x subset x metric x key",
+    "metrics": "one row per model x representation x subset x metric x key, with its preset and classifier defaults",
     "upstream_metrics": "one row per model x representation x metric x key, as disentanglement_lib computed them",
     "summary": "mean, std (ddof 1) and count over seeds per dataset x method x value x rule of every count, score "
     "and metric (representation, subset, key empty where they do not apply)",

@@ -106,6 +106,7 @@ class _GroupJob:
     formats: tuple[str, ...]
     summary: pd.DataFrame
     downstream: pd.DataFrame  # the group's truncated downstream rows (``downstream.downstream_rows``)
+    downstream_note: str  # which models the downstream figure averages (``downstream.study_models``)
     title: str
     names: dict[str, str]  # file stem per figure kind, claimed in the parent so that names are reproducible
     section: str
@@ -124,8 +125,12 @@ def _draw_group(job: _GroupJob) -> list[FigureFile]:
                 figures.metrics_figure(metrics_part(part), title), names["metrics"], section, "disentanglement metrics"
             )
         if len(job.downstream):
-            caption = "downstream test accuracy per latent subset, mean vs sampled (the authors' figure)"
-            writer.save(downstream.downstream_figure(job.downstream, title), names["downstream"], section, caption)
+            models = counted(job.downstream["key"].nunique())
+            caption = (
+                f"the authors' downstream figure, logistic regression per subset ({models}; {job.downstream_note})"
+            )
+            figure = downstream.downstream_figure(job.downstream, title, job.downstream_note)
+            writer.save(figure, names["downstream"], section, caption)
     return writer.saved
 
 
@@ -172,6 +177,7 @@ def _group_jobs(
                 formats=writer.formats,
                 summary=summary[summary_groups == label],
                 downstream=downstream.downstream_rows(rows),
+                downstream_note=downstream.study_models(rows)[1],
                 title=f"{method} × {dataset} · {_source_label(group_models)} · {counted(len(group_models))}"
                 f"{rule_text}{left_out}",
                 names={kind: names.claim(f"{kind}__{method}__{dataset}{rule_suffix}") for kind in GROUP_FIGURES},
