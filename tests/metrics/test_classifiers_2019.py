@@ -124,5 +124,5 @@ def test_every_classifier_metric_takes_the_mode_and_bad_modes_list_both():
     }  # fmt: skip
     assert registry.params("sap_score", "full", classifier_defaults="current")["classifier_defaults"] == "current"
     assert "classifier_defaults" not in registry.params("mig")
-    with pytest.raises(ValueError, match="choose 2019 .* or current"):
+    with pytest.raises(ValueError, match=r"choose 2019 .* or current"):
         registry.params("sap_score", classifier_defaults="2020")

@@ -121,10 +121,8 @@ def liblinear_linear_svc(x: np.ndarray, labels: np.ndarray, x_test: np.ndarray, 
     decisions = []
     for p in positives:
         y = np.where(labels == p, 1.0, -1.0)
-        if len(classes) == 2:
-            ci = c * np.array([weights[k] for k in labels])
-        else:
-            ci = np.where(y > 0, c * weights[p], c)
+        both = c * np.array([weights[k] for k in labels])  # two classes: both sides weighted
+        ci = both if len(classes) == 2 else np.where(y > 0, c * weights[p], c)
         decisions.append(xb_test @ _minimise(lambda w, y=y, ci=ci: objective(w, y, ci), xb.shape[1]))
     if len(classes) == 2:
         return classes[(decisions[0] > 0).astype(int)]

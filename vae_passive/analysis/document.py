@@ -96,7 +96,7 @@ class ScoreRow(TypedDict):
     gaussian_wasserstein_correlation: float | None
     gaussian_wasserstein_correlation_norm: float | None
     mutual_info_score: float | None
-    effective_rank: float | None
+    subset_effective_rank: float | None  # ``effective_rank`` in documents written before it was renamed
 
 
 class MetricRow(TypedDict):

@@ -185,7 +185,27 @@ def claim_a(tables: Tables) -> Finding:
         f"{_spread(pair['mean'], ' nats')}, of the sampled code {_spread(pair['sampled'], ' nats')}, where the "
         f"null's 95th percentile is {tc_null_quantile(0.95, n, k):.2g} nats (median N = {n:,.0f}, k = {k:g})."
     )
-    return Finding(title, text)
+    return Finding(title, text + _gap_text(tables))
+
+
+def _gap_text(tables: Tables) -> str:
+    """The full code's mean − sampled TC gap against the gap on each model's non-passive latents, paired."""
+    wide = _wide(tables.scores, TC, "score")
+    full = _pair(wide, "full")
+    if full is None:
+        return ""
+    kept = _kept_subset(tables.models[tables.models["passive"] > 0])
+    kept_gap = _kept_values(wide, kept, "mean") - _kept_values(wide, kept, "sampled")
+    gaps = pd.DataFrame({"full": (full["mean"] - full["sampled"]).abs(), "kept": kept_gap.abs()}).dropna()
+    if gaps.empty:
+        return ""
+    change = _interval_text("non-passive − full", gaps["kept"] - gaps["full"])
+    return (
+        f" Without the passive latents the |mean − sampled| TC gap changes by: {change} "
+        f"(full code {_spread(gaps['full'], ' nats')}); "
+        "the subset is smaller than the full code and TC grows with the number of latents, so part of the change "
+        "may come from its size alone."
+    )
 
 
 def claim_b(tables: Tables) -> Finding:

@@ -91,7 +91,7 @@ def downstream_figure(rows: pd.DataFrame, title: str, note: str = "", axes: Sequ
     axes[0].set_ylabel("test accuracy (mean over factors and seeds)")
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="outside right upper", frameon=False)
+        fig.legend(handles, labels, loc="outside lower center", ncols=4, frameon=False)
     models = rows["key"].nunique()
     averaged = f"mean over {counted(models)}" + (f"; {note}" if note else "")
     suptitle(fig, f"{title}\nlogistic regression on each latent subset, truncated downstream task ({averaged})")

@@ -292,6 +292,10 @@ def in_study(subset: str, present: Collection[str]) -> bool:
     return subset not in SUBSETS or subset == "full" or all(kind in present for kind in SUBSETS[subset])
 
 
+#: Score keys renamed since documents were first written: the new name and the old one.
+RENAMED_SCORES = {"subset_effective_rank": "effective_rank"}
+
+
 def _score_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
     """(representation, subset, num_latents, score, result) per score present in each entry, for the
     subsets the study forms (``in_study``)."""
@@ -307,8 +311,9 @@ def _score_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
         if not in_study(subset, present):
             continue
         for score in SCORE_NAMES:
-            if score in entry:
-                rows.append((rep, subset, size, score, _number(entry[score], f"{where}.{score}")))
+            stored = score if score in entry else RENAMED_SCORES.get(score, score)  # documents before the rename
+            if stored in entry:
+                rows.append((rep, subset, size, score, _number(entry[stored], f"{where}.{stored}")))
     return rows
 
 
