@@ -91,6 +91,7 @@ def score(
     if as_json:
         click.echo(json.dumps(results, indent=1))
         return
+    click.echo(f"classifier defaults: {classifier_defaults} (docs/metrics.md)")
     for name, values in results.items():
         click.echo(name)
         for key, value in values.items():
