@@ -126,10 +126,11 @@ class AnalyzeOptions:
     type=click.Choice(["full", "fast", "study"]),
     default="full",
     show_default=True,
-    help="Metric sizes: full (unsupervised_study_v1's), fast (small samples: the whole --metrics all suite in "
-    "about 30 s per model on a 2-core CPU; a quick look, not for comparisons), study (full sizes; without "
-    "--metrics, what the paper computed: the authors' effective rank and truncated logistic-regression task; "
-    "with --metrics, the list given wins).",
+    help="Metric sizes: full (unsupervised_study_v1's), fast (small samples for a smoke run, not for comparisons; "
+    "--metrics all still takes minutes per model on a 2-core CPU, mostly the truncated tasks' per-class CV fits "
+    "and DCI's boosted trees: measured in docs/metrics.md), study (full sizes; without --metrics, what the paper "
+    "computed: the authors' effective rank and truncated logistic-regression task; with --metrics, the list "
+    "given wins).",
 )
 @click.option(
     "--classifier-defaults",
