@@ -54,14 +54,14 @@ def test_duplicated_latent_is_maximally_correlated():
     mine, theirs = ours(codes), ref.all_scores(codes)
     assert mine["gaussian_total_correlation"] > 10  # log det of a singular matrix
     assert_agree(mine, theirs, rel=1e-6)
-    assert mine["effective_rank"] == pytest.approx(2 * np.sqrt(2), rel=0.05)  # eigenvalues ~ 2, 1, 1, 0
+    assert mine["subset_effective_rank"] == pytest.approx(2 * np.sqrt(2), rel=0.05)  # eigenvalues ~ 2, 1, 1, 0
 
 
 def test_independent_codes_score_near_zero():
     codes = np.random.default_rng(7).normal(size=(20_000, 5))
     scores = ours(codes)
     assert abs(scores["gaussian_total_correlation"]) < 1e-3
-    assert scores["effective_rank"] == pytest.approx(5, rel=0.02)
+    assert scores["subset_effective_rank"] == pytest.approx(5, rel=0.02)
     assert scores["gaussian_total_correlation"] == pytest.approx(ref.all_scores(codes)["gaussian_total_correlation"])
 
 

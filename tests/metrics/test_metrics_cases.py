@@ -10,7 +10,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import mutual_info_score, roc_auc_score
 
 from vae_passive.metrics import registry
-from vae_passive.metrics.common import LOGISTIC_REGRESSION, check_factors, classifier_fit, mutual_info_matrix
+from vae_passive.metrics.classifiers import LOGISTIC_REGRESSION
+from vae_passive.metrics.common import check_factors, classifier_fit, mutual_info_matrix
 from vae_passive.metrics.dci import compute_dci
 from vae_passive.metrics.encoded import EncodedData
 from vae_passive.metrics.interventions import evaluate_beta_vae, evaluate_factor_vae
@@ -218,7 +219,7 @@ def test_classifier_fit_uses_one_thread_and_keeps_convergence_warnings_quiet():
         warnings.simplefilter("always")
         with classifier_fit():
             assert all(pool["num_threads"] == 1 for pool in threadpool_info())
-            explicitness(codes, factors[:, 0], codes, factors[:, 0])
+            explicitness(codes, factors[:, 0], codes, factors[:, 0], "current")
         assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
         LogisticRegression(**LOGISTIC_REGRESSION).fit(codes, factors[:, 0])
     assert [w for w in caught if issubclass(w.category, ConvergenceWarning)], "the fit did converge: no test"

@@ -26,7 +26,10 @@ def test_analysis_document_gets_metric_rows(designed_model):
     settings = Settings(num_samples=500, dataset="procedural_dsprites", metrics=QUICK, preset="fast")
     document = analyze_model(locate_model(model_dir=designed_model), settings).document
     rows = document["metrics"]
-    assert {tuple(sorted(r)) for r in rows} == {("key", "metric", "representation", "subset", "value")}
+    assert {tuple(sorted(r)) for r in rows} == {
+        ("classifier_defaults", "key", "metric", "preset", "representation", "subset", "value")
+    }
+    assert {(r["preset"], r["classifier_defaults"]) for r in rows} == {("fast", "2019")}
     seen = {(r["representation"], r["subset"], r["metric"]) for r in rows}
     assert seen == {(rep, sub, m) for rep in ("mean", "sampled") for sub in METRIC_SUBSETS for m in QUICK}
     value = {(r["representation"], r["subset"], r["metric"], r["key"]): r["value"] for r in rows}
@@ -56,6 +59,47 @@ def test_analyze_cli_metrics_option(cli, designed_model, tmp_path):
     assert {r["metric"] for r in document["metrics"]} == {"mig", "unsupervised"}
     bad = cli("analyze", "--model-dir", designed_model, "--metrics", "mig,nope", "--results", tmp_path)
     assert "unknown metric nope" in one_line_error(bad)
+    for command in (("analyze", "--model-dir", designed_model), ("score", "--codes", tmp_path / "x.npz")):
+        bad = cli(*command, "--classifier-defaults", "2020")  # click's usage error, as for every choice
+        assert bad.exit_code != 0 and "Traceback" not in bad.output
+        assert "'2020' is not one of '2019', 'current'" in bad.stderr.strip().splitlines()[-1]
+
+
+def _codes_with_factors(path, n: int = 1500):
+    rng = np.random.RandomState(2)
+    factors = rng.randint(0, [3, 5], size=(n, 2))
+    mean = np.concatenate([factors + 0.3 * rng.normal(size=factors.shape), 0.01 * rng.normal(size=(n, 2))], axis=1)
+    logvar = np.concatenate([np.full((n, 2), -4.0), np.zeros((n, 2))], axis=1)
+    return _write(path, mean=mean, logvar=logvar, factors=factors)
+
+
+def test_analyze_codes_honours_the_preset_and_records_it(cli, tmp_path):
+    """--preset fast scores at most the fast sizes of given codes (mig: 1,000 of 1,500 rows), and
+    every metric row says which preset and classifier defaults produced it."""
+    codes = _codes_with_factors(tmp_path / "c.npz")
+    values = {}
+    for preset in ("full", "fast"):
+        result = cli(
+            "analyze", "--codes", codes, "--metrics", "mig,sap_score", "--preset", preset,
+            "--classifier-defaults", "current", "--results", tmp_path / preset, "--json",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        rows = json.loads(result.stdout)["metrics"]
+        assert {(r["preset"], r["classifier_defaults"]) for r in rows} == {(preset, "current")}
+        values[preset] = {(r["representation"], r["subset"], r["metric"]): r["value"] for r in rows}
+    assert values["full"][("mean", "full", "mig")] != values["fast"][("mean", "full", "mig")]
+
+
+def test_preset_study_with_metrics_says_which_wins(cli, tmp_path):
+    codes = _codes_with_factors(tmp_path / "c.npz", 300)
+    both = cli("analyze", "--codes", codes, "--preset", "study", "--metrics", "mig", "--results", tmp_path, "--json")
+    assert both.exit_code == 0, both.output
+    assert "--metrics wins over --preset study" in both.stderr
+    assert {r["metric"] for r in json.loads(both.stdout)["metrics"]} == {"mig"}
+    study = cli("analyze", "--codes", codes, "--preset", "study", "--results", tmp_path / "s", "--json")
+    assert study.exit_code == 0, study.output
+    assert "truncated_downstream_task_logistic_regression draw from a model" in study.stderr
+    assert {r["metric"] for r in json.loads(study.stdout)["metrics"]} == {"effective_rank"}
 
 
 def _write(path, **arrays):

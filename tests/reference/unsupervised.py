@@ -62,7 +62,7 @@ def all_scores(codes: np.ndarray) -> dict[str, float]:
         "gaussian_wasserstein_correlation": w,
         "gaussian_wasserstein_correlation_norm": w_norm,
         "mutual_info_score": mutual_info(codes_t),
-        "effective_rank": effective_rank(codes_t),
+        "subset_effective_rank": effective_rank(codes_t),  # our name for the per-subset number
     }
 
 

@@ -34,6 +34,7 @@ from vae_passive.analysis.document import (
     versions,
     write_document,
 )
+from vae_passive.analysis.noise import SpreadRow, sampling_spread
 from vae_passive.data import GroundTruthData, draw_batches, resolve_dataset
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.representations import noise_seed, sampled_representation
@@ -73,14 +74,22 @@ class Settings:
     rule: Rule = field(default_factory=Rule)
     dataset: str | None = None  # None: the model's own data set, or the stand-in
     metrics: tuple[str, ...] = ()  # disentanglement metrics to add (vae_passive.metrics.registry names)
-    preset: str = "full"  # the metrics' settings: "full" (unsupervised_study_v1) or "fast"
+    preset: str = "full"  # the metrics' settings: "full" (unsupervised_study_v1), "fast" or "study"
+    #: the linear classifiers' defaults: "2019" (scikit-learn 0.21.3's) or "current" (metrics.classifiers)
+    classifier_defaults: str = "2019"
 
     def __post_init__(self) -> None:
         if self.num_samples < 2:
             raise VaePassiveError(f"--num-samples must be at least 2 (got {self.num_samples}); the study uses 10000")
-        if not self.metrics and self.preset == "full":
+        if not self.metrics and self.preset == "full" and self.classifier_defaults == "2019":
             return  # nothing to check in the registry, whose import (scikit-learn) takes most of a second
+        from vae_passive.metrics.classifiers import check_classifier_defaults
         from vae_passive.metrics.registry import PRESETS, REGISTRY
+
+        try:
+            check_classifier_defaults(self.classifier_defaults)
+        except ValueError as error:
+            raise VaePassiveError(str(error)) from None
 
         unknown = [name for name in self.metrics if name not in REGISTRY]
         if unknown:
@@ -115,7 +124,11 @@ def settings_hash(settings: Settings, data_source: str) -> str:
         "sampled_noise": SAMPLED_NOISE,
     }
     if settings.metrics:  # only then, so that hashes of analyses without metrics stay valid
-        payload["metrics"] = {"names": list(settings.metrics), "preset": settings.preset}
+        payload["metrics"] = {
+            "names": list(settings.metrics),
+            "preset": settings.preset,
+            "classifier_defaults": settings.classifier_defaults,
+        }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -169,6 +182,13 @@ def analysis_document(
     if warnings:
         document["warnings"] = warnings
     return document
+
+
+def _spread(mean: np.ndarray, logvar: np.ndarray, document: AnalysisDocument, noise: int) -> list[SpreadRow]:
+    """``analysis.noise.sampling_spread`` of the document's kinds, from a stream of its own beside the
+    model's noise (``[noise, 1]``), so that the sampled code stays what it was."""
+    kinds = np.array([latent["kind"] for latent in document["latents"]])
+    return sampling_spread(mean, logvar, kinds, np.random.default_rng([noise, 1]))
 
 
 # ---- the I/O edge -------------------------------------------------------------------------
@@ -264,7 +284,9 @@ def _metric_rows(
         codes = module.encode(batch, batch_size=ENCODE_BATCH_SIZE)
         return codes.mean, codes.logvar
 
-    return metric_rows(data, encode, kinds, settings.metrics, settings.preset, jobs, progress, source.key)
+    return metric_rows(
+        data, encode, kinds, settings.metrics, settings.preset, jobs, progress, source.key, settings.classifier_defaults
+    )
 
 
 def analyze_model(
@@ -303,6 +325,7 @@ def analyze_model(
         sampled=codes["sampled"],
         upstream_metrics=read_upstream_metrics(source.path),
     )
+    document["sampling_spread"] = _spread(codes["mean"], codes["logvar"], document, noise)
     timings["classify_and_score"] = time.perf_counter() - tick
     if settings.metrics:
         tick = time.perf_counter()
@@ -340,7 +363,12 @@ def codes_settings_hash(settings: Settings, codes: Codes, key: str) -> str:
         "sampled_noise": SAMPLED_NOISE,
     }
     if settings.metrics:
-        payload["metrics"] = {"names": list(settings.metrics), "sample": "given codes"}
+        payload["metrics"] = {
+            "names": list(settings.metrics),
+            "sample": "given codes",
+            "preset": settings.preset,
+            "classifier_defaults": settings.classifier_defaults,
+        }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -367,25 +395,27 @@ def _codes_metric_rows(
     representations: dict[str, np.ndarray],
     factors: np.ndarray,
     kinds: np.ndarray,
-    metrics: tuple[str, ...],
+    settings: Settings,
     jobs: int,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> list[MetricRow]:
     """The fixed-sample metrics on each representation and subset of ``metrics.suite.metric_steps``
-    (``metrics.scoring``: the last third of the rows is the test sample of metrics that need one)."""
+    (``metrics.scoring``: the last third of the rows is the test sample of metrics that need one; the
+    fast preset scores at most its sizes)."""
     from vae_passive.metrics.scoring import check_sample, score_codes
-    from vae_passive.metrics.suite import metric_steps
+    from vae_passive.metrics.suite import metric_steps, row_settings
 
     subsets = study_subsets(kinds)
     rows: list[MetricRow] = []
-    steps = list(metric_steps(kinds, metrics))
+    recorded = row_settings(settings.preset, settings.classifier_defaults)
+    steps = list(metric_steps(kinds, settings.metrics))
     for done, (representation, subset, name) in enumerate(steps):
         if progress is not None:
             progress(done, len(steps), f"{representation}/{subset}/{name}")
-        base = {"representation": representation, "subset": subset, "metric": name}
+        base = {"representation": representation, "subset": subset, "metric": name, **recorded}
         try:
             sample = check_sample(representations[representation][:, subsets[subset]], factors)
-            result = score_codes(sample, (name,), jobs)[name]
+            result = score_codes(sample, (name,), jobs, settings.preset, settings.classifier_defaults)[name]
         except (ValueError, VaePassiveError) as error:
             rows.append(cast(MetricRow, {**base, "key": None, "value": None, "error": str(error).splitlines()[0]}))
             continue
@@ -438,6 +468,7 @@ def analyze_codes(
         sampled=sampled,
         upstream_metrics={},
     )
+    document["sampling_spread"] = _spread(codes.mean, codes.logvar, document, noise)
     timings = {"classify_and_score": time.perf_counter() - started}
     if settings.metrics:
         assert codes.factors is not None  # _check_codes_metrics
@@ -445,7 +476,7 @@ def analyze_codes(
         kinds = np.array([latent["kind"] for latent in document["latents"]])
         representations = {"mean": codes.mean, "sampled": sampled}
         document["metrics"] = _codes_metric_rows(
-            representations, codes.factors, kinds, settings.metrics, jobs, metrics_progress
+            representations, codes.factors, kinds, settings, jobs, metrics_progress
         )
         timings["metrics"] = time.perf_counter() - tick
     document["provenance"] = {

@@ -20,6 +20,7 @@ import numpy as np
 
 from vae_passive import __version__
 from vae_passive.analysis.codes import Codes, save_codes
+from vae_passive.analysis.noise import SpreadRow
 from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
 from vae_passive.untrusted import UnreadableFile, read_json
@@ -97,7 +98,7 @@ class ScoreRow(TypedDict):
     gaussian_wasserstein_correlation: float | None
     gaussian_wasserstein_correlation_norm: float | None
     mutual_info_score: float | None
-    effective_rank: float | None
+    subset_effective_rank: float | None  # ``effective_rank`` in documents written before it was renamed
 
 
 class MetricRow(TypedDict):
@@ -107,6 +108,8 @@ class MetricRow(TypedDict):
     key: str | None
     value: float | None
     error: NotRequired[str]
+    preset: NotRequired[str]  # absent in documents before it was recorded (the settings hash had it)
+    classifier_defaults: NotRequired[str]  # "2019" or "current"; absent before: those used today's ("current")
 
 
 class Provenance(TypedDict):
@@ -127,6 +130,8 @@ class AnalysisDocument(TypedDict):
     scores: list[ScoreRow]
     upstream_metrics: dict[str, dict[str, Any]]
     metrics: NotRequired[list[MetricRow]]
+    #: the sampled code's TC over fresh draws of its noise, per subset (``analysis.noise``); absent before
+    sampling_spread: NotRequired[list[SpreadRow]]
     provenance: NotRequired[Provenance]
     warnings: NotRequired[list[str]]  # kinds that contradict the codes (``latents.variables.sanity_warnings``)
 

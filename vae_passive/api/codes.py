@@ -197,17 +197,27 @@ def analyze_codes(
     metrics: str | Sequence[str] = (),
     key: str | None = None,
     jobs: int = 1,
+    preset: str = "full",
+    classifier_defaults: str = "2019",
 ) -> Analysis:
     """Classify the latents of codes (N x latents) from any VAE and score mean vs sampled codes.
 
     ``mean`` and ``logvar`` are the encoder's μ(x) and log σ²(x) for N >= 2 inputs. The sampled code
     is drawn as ``analyze`` draws it, from ``noise_seed(seed, key)``: the same arrays, seed and key give
     the same document as ``vae-passive analyze``. ``metrics`` (``"all"`` or names) adds the fixed-sample
-    disentanglement metrics, which need ``factors`` (N x factors, integer classes). Bad input raises a
-    one-line ``VaePassiveError``.
+    disentanglement metrics, which need ``factors`` (N x factors, integer classes), scored on every row
+    (``preset="fast"``: at most the fast preset's sizes) with the linear classifiers' ``classifier_defaults``
+    (``"2019"``, scikit-learn 0.21.3's as the study ran, or ``"current"``; docs/metrics.md). Bad input
+    raises a one-line ``VaePassiveError``.
     """
     codes = check_codes(mean, logvar, factors=factors, key=key)
-    settings = Settings(seed=seed, rule=_rule(rule, var_threshold, mean_tolerance), metrics=_metric_names(metrics))
+    settings = Settings(
+        seed=seed,
+        rule=_rule(rule, var_threshold, mean_tolerance),
+        metrics=_metric_names(metrics),
+        preset=preset,
+        classifier_defaults=classifier_defaults,
+    )
     result = analyze_checked_codes(codes, settings, codes.key or DEFAULT_KEY, jobs=jobs)
     return Analysis(result.document, codes.mean, codes.logvar, result.codes["sampled"], codes.factors)
 

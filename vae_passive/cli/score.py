@@ -48,8 +48,17 @@ def load_sample(path: Path, representation: str | None = None) -> Sample:
 )
 @click.option("--metrics", "metrics_spec", default="all", show_default=True, help="'all' or a comma list.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Processes for boosted trees.")
+@click.option(
+    "--classifier-defaults",
+    type=click.Choice(["2019", "current"]),
+    default="2019",
+    show_default=True,
+    help="The linear classifiers: scikit-learn 0.21.3's defaults (the study's, the zoo's) or the installed one's.",
+)
 @json_option
-def score(codes_path: Path, representation: str | None, metrics_spec: str, jobs: int, as_json: bool) -> None:
+def score(
+    codes_path: Path, representation: str | None, metrics_spec: str, jobs: int, classifier_defaults: str, as_json: bool
+) -> None:
     """Score codes computed with any model: every metric that works on a fixed sample.
 
     The .npz is in the codes layout of `encode`, `analyze --save-codes` and `analyze --codes`
@@ -57,7 +66,9 @@ def score(codes_path: Path, representation: str | None, metrics_spec: str, jobs:
     plain codes (N x latents, float); factors (N x factors, integer classes) are required, and
     optionally test_codes and test_factors; without them, metrics that need a test set hold out
     the last third of the rows. beta_vae_sklearn and factor_vae_metric intervene on the factors
-    and so need a model and a data set: use `analyze --metrics`.
+    and so need a model and a data set: use `analyze --metrics`. --classifier-defaults picks the
+    defaults of the linear classifiers (logistic regressions, SAP's SVM): 2019, as the study and the
+    zoo ran, or current (docs/metrics.md).
 
     \b
     Examples:
@@ -65,6 +76,7 @@ def score(codes_path: Path, representation: str | None, metrics_spec: str, jobs:
       vae-passive score --codes codes.npz --metrics mig,sap_score --json
       vae-passive score --codes results/299/codes.npz --representation sampled --metrics mig
       vae-passive score --codes codes.npz --metrics dci --jobs 2
+      vae-passive score --codes codes.npz --metrics sap_score --classifier-defaults current
     """
     from vae_passive.metrics.registry import parse_metrics
     from vae_passive.metrics.scoring import score_codes
@@ -73,10 +85,12 @@ def score(codes_path: Path, representation: str | None, metrics_spec: str, jobs:
         metrics = parse_metrics(metrics_spec, fixed_sample_only=True)
     except ValueError as error:
         raise VaePassiveError(f"{error} (beta_vae_sklearn and factor_vae_metric need `analyze --metrics`)") from None
-    results = score_codes(load_sample(codes_path, representation), metrics, jobs)
+    sample = load_sample(codes_path, representation)
+    results = score_codes(sample, metrics, jobs, classifier_defaults=classifier_defaults)
     if as_json:
         click.echo(json.dumps(results, indent=1))
         return
+    click.echo(f"classifier defaults: {classifier_defaults} (docs/metrics.md)")
     for name, values in results.items():
         click.echo(name)
         for key, value in values.items():

@@ -1,5 +1,5 @@
-"""What every metric shares: input checks, discretisation, discrete mutual information, the pinned
-classifiers, and upstream-ordered sampling of (codes, factors).
+"""What every metric shares: input checks, discretisation, discrete mutual information, the context of
+classifier fits, and upstream-ordered sampling of (codes, factors).
 
 Codes are (N, latents) float arrays and factors (N, factors) integer class arrays, one row per
 input (disentanglement_lib stores them transposed).
@@ -24,13 +24,6 @@ Represent = Callable[[np.ndarray], np.ndarray]
 
 #: Observations represented per call by the sampling wrappers: large calls, bounded memory.
 REPRESENT_CHUNK = 8192
-
-# scikit-learn's defaults changed since disentanglement_lib was written (LogisticRegression's solver
-# in 0.22, LinearSVC's ``dual`` in 1.5). The values the reference code gets on scikit-learn 1.9 are
-# pinned here, so a future default cannot change a metric silently.
-LOGISTIC_REGRESSION = {"C": 1.0, "solver": "lbfgs", "max_iter": 100, "tol": 1e-4}
-LOGISTIC_REGRESSION_CV = {"Cs": 10, "folds": 5, "solver": "lbfgs", "max_iter": 100, "tol": 1e-4}
-LINEAR_SVC = {"C": 0.01, "class_weight": "balanced", "dual": False, "loss": "squared_hinge", "tol": 1e-4}
 
 
 @contextmanager

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from vae_passive.data.base import FactorSampler
+from vae_passive.metrics.classifiers import DEFAULT_CLASSIFIERS
 from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_train_test
 from vae_passive.metrics.predictors import fit_per_factor
 
@@ -34,16 +35,18 @@ def compute_downstream(
     predictor: str,
     jobs: int = 1,
     size: int | None = None,
+    classifier_defaults: str = DEFAULT_CLASSIFIERS,
 ) -> dict[str, float]:
     """Train/test accuracy per factor of ``predictor`` (``logistic_regression`` or ``boosted_trees``).
 
     codes (N, latents), factors (N, factors); test_codes/test_factors (M, ·). Keys are prefixed
-    with ``size`` (default N), as upstream prefixes them with the training-set size.
+    with ``size`` (default N), as upstream prefixes them with the training-set size. Logistic
+    regression follows ``classifier_defaults`` (``metrics.classifiers``).
     """
     codes, test_codes = check_codes(codes), check_codes(test_codes, "test codes")
     factors = check_factors(factors, len(codes))
     test_factors = check_factors(test_factors, len(test_codes), "test factors")
-    fits = fit_per_factor(predictor, codes, factors, test_codes, test_factors, jobs)
+    fits = fit_per_factor(predictor, codes, factors, test_codes, test_factors, jobs, classifier_defaults)
     prefix = f"{len(codes) if size is None else size}:"
     return accuracy_keys([f.train_accuracy for f in fits], [f.test_accuracy for f in fits], prefix)
 
@@ -57,6 +60,7 @@ def evaluate(
     num_test: int = 5_000,
     batch_size: int = 16,
     jobs: int = 1,
+    classifier_defaults: str = DEFAULT_CLASSIFIERS,
 ) -> dict[str, float]:
     """For each training size in turn: draw train then test points (upstream's order), fit, score."""
     scores: dict[str, float] = {}
@@ -64,5 +68,9 @@ def evaluate(
         codes, factors, test_codes, test_factors = sample_train_test(
             data, represent, size, num_test, random_state, batch_size
         )
-        scores.update(compute_downstream(codes, factors, test_codes, test_factors, predictor, jobs))
+        scores.update(
+            compute_downstream(
+                codes, factors, test_codes, test_factors, predictor, jobs, classifier_defaults=classifier_defaults
+            )
+        )
     return scores

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from vae_passive.data.base import FactorSampler
-from vae_passive.metrics.common import LOGISTIC_REGRESSION, REPRESENT_CHUNK, Represent, classifier_fit, represent_all
+from vae_passive.metrics.classifiers import DEFAULT_CLASSIFIERS, liblinear_seed, logistic_regression
+from vae_passive.metrics.common import REPRESENT_CHUNK, Represent, classifier_fit, represent_all
 
 # ---- BetaVAE ----------------------------------------------------------------------------------
 
@@ -51,14 +52,15 @@ def evaluate_beta_vae(
     batch_size: int = 64,
     num_train: int = 10_000,
     num_eval: int = 5_000,
+    classifier_defaults: str = DEFAULT_CLASSIFIERS,
 ) -> dict[str, float]:
     """Upstream's ``compute_beta_vae_sklearn``: train points, fit (the classifier gets the same
-    ``random_state``, as upstream), then evaluation points."""
-    from sklearn.linear_model import LogisticRegression
-
+    ``random_state``, as upstream: under 2019 defaults liblinear draws one seed from it, so the
+    evaluation points come after that draw), then evaluation points."""
     train, train_labels = _beta_vae_points(data, represent, batch_size, num_train, random_state)
+    seed = liblinear_seed(random_state) if classifier_defaults == "2019" else random_state
     with classifier_fit():
-        model = LogisticRegression(**LOGISTIC_REGRESSION, random_state=random_state).fit(train, train_labels)
+        model = logistic_regression(classifier_defaults, random_state=seed).fit(train, train_labels)
         train_accuracy = float(np.mean(model.predict(train) == train_labels))
     evaluation, eval_labels = _beta_vae_points(data, represent, batch_size, num_eval, random_state)
     return {"train_accuracy": train_accuracy, "eval_accuracy": float(model.score(evaluation, eval_labels))}

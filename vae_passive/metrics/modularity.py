@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from vae_passive.data.base import FactorSampler
+from vae_passive.metrics.classifiers import DEFAULT_CLASSIFIERS, logistic_regression
 from vae_passive.metrics.common import (
-    LOGISTIC_REGRESSION,
     Represent,
     check_codes,
     check_factors,
@@ -55,13 +55,16 @@ def macro_roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def explicitness(
-    train: np.ndarray, labels: np.ndarray, test: np.ndarray, test_labels: np.ndarray
+    train: np.ndarray,
+    labels: np.ndarray,
+    test: np.ndarray,
+    test_labels: np.ndarray,
+    classifier_defaults: str = DEFAULT_CLASSIFIERS,
 ) -> tuple[float, float]:
-    """Macro ROC AUC of a logistic regression from all latents to one factor, on train and test."""
-    from sklearn.linear_model import LogisticRegression
-
+    """Macro ROC AUC of a logistic regression (``classifier_defaults``) from all latents to one factor,
+    on train and test."""
     with classifier_fit():
-        model = LogisticRegression(**LOGISTIC_REGRESSION).fit(train, labels)
+        model = logistic_regression(classifier_defaults).fit(train, labels)
         train_scores, test_scores = model.predict_proba(train), model.predict_proba(test)
     return macro_roc_auc(labels, train_scores), macro_roc_auc(test_labels, test_scores)
 
@@ -73,6 +76,7 @@ def compute_modularity_explicitness(
     test_factors: np.ndarray,
     num_bins: int = 20,
     jobs: int = 1,
+    classifier_defaults: str = DEFAULT_CLASSIFIERS,
 ) -> dict[str, float]:
     """Modularity from the MI of binned codes and factors; explicitness from standardised codes.
 
@@ -86,7 +90,7 @@ def compute_modularity_explicitness(
     scores = {"modularity_score": modularity(mutual_info_matrix(discretize(codes, num_bins), factors))}
     mean, std = codes.mean(axis=0), codes.std(axis=0)
     train, test = (codes - mean) / std, (test_codes - mean) / std
-    calls = [(train, factors[:, j], test, test_factors[:, j]) for j in range(factors.shape[1])]
+    calls = [(train, factors[:, j], test, test_factors[:, j], classifier_defaults) for j in range(factors.shape[1])]
     pairs = map_jobs(explicitness, calls, jobs)
     scores["explicitness_score_train"] = float(np.mean([p[0] for p in pairs]))
     scores["explicitness_score_test"] = float(np.mean([p[1] for p in pairs]))
@@ -102,9 +106,12 @@ def evaluate(
     batch_size: int = 16,
     num_bins: int = 20,
     jobs: int = 1,
+    classifier_defaults: str = DEFAULT_CLASSIFIERS,
 ) -> dict[str, float]:
     """Train then test points drawn as upstream's ``compute_modularity_explicitness``, then compute."""
     codes, factors, test_codes, test_factors = sample_train_test(
         data, represent, num_train, num_test, random_state, batch_size
     )
-    return compute_modularity_explicitness(codes, factors, test_codes, test_factors, num_bins, jobs)
+    return compute_modularity_explicitness(
+        codes, factors, test_codes, test_factors, num_bins, jobs, classifier_defaults
+    )

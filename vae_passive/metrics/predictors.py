@@ -6,20 +6,21 @@ processes (joblib); the result does not depend on ``jobs``.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 import numpy as np
 
-from vae_passive.metrics.common import LOGISTIC_REGRESSION_CV, classifier_fit, map_jobs
+from vae_passive.metrics.classifiers import DEFAULT_CLASSIFIERS, logistic_regression_cv
+from vae_passive.metrics.common import classifier_fit, map_jobs
 
 BOOSTED_TREES_SEED = 0  # upstream leaves GradientBoostingClassifier unseeded; fixed here for repeatability
 RANDOM_BASELINE_SEED = 0  # the authors' uniform DummyClassifier was unseeded; fixed here likewise
 
 
-def make_predictor(kind: str):
-    """A fresh scikit-learn classifier: ``boosted_trees`` or ``logistic_regression`` (upstream's), or
-    ``random``, the authors' baseline that guesses uniformly among the classes seen in training."""
+def make_predictor(kind: str, classifier_defaults: str = DEFAULT_CLASSIFIERS):
+    """A fresh scikit-learn classifier: ``boosted_trees`` or ``logistic_regression`` (upstream's, under
+    ``classifier_defaults``: ``metrics.classifiers``), or ``random``, the authors' baseline that guesses
+    uniformly among the classes seen in training."""
     if kind == "random":
         from sklearn.dummy import DummyClassifier
 
@@ -29,15 +30,7 @@ def make_predictor(kind: str):
 
         return GradientBoostingClassifier(random_state=BOOSTED_TREES_SEED)
     if kind == "logistic_regression":
-        from sklearn.linear_model import LogisticRegressionCV
-        from sklearn.model_selection import KFold
-
-        settings = dict(LOGISTIC_REGRESSION_CV)
-        settings["scoring"] = "accuracy"  # the old default, stated: scikit-learn 1.11 changes it
-        if "use_legacy_attributes" in inspect.signature(LogisticRegressionCV).parameters:
-            # scikit-learn >= 1.9 asks for these to be explicit; both keep today's behaviour (pure L2)
-            settings.update(l1_ratios=(0.0,), use_legacy_attributes=False)
-        return LogisticRegressionCV(cv=KFold(n_splits=settings.pop("folds")), **settings)
+        return logistic_regression_cv(classifier_defaults)
     raise ValueError(f"unknown predictor {kind!r}")
 
 
@@ -50,8 +43,15 @@ class FactorFit:
     importances: np.ndarray | None
 
 
-def _fit_one(kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> FactorFit:
-    model = make_predictor(kind)
+def _fit_one(
+    kind: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    classifier_defaults: str,
+) -> FactorFit:
+    model = make_predictor(kind, classifier_defaults)
     with classifier_fit():
         model.fit(x_train, y_train)
         accuracies = float(np.mean(model.predict(x_train) == y_train)), float(np.mean(model.predict(x_test) == y_test))
@@ -60,8 +60,14 @@ def _fit_one(kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nda
 
 
 def fit_per_factor(
-    kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, jobs: int = 1
+    kind: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    jobs: int = 1,
+    classifier_defaults: str = DEFAULT_CLASSIFIERS,
 ) -> list[FactorFit]:
     """One model per factor column of y (N, factors) from codes x (N, latents); ``jobs`` processes."""
-    calls = [(kind, x_train, y_train[:, j], x_test, y_test[:, j]) for j in range(y_train.shape[1])]
+    calls = [(kind, x_train, y_train[:, j], x_test, y_test[:, j], classifier_defaults) for j in range(y_train.shape[1])]
     return map_jobs(_fit_one, calls, jobs)

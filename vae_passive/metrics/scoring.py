@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from vae_passive.errors import VaePassiveError
+from vae_passive.metrics.classifiers import DEFAULT_CLASSIFIERS
 from vae_passive.metrics.common import check_codes, check_factors
-from vae_passive.metrics.registry import REGISTRY, compute_params
+from vae_passive.metrics.registry import PRESETS, REGISTRY, compute_params
 
 TEST_FRACTION = 1 / 3  # held out when no test sample is given
 MIN_ROWS = 4
@@ -48,12 +49,28 @@ def check_sample(
     return Sample(codes, factors, test_codes, test_factors)
 
 
-def score_codes(sample: Sample, metrics: tuple[str, ...], jobs: int = 1) -> dict[str, dict]:
+def _fast_rows(name: str, size: str) -> int | None:
+    """At most how many rows metric ``name`` uses under the fast preset (``size``: num_train or num_test)."""
+    value = REGISTRY[name].fast.get(size)
+    return max(value) if isinstance(value, tuple) else value
+
+
+def score_codes(
+    sample: Sample,
+    metrics: tuple[str, ...],
+    jobs: int = 1,
+    preset: str = "full",
+    classifier_defaults: str = DEFAULT_CLASSIFIERS,
+) -> dict[str, dict]:
     """Each fixed-sample metric's result on ``sample``; without a test sample, the last third of the rows is one.
 
-    Metrics that need no test sample score every row. A metric that cannot score these codes (too few
-    latents, say) is a one-line ``VaePassiveError``.
+    Metrics that need no test sample score every row. ``preset`` ``fast`` scores at most the fast preset's
+    training and test sizes (the first rows of each); ``full`` and ``study`` score every given row.
+    ``classifier_defaults`` picks the linear classifiers' defaults (``metrics.classifiers``). A metric that
+    cannot score these codes (too few latents, say) is a one-line ``VaePassiveError``.
     """
+    if preset not in PRESETS:
+        raise VaePassiveError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     codes, factors = sample.codes, sample.factors
     if sample.test_codes is not None and sample.test_factors is not None:
         test_codes, test_factors = sample.test_codes, sample.test_factors
@@ -68,9 +85,16 @@ def score_codes(sample: Sample, metrics: tuple[str, ...], jobs: int = 1) -> dict
         if codes.shape[1] < spec.min_latents:
             raise VaePassiveError(f"{name} needs at least {spec.min_latents} latents; the codes have {codes.shape[1]}")
         train_codes, train_factors = (codes, factors) if spec.needs_test else (sample.codes, sample.factors)
+        test = test_codes, test_factors
+        if preset == "fast":
+            train_codes, train_factors = (
+                train_codes[: _fast_rows(name, "num_train")],
+                train_factors[: _fast_rows(name, "num_train")],
+            )
+            test = test_codes[: _fast_rows(name, "num_test")], test_factors[: _fast_rows(name, "num_test")]
         try:
             results[name] = spec.compute(
-                train_codes, train_factors, test_codes, test_factors, **compute_params(name, jobs)
+                train_codes, train_factors, *test, **compute_params(name, jobs, classifier_defaults)
             )
         except ValueError as error:
             raise VaePassiveError(f"{name}: {str(error).splitlines()[0]}") from None

@@ -21,6 +21,7 @@ from vae_passive.latents.representations import REPRESENTATIONS, noise_seed
 from vae_passive.latents.scores import finite_or_none
 from vae_passive.latents.variables import study_subsets
 from vae_passive.metrics import registry
+from vae_passive.metrics.classifiers import DEFAULT_CLASSIFIERS
 from vae_passive.metrics.common import Represent
 from vae_passive.metrics.encoded import EncodedData, image_representation, supports_index_cache
 
@@ -63,10 +64,11 @@ def metric_rows(
     jobs: int = 1,
     progress: Progress | None = None,
     model_key: str = "",
+    classifier_defaults: str = DEFAULT_CLASSIFIERS,
 ) -> list[dict]:
-    """Rows ``{representation, subset, metric, key, value}``; a metric that fails on a degenerate
-    subset gives one row with ``key`` and ``value`` null and the ``error``. ``model_key`` seeds
-    the sampled codes' noise (``noise_seed``)."""
+    """Rows ``{representation, subset, metric, key, value, preset, classifier_defaults}``; a metric that
+    fails on a degenerate subset gives one row with ``key`` and ``value`` null and the ``error``.
+    ``model_key`` seeds the sampled codes' noise (``noise_seed``)."""
     source = EncodedData(data, encode) if supports_index_cache(data) else data
     steps = metric_steps(kinds, metrics)
     rows: list[dict] = []
@@ -83,8 +85,9 @@ def metric_rows(
         base = {"representation": representation, "subset": subset, "metric": name}
         try:
             result = registry.evaluate(
-                name, source, _columns(represent, indices), np.random.RandomState(seed), preset, jobs, kinds
-            )
+                name, source, _columns(represent, indices), np.random.RandomState(seed), preset, jobs, kinds,
+                classifier_defaults,
+            )  # fmt: skip
         except ValueError as error:
             rows.append({**base, "key": None, "value": None, "error": str(error).splitlines()[0]})
             continue
@@ -98,4 +101,9 @@ def metric_rows(
             rows.extend({**base, "key": key, "value": finite_or_none(value)} for key, value in result.items())
     if progress is not None:
         progress(len(steps), len(steps), "done")
-    return rows
+    return [{**row, **row_settings(preset, classifier_defaults)} for row in rows]
+
+
+def row_settings(preset: str, classifier_defaults: str) -> dict[str, str]:
+    """What every metric row records of the settings that change its numbers."""
+    return {"preset": preset, "classifier_defaults": classifier_defaults}

@@ -1,10 +1,13 @@
-"""The paper's three claims, re-measured on one rule's tables (no I/O); docs/report.md defines each test.
+"""The paper's three claims, judged against what chance gives at each model's sample size (no I/O);
+docs/report.md defines each test.
 
 "Be More Active!" (Bonheme & Grzes) claims that (a) passive latents are responsible for the
 mean/sampled discrepancy: highly correlated in mean codes, not in sampled ones; (b) active latents
 are equally disentangled in mean and sampled codes; (c) mean codes remain good for downstream tasks,
-and removing passive latents may help. Each test is per model; a claim's verdict counts the models
-where it holds, and says so plainly when too few models have what the test needs.
+and removing passive latents may help. (a) and (b) are tested per model against a null distribution;
+a claim's verdict asks whether the null is rejected more often than chance allows (binomial tail) and,
+for (a), whether the mean code is far above its null in more models than a coin gives (sign test); (c)
+takes paired differences over models with their 95 % intervals. Too few models: said so.
 """
 
 from __future__ import annotations
@@ -12,16 +15,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from vae_passive.report.tables import MI, TC, Tables
+from vae_passive.report.tables import TC, Tables
 
 MIN_MODELS = 5  # fewer models with what a test needs: "too few to say"
-HOLDS_SHARE = 0.75  # a claim is supported when its test holds in at least this share of the models
-EQUAL_TOLERANCE = 0.10  # (b): mean and sampled "equal" when they differ by at most 10 % of the larger
+NONE_P = 0.05  # (a) "none": the TC is no larger than the null gives in 5 % of draws (indistinguishable)
+HIGH_P = 0.001  # (a) "high": larger than the null gives in 0.1 % of draws (far above it)
+NOISE_Z = 1.96  # (b) "equal": |mean − sampled| within 1.96 sd of the sampled TC's sampling noise
+NOISE_LEVEL = 0.05  # (b) how often a difference of noise alone falls outside NOISE_Z sd
+VERDICT_P = 0.05  # sign test over models: holds in more (fewer) models than chance would give
 TRUNCATED = ("truncated_downstream_task_logistic_regression", "truncated_downstream_task_boosted_trees")
 ACCURACY = "mean_test_accuracy"
-_SHORT = {TC: "TC", MI: "MI"}
 
 
 @dataclass(frozen=True)
@@ -32,32 +38,82 @@ class Finding:
     text: str
 
 
+def counted(n: int, noun: str = "model") -> str:
+    """``1 model``, ``2 models``: a count and its noun, plural when it should be."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def _spread(values: pd.Series, unit: str = "") -> str:
     """``median 0.12 (IQR 0.05 to 0.3) nats``: the median and the quartiles over models."""
     q1, q2, q3 = values.quantile([0.25, 0.5, 0.75])
     return f"median {q2:.3g} (IQR {q1:.3g} to {q3:.3g}){unit}"
 
 
-def _status(holds: int, of: int) -> str:
-    """``supported``, ``not supported`` or ``too few models`` (``_verdict`` in a word or two)."""
-    if of < MIN_MODELS:
-        return "too few models"
-    return "supported" if holds / of >= HOLDS_SHARE else "not supported"
+# ---- the statistics -----------------------------------------------------------------------------
 
 
-def _verdict(holds: int, of: int) -> str:
-    """The verdict of a test that holds in ``holds`` of ``of`` models, with its numbers."""
+def tc_null(tc: np.ndarray | float, n: np.ndarray | float, k: np.ndarray | float) -> np.ndarray:
+    """P(TC ≥ tc) under the null of k independent Gaussian columns and n rows: TC = −½ log det R (R the
+    sample correlation), and Bartlett's sphericity statistic −(n − 1 − (2k + 5)/6) log det R follows
+    χ² with k(k − 1)/2 degrees of freedom."""
+    from scipy.stats import chi2
+
+    k = np.asarray(k, dtype=np.float64)
+    factor = np.asarray(n, dtype=np.float64) - 1.0 - (2.0 * k + 5.0) / 6.0
+    return chi2.sf(2.0 * np.asarray(tc, dtype=np.float64) * factor, k * (k - 1.0) / 2.0)
+
+
+def tc_null_quantile(q: float, n: float, k: float) -> float:
+    """The TC (nats) that the null of ``tc_null`` exceeds with probability 1 − q."""
+    from scipy.stats import chi2
+
+    return float(chi2.ppf(q, k * (k - 1) / 2) / (2.0 * (n - 1.0 - (2.0 * k + 5.0) / 6.0)))
+
+
+def sign_test(holds: int, of: int) -> float:
+    """One-sided p of ``holds`` or more successes in ``of`` fair coin flips."""
+    from scipy.stats import binom
+
+    return float(binom.sf(holds - 1, of, 0.5))
+
+
+def excess_test(failures: int, of: int, level: float) -> float:
+    """One-sided p of ``failures`` or more rejections in ``of`` models when each rejects with probability
+    ``level`` (the null is true in every model): small when the null fails more often than chance."""
+    from scipy.stats import binom
+
+    return float(binom.sf(failures - 1, of, level)) if failures else 1.0
+
+
+def paired_interval(differences: pd.Series) -> tuple[float, float, float]:
+    """Mean of paired differences over models and its 95 % t interval."""
+    from scipy.stats import t
+
+    values = differences.to_numpy(np.float64)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, math.nan, math.nan
+    half = float(t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    return mean, mean - half, mean + half
+
+
+def _null_verdict(holds: int, failures: int, of: int, level: float, what: tuple[str, str]) -> str:
+    """The verdict of a claim that ``what[0]`` is far from its null in most models (``holds``, by a sign
+    test; 0 to skip) while ``what[1]`` is indistinguishable from its null: it may differ from it
+    (``failures``) only as often as its ``level`` gives by chance (``excess_test``)."""
     if of < MIN_MODELS:
         return f"Too few models to say ({of:,} with what the test needs; {MIN_MODELS} wanted)"
-    share = holds / of
-    if share >= HOLDS_SHARE:
-        return f"Supported: holds in {holds:,} of {of:,} models ({share:.0%})"
-    return f"Not supported by these data: holds in only {holds:,} of {of:,} models ({share:.0%})"
+    excess = excess_test(failures, of, level)
+    often = "as often as chance gives" if excess >= VERDICT_P else "more often than chance gives"
+    text = f"{what[1]} differs from its null in {failures:,} of {of:,} models, {often}"
+    text += f" ({level:.0%} expected, p = {excess:.2g})"
+    if holds:
+        text = f"{what[0]} far above its null in {holds:,} of {of:,} (sign test p = {sign_test(holds, of):.2g}); {text}"
+    supported = excess >= VERDICT_P and (not holds or sign_test(holds, of) < VERDICT_P)
+    return f"{'Supported' if supported else 'Not supported'}: {text}"
 
 
-def counted(n: int, noun: str = "model") -> str:
-    """``1 model``, ``2 models``: a count and its noun, plural when it should be."""
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+# ---- tidy helpers -------------------------------------------------------------------------------
 
 
 def _wide(frame: pd.DataFrame, quantity: str, column: str) -> pd.DataFrame:
@@ -79,8 +135,7 @@ def _pair(wide: pd.DataFrame, subset: str) -> pd.DataFrame | None:
 
 
 def _kept_subset(models: pd.DataFrame) -> dict[str, str]:
-    """Per model key: the subset of its non-passive latents as the study names it (``active+mixed``,
-    ``active`` or ``mixed``)."""
+    """Per model key: the subset of its non-passive latents as the study names it."""
     return {
         str(key): "active+mixed" if a and m else "active" if a else "mixed"
         for key, a, m in zip(models["key"], models["active"], models["mixed"], strict=True)
@@ -96,69 +151,125 @@ def _kept_values(wide: pd.DataFrame, kept: dict[str, str], representation: str) 
     return pd.Series(values, dtype="float64")
 
 
+def _sizes(tables: Tables, subset: str) -> pd.DataFrame:
+    """Per model key: N (inputs) and the number of latents of ``subset``."""
+    scores = tables.scores[(tables.scores["subset"] == subset) & (tables.scores["score"] == TC)]
+    latents = scores.groupby("key", observed=True)["num_latents"].first()
+    n = tables.models.set_index("key")["num_samples"]
+    return pd.DataFrame({"n": n.reindex(latents.index).astype("float64"), "k": latents.astype("float64")}).dropna()
+
+
+# ---- the claims ---------------------------------------------------------------------------------
+
+
 def claim_a(tables: Tables) -> Finding:
-    """(a) Passive latents: TC high in the mean code, not in the sampled; and they carry the full-code gap."""
+    """(a) On the passive latents the mean code's TC is far above the null of independent Gaussian
+    columns (p < ``HIGH_P``) and the sampled code's indistinguishable from it (p ≥ ``NONE_P``)."""
     title = "Claim (a): passive latents cause the mean/sampled discrepancy"
-    wide = _wide(tables.scores, TC, "score")
-    pair = _pair(wide, "passive")
+    pair = _pair(_wide(tables.scores, TC, "score"), "passive")
     if pair is None:
         return Finding(title, "not measurable: no model has two or more passive latents with TC scores.")
-    holds = int((pair["mean"] > pair["sampled"]).sum())
+    sizes = _sizes(tables, "passive")
+    pair = pair.join(sizes, how="inner")
+    if pair.empty:
+        return Finding(title, "not measurable: the documents do not record N for the models with passive TC.")
+    p_mean, p_sampled = tc_null(pair["mean"], pair["n"], pair["k"]), tc_null(pair["sampled"], pair["n"], pair["k"])
+    high, none = int((p_mean < HIGH_P).sum()), int((p_sampled >= NONE_P).sum())
+    n, k = float(pair["n"].median()), float(pair["k"].median())
+    verdict = _null_verdict(high, len(pair) - none, len(pair), NONE_P, ("the mean code's TC", "the sampled code's"))
     text = (
-        f"{_verdict(holds, len(pair))}. On the passive latents of the {counted(len(pair))} with at least two, "
-        f"TC of the mean code is {_spread(pair['mean'], ' nats')}, "
-        f"of the sampled code {_spread(pair['sampled'], ' nats')}; "
-        f"the mean code's is the higher in {holds:,}."
+        f"{verdict}. Test per model: TC of the passive latents against its null, k independent "
+        f"Gaussian columns of the model's N rows (Bartlett: 2·TC·(N − 1 − (2k + 5)/6) ~ χ² with k(k − 1)/2 degrees "
+        f'of freedom); "high" is p < {HIGH_P:g}, "none" p ≥ {NONE_P:g}. Mean code high in {high:,} '
+        f"and sampled code none in {none:,} of {counted(len(pair))}; TC of the mean code "
+        f"{_spread(pair['mean'], ' nats')}, of the sampled code {_spread(pair['sampled'], ' nats')}, where the "
+        f"null's 95th percentile is {tc_null_quantile(0.95, n, k):.2g} nats (median N = {n:,.0f}, k = {k:g})."
     )
-    models = tables.models[tables.models["passive"] > 0]
-    kept = _kept_subset(models)
+    return Finding(title, text + _gap_text(tables))
+
+
+def _gap_text(tables: Tables) -> str:
+    """The full code's mean − sampled TC gap against the gap on each model's non-passive latents, paired."""
+    wide = _wide(tables.scores, TC, "score")
     full = _pair(wide, "full")
-    if full is not None:
-        kept_gap = _kept_values(wide, kept, "mean") - _kept_values(wide, kept, "sampled")
-        gaps = pd.DataFrame({"full": full["mean"] - full["sampled"], "kept": kept_gap}).dropna()
-        if len(gaps):
-            smaller = int((gaps["kept"].abs() < gaps["full"].abs()).sum())
-            text += (
-                f" Without the passive latents the mean−sampled TC gap shrinks in {smaller:,} of {counted(len(gaps))} "
-                f"({_status(smaller, len(gaps))}): full code {_spread(gaps['full'], ' nats')}, "
-                f"non-passive latents {_spread(gaps['kept'], ' nats')}. The subset is smaller than the full code, "
-                "and TC grows with the number of latents, so part of the change may come from its size alone."
-            )
-    return Finding(title, text)
+    if full is None:
+        return ""
+    kept = _kept_subset(tables.models[tables.models["passive"] > 0])
+    kept_gap = _kept_values(wide, kept, "mean") - _kept_values(wide, kept, "sampled")
+    gaps = pd.DataFrame({"full": (full["mean"] - full["sampled"]).abs(), "kept": kept_gap.abs()}).dropna()
+    if gaps.empty:
+        return ""
+    change = _interval_text("non-passive − full", gaps["kept"] - gaps["full"])
+    return (
+        f" Without the passive latents the |mean − sampled| TC gap changes by: {change} "
+        f"(full code {_spread(gaps['full'], ' nats')}); "
+        "the subset is smaller than the full code and TC grows with the number of latents, so part of the change "
+        "may come from its size alone."
+    )
 
 
 def claim_b(tables: Tables) -> Finding:
-    """(b) Active latents: TC and MI of the mean and sampled codes within ``EQUAL_TOLERANCE`` of each other."""
+    """(b) On the active latents the mean − sampled TC difference within ``NOISE_Z`` standard deviations
+    of what redrawing the sampled code's noise alone gives (the document's ``sampling_spread``)."""
     title = "Claim (b): active latents are equally disentangled in mean and sampled codes"
-    parts, verdict = [], None
-    for score in (TC, MI):
-        pair = _pair(_wide(tables.scores, score, "score"), "active")
-        if pair is None:
-            continue
-        larger = pair.abs().max(axis=1)
-        relative = (pair["mean"] - pair["sampled"]).abs() / larger.where(larger > 0)
-        holds = int((relative.fillna(0) <= EQUAL_TOLERANCE).sum())
-        verdict = verdict or _verdict(holds, len(pair))
-        parts.append(
-            f"{_SHORT[score]} mean − sampled {_spread(pair['mean'] - pair['sampled'], ' nats')}, within "
-            f"{EQUAL_TOLERANCE:.0%} of each other in {holds:,} of {counted(len(pair))}"
+    pair = _pair(_wide(tables.scores, TC, "score"), "active")
+    if pair is None:
+        return Finding(title, "not measurable: no model has two or more active latents with TC scores.")
+    spread = tables.spread[tables.spread["subset"] == "active"].groupby("key", observed=True)["sd"].first()
+    judged = pair.join(spread.rename("sd"), how="inner")
+    unrecorded = len(pair) - len(judged)
+    difference = judged["mean"] - judged["sampled"]
+    holds = int((difference.abs() <= NOISE_Z * judged["sd"]).sum())
+    verdict = _null_verdict(0, len(judged) - holds, len(judged), NOISE_LEVEL, ("", "the mean − sampled TC difference"))
+    text = (
+        f"{verdict}. Judged by TC; test per model: the mean − sampled TC difference on the "
+        f"active latents against the spread of the sampled TC when only its noise ε is drawn again (20 redraws "
+        f'at analysis time); "equal" is within {NOISE_Z} sd'
+    )
+    if len(judged):
+        text += (
+            f": equal in {holds:,} of {counted(len(judged))}; difference {_spread(difference, ' nats')}, noise sd "
+            f"{_spread(judged['sd'], ' nats')}"
         )
-    if not parts:
-        return Finding(title, "not measurable: no model has two or more active latents with scores.")
-    return Finding(title, f"{verdict}, judged by TC. On the active latents: " + "; ".join(parts) + ".")
+    if unrecorded:
+        text += f". {counted(unrecorded)} left out: written before the sampling spread was recorded (analyze again)"
+    return Finding(title, text + ".")
+
+
+def _interval_text(name: str, differences: pd.Series) -> str:
+    mean, low, high = paired_interval(differences)
+    if len(differences) < MIN_MODELS:
+        return f"{name} {mean:+.3f} (too few models for an interval: {len(differences)})"
+    side = "above 0" if low > 0 else "below 0" if high < 0 else "includes 0"
+    return f"{name} {mean:+.3f} (95 % CI {low:+.3f} to {high:+.3f}, {side}; {counted(len(differences))})"
+
+
+def _predictor_text(wide: pd.DataFrame, full: pd.DataFrame, kept: dict[str, str], name: str) -> tuple[str, bool]:
+    """One predictor's paired differences and whether the mean code is good: above random, not below sampled."""
+    versus_sampled = full["mean"] - full["sampled"]
+    parts = [_interval_text("mean − sampled", versus_sampled)]
+    good = len(full) >= MIN_MODELS and paired_interval(versus_sampled)[2] >= 0
+    if ("random", "mean") in wide.columns:
+        versus_random = (full["mean"] - wide[("random", "mean")].reindex(full.index)).dropna()
+        parts.append(_interval_text("mean − random", versus_random))
+        good = good and len(versus_random) >= MIN_MODELS and paired_interval(versus_random)[1] > 0
+    kept_minus_full = (_kept_values(wide, kept, "mean") - full["mean"]).dropna()
+    if len(kept_minus_full):
+        parts.append(_interval_text("without passive − full (mean code)", kept_minus_full))
+    return f"{name}: test accuracy differences, " + "; ".join(parts), good
 
 
 def claim_c(tables: Tables) -> Finding:
-    """(c) Downstream: the mean code's test accuracy vs the sampled code's and vs the random baseline,
-    and the non-passive latents' vs the full code's, from the truncated downstream rows."""
+    """(c) Per predictor, paired differences over models of the test accuracy: mean − sampled, mean −
+    random and non-passive − full, each with its 95 % t interval."""
     title = "Claim (c): mean codes remain good downstream; removing passive latents may help"
     rows = tables.metrics[tables.metrics["metric"].isin(TRUNCATED) & (tables.metrics["metric_key"] == ACCURACY)]
     if rows.empty:
         return Finding(
             title,
-            "not measured: the documents have no truncated downstream rows; run `vae-passive analyze --metrics study`.",
+            "not measured: the documents have no truncated downstream rows; run `vae-passive analyze --preset study`.",
         )
-    parts, verdict = [], None
+    parts, verdicts = [], []
     kept = _kept_subset(tables.models[tables.models["passive"] > 0])
     for metric in TRUNCATED:
         wide = _wide(rows, metric, "metric")
@@ -166,25 +277,18 @@ def claim_c(tables: Tables) -> Finding:
         if full is None:
             continue
         name = metric.removeprefix("truncated_downstream_task_").replace("_", " ")
-        good = full["mean"] >= full["sampled"]
-        if ("random", "mean") in wide.columns:
-            good &= full["mean"] > wide[("random", "mean")].reindex(full.index)
-        verdict = verdict or _verdict(int(good.sum()), len(full))
-        text = (
-            f"{name}: mean-code test accuracy {_spread(full['mean'])}, sampled {_spread(full['sampled'])}; "
-            f"the mean code at least as good as the sampled one and above the random baseline in {int(good.sum()):,} "
-            f"of {counted(len(full))}"
-        )
-        diffs = (_kept_values(wide, kept, "mean") - full["mean"]).dropna()
-        if len(diffs):
-            helped = int((diffs >= 0).sum())
-            text += (
-                f"; without passive latents accuracy changes by {_spread(diffs)} "
-                f"(no loss in {helped:,} of {counted(len(diffs))})"
-            )
+        text, good = _predictor_text(wide, full, kept, name)
         parts.append(text)
+        verdicts.append((name, good, len(full)))
     if not parts:
         return Finding(title, "not measured: no model has truncated downstream rows for both representations.")
+    if all(count < MIN_MODELS for _, _, count in verdicts):
+        verdict = f"Too few models to say (at most {max(c for _, _, c in verdicts)}; {MIN_MODELS} wanted)"
+    else:
+        judged = [
+            f"{name}: {'supported' if good else 'not supported'}" for name, good, c in verdicts if c >= MIN_MODELS
+        ]
+        verdict = "Mean code above random and not below sampled (95 % intervals) — " + ", ".join(judged)
     return Finding(title, f"{verdict}. " + "; ".join(parts) + ".")
 
 

@@ -28,7 +28,7 @@ TABLE_DESCRIPTIONS = {
     "latent counts per kind, data source",
     "latents": "one row per model x latent: kind and the statistics the rule used",
     "scores": "one row per model x representation x subset x score",
-    "metrics": "one row per model x representation x subset x metric x key",
+    "metrics": "one row per model x representation x subset x metric x key, with its preset and classifier defaults",
     "upstream_metrics": "one row per model x representation x metric x key, as disentanglement_lib computed them",
     "summary": "mean, std (ddof 1) and count over seeds per dataset x method x value x comparability group (origin, "
     "steps, data, N, rule, preset) of every count, score "

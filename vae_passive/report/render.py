@@ -112,6 +112,7 @@ class _GroupJob:
     formats: tuple[str, ...]
     summary: pd.DataFrame
     downstream: pd.DataFrame  # the group's truncated downstream rows (``downstream.downstream_rows``)
+    downstream_note: str  # which models the downstream figure averages (``downstream.study_models``)
     title: str
     names: dict[str, str]  # file stem per figure kind, claimed in the parent so that names are reproducible
     section: str
@@ -129,8 +130,12 @@ def _draw_group(job: _GroupJob) -> list[FigureFile]:
             family_part = drawn[(drawn["table"] != "metrics") | (drawn["quantity"] == family)]
             writer.save(figures.metrics_figure(family_part, title), names[f"metrics:{family}"], section, family)
         if len(job.downstream):
-            caption = "downstream test accuracy per latent subset, mean vs sampled (the authors' figure)"
-            writer.save(downstream.downstream_figure(job.downstream, title), names["downstream"], section, caption)
+            models = counted(job.downstream["key"].nunique())
+            caption = (
+                f"the authors' downstream figure, logistic regression per subset ({models}; {job.downstream_note})"
+            )
+            figure = downstream.downstream_figure(job.downstream, title, job.downstream_note)
+            writer.save(figure, names["downstream"], section, caption)
     return writer.saved
 
 
@@ -180,6 +185,7 @@ def _group_jobs(
                 formats=writer.formats,
                 summary=summary[summary_groups == label],
                 downstream=downstream.downstream_rows(rows),
+                downstream_note=downstream.study_models(rows)[1],
                 title=f"{method} × {dataset} · {_source_label(group_models)} · {counted(len(group_models))}"
                 f"{rule_text}{left_out}",
                 names={kind: names.claim(stem) for kind, stem in stems.items()},

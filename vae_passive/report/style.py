@@ -46,7 +46,7 @@ SCORE_LABELS = {
     "gaussian_wasserstein_correlation": "Wasserstein corr.",
     "gaussian_wasserstein_correlation_norm": "Wasserstein corr. (norm.)",
     "mutual_info_score": "mutual information",
-    "effective_rank": "effective rank",
+    "subset_effective_rank": "effective rank (ours, per subset)",
 }
 #: The unit of each score's axis (the Wasserstein ones are squared distances in code units).
 SCORE_UNITS = {
@@ -54,7 +54,7 @@ SCORE_UNITS = {
     "gaussian_wasserstein_correlation": "code units²",
     "gaussian_wasserstein_correlation_norm": "code units²",
     "mutual_info_score": "nats",
-    "effective_rank": "latents",
+    "subset_effective_rank": "latents",
 }
 # rcParams for drawing and saving: palette, fonts, no offset notation, a fixed SVG id salt so files are
 # byte-identical, and no mathtext: titles and labels carry names from documents, and a "$" in them must

@@ -93,6 +93,8 @@ class Tables:
     metrics: pd.DataFrame
     upstream_metrics: pd.DataFrame
     versions: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: per model and subset, the sd of the sampled code's TC over redraws of its noise (``analysis.noise``)
+    spread: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["key", "subset", "sd"]))
 
 
 def _need(mapping: object, name: str, where: str) -> Any:
@@ -197,11 +199,15 @@ class TableBuilder:
             c: [] for c in ("_model", "representation", "subset", "num_latents", "score", "result", "missing")
         }
         self._metrics: dict[str, list] = {
-            c: [] for c in ("_model", "representation", "subset", "metric", "metric_key", "result")
-        }
+            c: []
+            for c in (
+                "_model", "representation", "subset", "metric", "metric_key", "preset", "classifier_defaults", "result"
+            )
+        }  # fmt: skip
         self._upstream: dict[str, list] = {
             c: [] for c in ("_model", "representation", "metric", "metric_key", "result")
         }
+        self._spread: dict[str, list] = {c: [] for c in ("_model", "subset", "sd")}
         self._versions: Counter[tuple[str, str]] = Counter()
 
     def __len__(self) -> int:
@@ -224,6 +230,7 @@ class TableBuilder:
         _extend(self._scores, index, score_rows)
         _extend(self._metrics, index, metric_rows)
         _extend(self._upstream, index, upstream_rows)
+        _extend(self._spread, index, _spread_rows(doc))
         for library, version in versions.items():
             self._versions[(str(library), str(version))] += 1
 
@@ -248,9 +255,10 @@ class TableBuilder:
             scores=_rows_frame(
                 models, self._scores, ("representation", "subset", "score", "missing"), ("num_latents",)
             ),
-            metrics=_rows_frame(models, self._metrics, ("representation", "subset", "metric", "metric_key"), ()),
+            metrics=_rows_frame(models, self._metrics, METRIC_CATEGORIES, ()),
             upstream_metrics=_rows_frame(models, self._upstream, ("representation", "metric", "metric_key"), ()),
             versions=versions,
+            spread=_rows_frame(models, self._spread, ("subset",), ()),
         )
         self._reset()
         return tables
@@ -327,6 +335,10 @@ def in_study(subset: str, present: Collection[str]) -> bool:
     return subset not in SUBSETS or subset == "full" or all(kind in present for kind in SUBSETS[subset])
 
 
+#: Score keys renamed since documents were first written: the new name and the old one.
+RENAMED_SCORES = {"subset_effective_rank": "effective_rank"}
+
+
 def _score_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
     """(representation, subset, num_latents, score, result, missing) per score present in each entry, for the
     subsets the study forms (``in_study``); ``missing`` says why a null (undefined) score has no value."""
@@ -342,17 +354,26 @@ def _score_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
         if not in_study(subset, present):
             continue
         for score in SCORE_NAMES:
-            if score in entry:
-                value = _number(entry[score], f"{where}.{score}")
+            stored = score if score in entry else RENAMED_SCORES.get(score, score)  # documents before the rename
+            if stored in entry:
+                value = _number(entry[stored], f"{where}.{stored}")
                 why = missing_score_reason(doc["latents"], subset, rep) if math.isnan(value) else ""
                 rows.append((rep, subset, size, score, value, why))
     return rows
 
 
+#: The metrics table's text columns: which value, and the settings that changed it (``preset``; the
+#: classifiers' ``classifier_defaults``, docs/metrics.md).
+METRIC_CATEGORIES = ("representation", "subset", "metric", "metric_key", "preset", "classifier_defaults")
+#: What rows of documents written before the settings were recorded get: the preset is unknown; the
+#: classifiers were today's scikit-learn defaults (``current``).
+UNRECORDED_PRESET, EARLIER_CLASSIFIERS = "unrecorded", "current"
+
+
 def _metric_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
-    """(representation, subset, metric, key, result) per metric entry of a subset the study forms
-    (``in_study``; the truncated tasks' ``random`` baseline too). A metric that failed (``key`` null,
-    with an ``error``) has no value and no row."""
+    """(representation, subset, metric, key, preset, classifier_defaults, result) per metric entry of a
+    subset the study forms (``in_study``; the truncated tasks' ``random`` baseline too). A metric that
+    failed (``key`` null, with an ``error``) has no value and no row."""
     rows = []
     for i, entry in enumerate(doc.get("metrics") or []):
         where = f"metrics[{i}]"
@@ -366,10 +387,22 @@ def _metric_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
                 subset,
                 metric,
                 _text(entry.get("key", metric), f"{where}.key"),  # documents before the metrics issue
+                _text(entry.get("preset", UNRECORDED_PRESET), f"{where}.preset"),
+                _text(entry.get("classifier_defaults", EARLIER_CLASSIFIERS), f"{where}.classifier_defaults"),
                 _number(_need(entry, "value", where), f"{where}.value"),
             )
         )
     return rows
+
+
+def _spread_rows(doc: dict[str, Any]) -> list[tuple]:
+    """(subset, sd) of each ``sampling_spread`` entry with a number (none in documents written before)."""
+    entries = doc.get("sampling_spread") or []
+    return [(str(e["subset"]), float(e["sd"])) for e in entries if isinstance(e, dict) and _is_number(e.get("sd"))]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _upstream_rows(doc: dict[str, Any]) -> list[tuple]:
@@ -491,4 +524,5 @@ def select_keys(tables: Tables, keys: pd.Index) -> Tables:
         metrics=pick(tables.metrics),
         upstream_metrics=pick(tables.upstream_metrics),
         versions=tables.versions,
+        spread=pick(tables.spread),
     )
