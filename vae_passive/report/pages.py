@@ -190,7 +190,7 @@ def _tables(c: Contents) -> Section:
         Code("dataset, method, hyperparameter, value, level, seed"),
         ") and what makes models comparable (",
         Code(
-            "origin, steps, trained_on, data, num_samples, rule, var_threshold, mean_tolerance, preset, "
+            "origin, steps, precision, trained_on, data, num_samples, rule, var_threshold, mean_tolerance, preset, "
             "classifier_defaults"
         ),
         "). See docs/report.md for every column.",
