@@ -161,8 +161,8 @@ def _headline(c: Contents) -> list[Section]:
         names = "; ".join(f"{group.label} ({group.models:,})" for group, _, _ in c.group_findings)
         text = (
             f" These models form {len(c.group_findings)} groups that are not comparable ({names}): they differ in "
-            "origin, training length, data, N, rule or metric settings. Findings, tables' summaries and figures are "
-            "made per group, never pooled."
+            "origin, training length, precision, data, N, rule or metric settings. Findings, tables' summaries and "
+            "figures are made per group, never pooled."
         )
         headline.blocks.append(Paragraph((Strong("Not pooled."), text), callout=True))
     for group, found, prevalence_rows in c.group_findings:
