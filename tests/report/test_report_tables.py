@@ -288,6 +288,33 @@ def test_models_of_other_origins_and_run_lengths_are_never_pooled():
     assert [sorted(p.models["key"].astype(str)) for p in parts] == [["0"], ["short"], ["long", "long2"]]
 
 
+def test_a_bf16_run_is_never_pooled_with_fp32_runs_of_the_same_length():
+    def trained(key: str, precision: str | None) -> dict:
+        origin = {"kind": "trained", "steps": 3000, "data": "procedural_dsprites"}
+        origin.update({"precision": precision} if precision else {})
+        return make_document(None, key=key, catalogue_fields=_BETA_ONE, origin=origin)
+
+    docs = [_beta_one("zoo", None), trained("fp", "fp32"), trained("fp2", "fp32"), trained("bf", "bf16")]
+    t = build([*docs, trained("old", None)])
+    assert t.models["precision"].astype(str).tolist() == ["fp32", "fp32", "fp32", "bf16", ""]
+    found = groups.group_table(t.models)
+    assert list(found["label"]) == [
+        "zoo models, real data",
+        "trained here, 3,000 steps on procedural_dsprites, stand-in data",
+        "trained here, 3,000 steps on procedural_dsprites, bf16, stand-in data",
+        "trained here, 3,000 steps on procedural_dsprites, precision not recorded, stand-in data",
+    ]
+    assert list(found["models"]) == [1, 2, 1, 1]
+    tc = tables.summarize(t)
+    tc = tc[(tc["table"] == "scores") & (tc["quantity"] == tables.TC) & (tc["subset"] == "full")]
+    assert sorted(tc.loc[tc["representation"] == "mean", "count"]) == [1, 1, 1, 2]  # only the two fp32 runs pooled
+    columns = list(t.models.columns)
+    assert columns[columns.index("origin") : columns.index("origin") + 3] == ["origin", "steps", "precision"]
+    # fp32 is the default, named only when it distinguishes: one precision among the runs says nothing
+    alone = groups.group_table(build([_beta_one("zoo", None), trained("bf", "bf16")]).models)
+    assert list(alone["label"])[1] == "trained here, 3,000 steps on procedural_dsprites, bf16, stand-in data"
+
+
 def test_study_coverage_counts_zoo_models_only():
     from vae_passive.report.provenance import study_coverage
 

@@ -68,7 +68,8 @@ def test_list_json_keys(cli):
     rows = json.loads(result.stdout)
     assert [r["id"] for r in rows] == [0, 1, 2, 12599]
     for row in rows:
-        assert list(row) == ["id", "dataset", "method", "hyperparameter", "value", "seed", "channels", "released"]
+        catalogue_keys = ["id", "dataset", "method", "hyperparameter", "value", "seed", "channels", "released"]
+        assert list(row) == [*catalogue_keys, "origin", "steps", "precision"]  # the origin: null when not cached
     assert rows[-1]["released"] is False
 
 

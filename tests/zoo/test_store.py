@@ -404,7 +404,7 @@ def test_ensure_model_fetches_on_demand_and_the_model_loads(server, monkeypatch,
 def test_cache_ls_verify_rm(cli, server):
     assert cli("fetch", "--ids", "0-1", "--mirror", server.url + "/mirror").exit_code == 0
     listing = cli("cache", "ls").stdout.splitlines()
-    assert listing[0].split() == ["id", "status", "size", "fetched", "at", "source"]  # a header row
+    assert listing[0].split() == ["id", "status", "size", "fetched", "at", "origin", "source"]  # a header row
     assert [line.split()[:2] for line in listing[1:3]] == [["0", "ok"], ["1", "ok"]]
     assert listing[3].startswith("2 models, ")
     assert cli("cache", "verify").exit_code == 0

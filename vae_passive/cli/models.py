@@ -23,6 +23,8 @@ def list_models(selection: Selection, fmt: str, as_json: bool) -> None:
     """List models of unsupervised_study_v1 with their training settings.
 
     Without a filter, all 12,600 models (the 10,800 released and 1,800 of shapes3d).
+    With --json (or --format json) each model also has `origin` ("original" or "trained"), `steps`
+    and `precision`: as `cache ls --json` gives them when the model is cached, null when it is not.
 
     \b
     Examples:
@@ -35,6 +37,12 @@ def list_models(selection: Selection, fmt: str, as_json: bool) -> None:
         raise VaePassiveError(f"--json and --format {fmt} disagree; give one of them")
     records = [r.public_dict() for r in selection.records()]
     if as_json or fmt == "json":
+        from vae_passive.zoo.origin import cached_origin
+
+        unknown = {"origin": None, "steps": None, "precision": None}  # not cached: nothing to read an origin from
+        for record in records:
+            origin = cached_origin(int(record["id"]))
+            record.update(origin.facts() if origin else unknown)
         click.echo(json.dumps(records, indent=1))
         return
     import pandas as pd

@@ -17,6 +17,7 @@ from vae_passive.zoo.cache import cache_entry, cached_ids, remove_cached, remove
 from vae_passive.zoo.fetcher import Fetcher
 from vae_passive.zoo.imports import import_models as install_imports
 from vae_passive.zoo.imports import plan_import
+from vae_passive.zoo.origin import Origin, model_origin
 from vae_passive.zoo.progress import Outcome, format_bytes, format_ids, summarize
 from vae_passive.zoo.sources import CLOSED_BUCKET_HELP, OFFLINE_ENV, offline, resolve_sources
 
@@ -194,11 +195,13 @@ def _cached(selection: Selection) -> list[int]:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @json_option
 def cache_ls(selection: Selection, fmt: str, as_json: bool) -> None:
-    """List cached models with size, status, time fetched and source.
+    """List cached models with size, status, time fetched, origin and source.
 
     Status: ok (installed by this tool), unmanaged (a module placed by hand, no manifest),
-    incomplete (neither). `cache verify` re-checks every file. Below the models: partial downloads
-    (resumed by the next fetch) and extraction folders left by killed runs (`cache rm --partial`).
+    incomplete (neither). `cache verify` re-checks every file. Origin: zoo or trained here, with
+    steps and precision as recorded (JSON: `origin` original/trained, `steps`, `precision`: fp32 for
+    originals as published, null when not recorded). Below the models: partial downloads (resumed
+    by the next fetch) and extraction folders left by killed runs (`cache rm --partial`).
 
     \b
     Examples:
@@ -206,6 +209,7 @@ def cache_ls(selection: Selection, fmt: str, as_json: bool) -> None:
       vae-passive cache ls --dataset cars3d --json
     """
     entries = [cache_entry(model_id) for model_id in _cached(selection)]
+    origins: dict[int, Origin] = {e.model_id: model_origin(e.path) for e in entries}
     staging = staging_usage()
     if as_json or fmt == "json":
         rows = [
@@ -214,6 +218,7 @@ def cache_ls(selection: Selection, fmt: str, as_json: bool) -> None:
                 "status": e.status,
                 "size": e.size,
                 "fetched_at": e.fetched_at,
+                **origins[e.model_id].facts(),
                 "source": e.source,
                 "path": str(e.path),
             }
@@ -227,9 +232,10 @@ def cache_ls(selection: Selection, fmt: str, as_json: bool) -> None:
         click.echo(json.dumps({"models": rows, **usage}, indent=1))
         return
     if entries:
-        click.echo(f"{'id':<6} {'status':<10} {'size':>9}  {'fetched at':<25}  source")
+        click.echo(f"{'id':<6} {'status':<10} {'size':>9}  {'fetched at':<25}  {'origin':<34}  source")
     for e in entries:
-        click.echo(f"{e.model_id:<6} {e.status:<10} {format_bytes(e.size):>9}  {e.fetched_at or '-':<25}  {e.source}")
+        when, origin = e.fetched_at or "-", origins[e.model_id].words()
+        click.echo(f"{e.model_id:<6} {e.status:<10} {format_bytes(e.size):>9}  {when:<25}  {origin:<34}  {e.source}")
     total = sum(e.size for e in entries)
     click.echo(f"{plural(len(entries), 'model')}, {format_bytes(total)} in {home.models_dir()}")
     if staging.partial_files:

@@ -161,8 +161,8 @@ def _headline(c: Contents) -> list[Section]:
         names = "; ".join(f"{group.label} ({group.models:,})" for group, _, _ in c.group_findings)
         text = (
             f" These models form {len(c.group_findings)} groups that are not comparable ({names}): they differ in "
-            "origin, training length, data, N, rule or metric settings. Findings, tables' summaries and figures are "
-            "made per group, never pooled."
+            "origin, training length, precision, data, N, rule or metric settings. Findings, tables' summaries and "
+            "figures are made per group, never pooled."
         )
         headline.blocks.append(Paragraph((Strong("Not pooled."), text), callout=True))
     for group, found, prevalence_rows in c.group_findings:
@@ -190,7 +190,7 @@ def _tables(c: Contents) -> Section:
         Code("dataset, method, hyperparameter, value, level, seed"),
         ") and what makes models comparable (",
         Code(
-            "origin, steps, trained_on, data, num_samples, rule, var_threshold, mean_tolerance, preset, "
+            "origin, steps, precision, trained_on, data, num_samples, rule, var_threshold, mean_tolerance, preset, "
             "classifier_defaults"
         ),
         "). See docs/report.md for every column.",

@@ -34,7 +34,7 @@ from vae_passive.zoo import catalogue
 TC, MI = "gaussian_total_correlation", "mutual_info_score"
 UNKNOWN_REASON = "unknown"  # a latent's reason in documents written before reasons were recorded
 # Columns every row table carries: which model, its catalogue fields, and what makes it comparable
-# (``groups.COMPARABILITY_COLUMNS``: origin, steps, data, N, the rule behind its kinds, preset...).
+# (``groups.COMPARABILITY_COLUMNS``: origin, steps, precision, data, N, the rule behind its kinds, preset...).
 MODEL_KEY_COLUMNS = (
     "key",
     "id",
@@ -67,6 +67,7 @@ _STRING_COLUMNS = (
     "hyperparameter",
     "rule",
     "origin",
+    "precision",
     "trained_on",
     "data",
     "preset",
@@ -453,7 +454,8 @@ def by_group(tables: Tables, groups: pd.DataFrame) -> list[Tables]:
 
 def summarize(tables: Tables) -> pd.DataFrame:
     """Mean, std (ddof 1) and count over seeds of every count, score and metric, per dataset x method x value x
-    comparability group (``groups.COMPARABILITY_COLUMNS``: never across origins, run lengths, data, N or rules)."""
+    comparability group (``groups.COMPARABILITY_COLUMNS``: never across origins, run lengths, precisions, data, N
+    or rules)."""
     group = list(GROUP_COLUMNS)
     parts = []
     counts = tables.models[[*group, *KINDS]].melt(id_vars=group, var_name="quantity", value_name="result")

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from vae_passive import home
 from vae_passive.errors import VaePassiveError
 from vae_passive.untrusted import UnreadableFile, printable, read_json
 from vae_passive.zoo.cache import read_manifest
@@ -28,6 +29,8 @@ TRAINING_DATA_BINDING = "vae_passive.training_data"
 TRAIN_GIN = "model/results/gin/train.gin"
 TRAIN_RESULTS = "model/results/json/train_results.json"
 GIN_MAX_BYTES = 1 << 20  # a train.gin is a few kB
+#: The published zoo was trained by disentanglement_lib (TensorFlow 1) in float32; its folders record no precision.
+PUBLISHED_PRECISION = "fp32"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,20 @@ class Origin:
             return {"kind": self.kind}
         known = {"precision": self.precision} if self.precision else {}
         return {"kind": self.kind, "steps": self.steps, "data": self.data, **known}
+
+    def facts(self) -> dict[str, object]:
+        """``origin`` (original, trained), ``steps`` and ``precision`` as ``cache ls --json`` and ``list --json`` print
+        them: an original's precision is fp32 as published, a trained model's as recorded (``None`` when not)."""
+        if not self.trained:
+            return {"origin": self.kind, "steps": None, "precision": PUBLISHED_PRECISION}
+        return {"origin": self.kind, "steps": self.steps, "precision": self.precision}
+
+    def words(self) -> str:
+        """``zoo`` or ``trained here, 3,000 steps, bf16`` (the steps and precision as far as recorded)."""
+        if not self.trained:
+            return "zoo"
+        length = f"{self.steps:,} steps" if self.steps is not None else "steps not recorded"
+        return f"trained here, {length}, {self.precision or 'precision not recorded'}"
 
     @classmethod
     def from_value(cls, value: object) -> Origin | None:
@@ -129,3 +146,9 @@ def manifest_origin(folder: Path) -> Origin | None:
 def model_origin(folder: Path) -> Origin:
     """The origin of a model folder: its own markers, merged with what its cache manifest recorded."""
     return folder_origin(folder).merged(manifest_origin(folder))
+
+
+def cached_origin(model_id: int) -> Origin | None:
+    """The origin of the cached ``models/<id>/`` (its markers, its manifest's ``origin``); ``None`` if not cached."""
+    folder = home.model_dir(model_id)
+    return model_origin(folder) if folder.is_dir() else None
