@@ -249,3 +249,17 @@ def test_one_line_errors_carry_no_escape_sequences(cli, tmp_path):
     result = cli("score", "--codes", damaged)
     assert result.exit_code == 1 and "x?[31m fine.npz" in result.stderr
     assert "\x1b" not in result.stderr and "\r" not in result.stderr
+
+
+def test_figure_texts_lose_control_characters_but_keep_their_wrapped_lines(tmp_path):
+    """Saving strips control characters from every figure text, line by line: a wrapped title keeps its
+    line breaks (once flattened to one line, long titles ran off both sides of narrow figures)."""
+    from matplotlib.figure import Figure
+
+    from vae_passive.report.render import _FigureWriter
+
+    fig = Figure(figsize=(3, 2))
+    title = fig.suptitle("first line of a long title\nsecond \x1b[31mline")
+    _FigureWriter(tmp_path, ("png",), lambda message: None).save(fig, "f", "section", "caption")
+    assert title.get_text() == "first line of a long title\nsecond ?[31mline"
+    assert (tmp_path / "figures" / "f.png").is_file()

@@ -464,3 +464,13 @@ def test_the_report_shows_the_analysis_warnings(tmp_path):
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "**Inputs that cannot be right (model 0).** every log-variance is ≥ 0" in markdown
     assert "&lt;" not in markdown and "&gt;" not in markdown  # the report's own words need no entities
+
+
+def test_the_overview_counts_passive_latents_from_zero_over_the_whole_strength_range():
+    """One hyperparameter level once drew a passive count of 1 between 0.96 and 1.04 over strengths ±0.04."""
+    summary = _two_models_of_one_value({"full": (7.0, 7.5), "passive": (1.2, 3.9)})
+    fig = figures.overview_figure(tables.with_strength(summary), "t")
+    fig.canvas.draw()
+    counts, gaps = fig.axes[0], fig.axes[1]  # one dataset: the passive counts above the TC gaps
+    assert counts.get_ylim()[0] == 0.0 and counts.get_ylim()[1] > 1.0
+    assert gaps.get_xlim() == (-0.05, 1.05)

@@ -353,7 +353,9 @@ def overview_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None
             if {"mean", "sampled"} <= set(gap.columns):
                 axes[1, j].plot(gap.index, gap["mean"] - gap["sampled"], color=colour, marker=marker, markersize=4)
         axes[0, j].set_title(dataset)
+        axes[0, j].set_ylim(bottom=0)  # counts from zero: one level (or equal counts) is not blown up to full height
         axes[1, j].axhline(0, color="0.6", linewidth=0.8)
+        axes[1, j].set_xlim(-0.05, 1.05)  # the normalised strength's whole range, also for one level
     fig.supxlabel(
         wrapped("regularisation strength, normalised per method (0 = weakest, 1 = strongest)", fig.get_figwidth() - 1.5)
     )

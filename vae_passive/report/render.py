@@ -67,9 +67,10 @@ class _FigureWriter:
 
     def save(self, fig: Figure, name: str, section: str, caption: str) -> None:
         """Save ``fig`` as ``figures/<name>.<fmt>``; ``name`` is a ``FileNames`` stem. Its texts (titles, labels,
-        legends: document strings) lose their control characters first (``untrusted.printable``)."""
+        legends: document strings) lose their control characters first (``untrusted.printable``), line by line:
+        the line breaks that wrap a title stay."""
         for text in fig.findobj(Text):
-            text.set_text(printable(text.get_text()))
+            text.set_text("\n".join(printable(line) for line in text.get_text().split("\n")))
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", metadata=SAVE_METADATA["png"])
         png = buffer.getvalue()
