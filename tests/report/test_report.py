@@ -379,7 +379,12 @@ def _all_figures(report_tables, summary, title):
         figures.traversal_figure(
             np.random.default_rng(0).random((10, 7, 64, 64, 1)), np.linspace(-2, 2, 7), KINDS_OF_MODEL_0, title
         ),
+        figures.metrics_figure(_one_family(render.metrics_part(summary), "mig"), title),  # one panel: the narrowest
     ]
+
+
+def _one_family(part, metric):
+    return part[(part["table"] != "metrics") | (part["quantity"] == metric)]
 
 
 def test_no_passive_latents_draw_no_bars_and_identical_subsets_are_dropped():
@@ -442,7 +447,7 @@ def test_score_axes_start_at_zero_shared_per_row_without_offsets():
         fig.canvas.draw()
     scores, subsets, _ = figures.scores_layout(summary)
     axes = np.asarray(fig.axes).reshape(len(scores), len(subsets))
-    row = axes[scores.index("effective_rank")]
+    row = axes[scores.index("subset_effective_rank")]
     assert {ax.get_ylim() for ax in row} == {row[0].get_ylim()}  # one shared range per row
     assert row[0].get_ylim()[0] == 0.0
     assert all(ax.yaxis.get_major_formatter().get_offset() == "" for ax in fig.axes)

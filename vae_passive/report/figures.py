@@ -322,7 +322,7 @@ def metrics_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None)
         for r, s in combos
     ]
     if handles:
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3))
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), columns))  # panels wide
     family = panels[0][0] if len(metric_families(summary)) == 1 else "disentanglement metrics"
     suptitle(fig, f"{title}\n{family}: mean vs sampled vs active-only codes (each axis from zero)")
     return fig
@@ -359,8 +359,8 @@ def overview_figure(summary: pd.DataFrame, title: str, fig: Figure | None = None
     fig.supxlabel(
         wrapped("regularisation strength, normalised per method (0 = weakest, 1 = strongest)", fig.get_figwidth() - 1.5)
     )
-    axes[0, 0].set_ylabel("passive latents (mean over seeds)")
-    axes[1, 0].set_ylabel("TC gap, full code (mean − sampled, nats)")
+    axes[0, 0].set_ylabel("passive latents\n(mean over seeds)")  # two lines: the rows are short
+    axes[1, 0].set_ylabel("TC gap, full code\n(mean − sampled, nats)")
     handles = [
         Line2D([], [], color=METHOD_STYLES[k % len(METHOD_STYLES)][0], marker=METHOD_STYLES[k % len(METHOD_STYLES)][1])
         for k in range(len(methods))
