@@ -207,7 +207,8 @@ def _refuse_unused(options: AnalyzeOptions) -> None:
     """Every option changes what ``analyze`` does or is refused in one line: those that draw or encode images
     mean nothing for given codes, those that fetch or skip models mean nothing for one model."""
     if options.codes_paths:
-        unused = [flag for flag, name in (("--num-samples", "num_samples"), ("--data", "data_name")) if option_given(name)]
+        encoding = (("--num-samples", "num_samples"), ("--data", "data_name"))
+        unused = [flag for flag, name in encoding if option_given(name)]
         if unused:
             raise VaePassiveError(
                 f"{' and '.join(unused)} choose the images to encode; --codes are already encoded (N is their rows)"
