@@ -210,9 +210,9 @@ def _train_locked(job: FleetJob, outcome: ModelOutcome) -> ModelOutcome:
     return outcome
 
 
-def analysis_task(model_id: int, settings: FleetSettings) -> Task:
+def analysis_task(model_id: int, folder: str | Path) -> Task:
     """The analysis of a model trained here: its folder, under the model id's key (``<results>/<id>/``)."""
-    return Task(str(model_id), model_dir=str(out_root_of(settings) / str(model_id)))
+    return Task(str(model_id), model_id=model_id, model_dir=str(folder))
 
 
 def _analyze_trained(model_id: int, outcome: ModelOutcome, plan: AnalysisPlan) -> None:
@@ -221,7 +221,7 @@ def _analyze_trained(model_id: int, outcome: ModelOutcome, plan: AnalysisPlan) -
     if outcome.status not in ("trained", "skipped") or outcome.folder is None:
         return
     results = Path(plan.results_dir)
-    task = Task(str(model_id), model_dir=outcome.folder)
+    task = analysis_task(model_id, outcome.folder)
     if outcome.status == "skipped" and is_done(results, task, plan.settings):
         outcome.analysis = "already"
         return
@@ -430,7 +430,7 @@ def _unanalysed(done: list[int], settings: FleetSettings, summary: FleetSummary)
         return []
     Path(plan.results_dir).mkdir(parents=True, exist_ok=True)
     results = Path(plan.results_dir)
-    missing = [i for i in done if not is_done(results, analysis_task(i, settings), plan.settings)]
+    missing = [i for i in done if not is_done(results, analysis_task(i, out_root_of(settings) / str(i)), plan.settings)]
     summary.already_analysed.extend(i for i in done if i not in missing)
     return missing
 
