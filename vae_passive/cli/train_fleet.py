@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -100,7 +101,8 @@ class AnalysisChoice:
         options = dict(self.options)
         results, save_codes = options.pop("results_dir"), options.pop("save_codes")
         settings = analysis_settings(data_name, **options)
-        return AnalysisPlan(settings, str(results or home.results_dir()), save_codes)
+        # absolute: Dask workers write there from their own working folders
+        return AnalysisPlan(settings, str(Path(results or home.results_dir()).resolve()), save_codes)
 
 
 def analyze_options(func: F) -> F:
