@@ -208,6 +208,22 @@ def write_error(results_dir: Path, key: str, model_id: int | None, message: str,
     write_text(results_dir / key / "error.json", json.dumps(record, indent=1) + "\n")
 
 
+def record_outcome(
+    results_dir: Path, task: Task, settings: Settings, outcome: TaskOutcome, save_codes: bool = False
+) -> str | None:
+    """Write one finished task: its document (removing an old ``error.json``) or its ``error.json``.
+
+    Returns the (redacted) error, or None when the document was written. ``run`` calls it in the client;
+    ``train --analyze`` in the worker that trained the model (training already shares the file system)."""
+    if outcome.result is not None:
+        write_results(results_dir, outcome.result, save_codes)
+        (results_dir / task.key / "error.json").unlink(missing_ok=True)
+        return None
+    error = outcome.error or "unknown error"
+    write_error(results_dir, task.key, task.model_id, error, expected_hash(task, settings))
+    return redact_text(error)
+
+
 def run(
     tasks: list[Task],
     settings: Settings,
@@ -242,14 +258,11 @@ def run(
         try:
             for outcome in outcomes:
                 task = by_key[outcome.key]
-                if outcome.result is not None:
-                    write_results(results_dir, outcome.result, save_codes)
-                    (results_dir / task.key / "error.json").unlink(missing_ok=True)
+                error = record_outcome(results_dir, task, settings, outcome, save_codes)
+                if error is None:
                     summary.done.append(task.key)
                 else:
-                    error = outcome.error or "unknown error"
-                    write_error(results_dir, task.key, task.model_id, error, expected_hash(task, settings))
-                    summary.failed[task.key] = redact_text(error)
+                    summary.failed[task.key] = error
                 if progress is not None:
                     progress(len(summary.done) + len(summary.failed), len(todo), f"failed={len(summary.failed)}")
                 if on_result:

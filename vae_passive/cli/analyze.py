@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -20,6 +21,8 @@ from vae_passive.errors import VaePassiveError
 if TYPE_CHECKING:
     from vae_passive.analysis.analyze import Settings
     from vae_passive.analysis.runner import Task
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -61,33 +64,112 @@ class AnalyzeOptions:
 
     def settings(self) -> Settings:
         """The analysis settings; a bad rule or metric list is a one-line error."""
-        from vae_passive.analysis.analyze import Settings
-        from vae_passive.latents.variables import Rule
+        return analysis_settings(self.data_name, **{name: getattr(self, name) for name in ANALYSIS_SETTINGS})
 
-        try:
-            rule = Rule(self.rule, self.var_threshold, self.mean_tolerance)
-            metrics: tuple[str, ...] = ()
-            if self.metrics_spec or self.preset == "study":  # the registry imports scikit-learn: only when asked for
-                from vae_passive.metrics.registry import STUDY_METRICS, parse_metrics
 
-                metrics = parse_metrics(self.metrics_spec) if self.metrics_spec else STUDY_METRICS
-        except ValueError as error:
-            raise VaePassiveError(str(error)) from None
-        if self.preset == "study" and self.metrics_spec:
-            click.echo(
-                "note: --metrics wins over --preset study's list of metrics; --preset study only sets their sizes "
-                "(the study's); drop --metrics to run what the paper computed",
-                err=True,
-            )
-        return Settings(
-            num_samples=self.num_samples,
-            seed=self.data_seed,
-            rule=rule,
-            dataset=self.data_name,
-            metrics=metrics,
-            preset=self.preset,
-            classifier_defaults=self.classifier_defaults,
+#: The options that set how a model is analysed (``analysis_options``), shared by ``analyze`` and ``train --analyze``.
+ANALYSIS_SETTINGS = (
+    "num_samples",
+    "data_seed",
+    "rule",
+    "var_threshold",
+    "mean_tolerance",
+    "metrics_spec",
+    "preset",
+    "classifier_defaults",
+)
+
+
+def analysis_settings(
+    data_name: str | None,
+    *,
+    num_samples: int,
+    data_seed: int,
+    rule: str,
+    var_threshold: float,
+    mean_tolerance: float,
+    metrics_spec: str | None,
+    preset: str,
+    classifier_defaults: str,
+) -> Settings:
+    """The analysis settings of these options; a bad rule, sample size or metric list is a one-line error.
+    ``--preset study`` without ``--metrics`` runs what the paper computed (``STUDY_METRICS``); with it, the list
+    given wins, and a note says so."""
+    from vae_passive.analysis.analyze import Settings
+    from vae_passive.latents.variables import Rule
+
+    try:
+        parsed_rule = Rule(rule, var_threshold, mean_tolerance)
+        metrics: tuple[str, ...] = ()
+        if metrics_spec or preset == "study":  # the registry imports scikit-learn: only when asked for
+            from vae_passive.metrics.registry import STUDY_METRICS, parse_metrics
+
+            metrics = parse_metrics(metrics_spec) if metrics_spec else STUDY_METRICS
+    except ValueError as error:
+        raise VaePassiveError(str(error)) from None
+    if preset == "study" and metrics_spec:
+        click.echo(
+            "note: --metrics wins over --preset study's list of metrics; --preset study only sets their sizes "
+            "(the study's); drop --metrics to run what the paper computed",
+            err=True,
         )
+    return Settings(
+        num_samples=num_samples,
+        seed=data_seed,
+        rule=parsed_rule,
+        dataset=data_name,
+        metrics=metrics,
+        preset=preset,
+        classifier_defaults=classifier_defaults,
+    )
+
+
+def analysis_options(func: F) -> F:
+    """How models are analysed and where the results go: ``ANALYSIS_SETTINGS``, ``--results``, ``--save-codes``."""
+    options = [
+        click.option("--num-samples", default=10_000, show_default=True, type=int, help="Inputs N to encode."),
+        click.option(
+            "--data-seed",
+            default=2051556033,
+            show_default=True,
+            type=int,
+            help="Seed of the data draw (and of the noise).",
+        ),
+        click.option("--rule", type=click.Choice(["variance", "mean-variance"]), default="variance", show_default=True),
+        click.option("--var-threshold", default=0.1, show_default=True, type=float),
+        click.option("--mean-tolerance", default=0.1, show_default=True, type=float, help="Variance rule only."),
+        click.option(
+            "--results", "results_dir", type=click.Path(path_type=Path), help="Results folder [home/results]."
+        ),
+        click.option("--save-codes", is_flag=True, help="Also write codes.npz: mean, logvar, sampled, factors."),
+        click.option(
+            "--metrics",
+            "metrics_spec",
+            help="Disentanglement metrics too: 'all' or a comma list (see docs/metrics.md).",
+        ),
+        click.option(
+            "--preset",
+            type=click.Choice(["full", "fast", "study"]),
+            default="full",
+            show_default=True,
+            help="Metric sizes: full (unsupervised_study_v1's), fast (small samples for a smoke run, not for "
+            "comparisons; --metrics all still takes minutes per model on a 2-core CPU, mostly the truncated tasks' "
+            "per-class CV fits and DCI's boosted trees: measured in docs/metrics.md), study (full sizes; without "
+            "--metrics, what the paper computed: the authors' effective rank and truncated logistic-regression "
+            "task; with --metrics, the list given wins).",
+        ),
+        click.option(
+            "--classifier-defaults",
+            type=click.Choice(["2019", "current"]),
+            default="2019",
+            show_default=True,
+            help="The metrics' linear classifiers: scikit-learn 0.21.3's defaults, as the study and the zoo ran "
+            "(one-vs-rest), or the installed scikit-learn's (docs/metrics.md).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 @click.command()
@@ -109,38 +191,8 @@ class AnalyzeOptions:
     metavar="NAME",
     help="Images to encode (default: the model's own data set; procedural_dsprites is a stand-in).",
 )
-@click.option("--num-samples", default=10_000, show_default=True, type=int, help="Inputs N to encode.")
-@click.option(
-    "--data-seed", default=2051556033, show_default=True, type=int, help="Seed of the data draw (and of the noise)."
-)
-@click.option("--rule", type=click.Choice(["variance", "mean-variance"]), default="variance", show_default=True)
-@click.option("--var-threshold", default=0.1, show_default=True, type=float)
-@click.option("--mean-tolerance", default=0.1, show_default=True, type=float, help="Variance rule only.")
-@click.option("--results", "results_dir", type=click.Path(path_type=Path), help="Results folder [home/results].")
+@analysis_options
 @json_option
-@click.option("--save-codes", is_flag=True, help="Also write codes.npz: mean, logvar, sampled, factors.")
-@click.option(
-    "--metrics", "metrics_spec", help="Disentanglement metrics too: 'all' or a comma list (see docs/metrics.md)."
-)
-@click.option(
-    "--preset",
-    type=click.Choice(["full", "fast", "study"]),
-    default="full",
-    show_default=True,
-    help="Metric sizes: full (unsupervised_study_v1's), fast (small samples for a smoke run, not for comparisons; "
-    "--metrics all still takes minutes per model on a 2-core CPU, mostly the truncated tasks' per-class CV fits "
-    "and DCI's boosted trees: measured in docs/metrics.md), study (full sizes; without --metrics, what the paper "
-    "computed: the authors' effective rank and truncated logistic-regression task; with --metrics, the list "
-    "given wins).",
-)
-@click.option(
-    "--classifier-defaults",
-    type=click.Choice(["2019", "current"]),
-    default="2019",
-    show_default=True,
-    help="The metrics' linear classifiers: scikit-learn 0.21.3's defaults, as the study and the zoo ran "
-    "(one-vs-rest), or the installed scikit-learn's (docs/metrics.md).",
-)
 @click.option(
     "--jobs", default=1, show_default=True, type=int, help="Worker processes (local executor); one model: metric jobs."
 )
@@ -187,7 +239,7 @@ def analyze(**params: Any) -> None:
         _analyze_selection(options, settings)
 
 
-def _given(name: str) -> bool:
+def option_given(name: str) -> bool:
     """Whether the option ``name`` was given (on the command line or in the environment), not defaulted."""
     source = click.get_current_context().get_parameter_source(name)
     return source is not None and source not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
@@ -197,14 +249,15 @@ def _refuse_unused(options: AnalyzeOptions) -> None:
     """Every option changes what ``analyze`` does or is refused in one line: those that draw or encode images
     mean nothing for given codes, those that fetch or skip models mean nothing for one model."""
     if options.codes_paths:
-        unused = [flag for flag, name in (("--num-samples", "num_samples"), ("--data", "data_name")) if _given(name)]
+        encoding = (("--num-samples", "num_samples"), ("--data", "data_name"))
+        unused = [flag for flag, name in encoding if option_given(name)]
         if unused:
             raise VaePassiveError(
                 f"{' and '.join(unused)} choose the images to encode; --codes are already encoded (N is their rows)"
             )
         if options.mirrors:
             raise VaePassiveError("--mirror fetches zoo models; --codes files are read as they are")
-        if len(options.codes_paths) == 1 and (_given("executor") or _given("scheduler")):
+        if len(options.codes_paths) == 1 and (option_given("executor") or option_given("scheduler")):
             raise VaePassiveError(
                 "--executor and --scheduler run a batch; give several --codes files, or leave them out"
             )

@@ -12,7 +12,14 @@ import click
 from vae_passive import home
 from vae_passive.cli.options import Selection, json_option, quiet_option, selection_options
 from vae_passive.cli.progress import StepBar, on_terminal
-from vae_passive.cli.train_fleet import FleetOptions, fleet_options, train_many, wants_fleet
+from vae_passive.cli.train_fleet import (
+    AnalysisChoice,
+    FleetOptions,
+    analyze_options,
+    fleet_options,
+    train_many,
+    wants_fleet,
+)
 from vae_passive.errors import VaePassiveError
 from vae_passive.training.demo import DEMO_STEPS
 from vae_passive.zoo import catalogue
@@ -49,6 +56,7 @@ def _loss_postfix(losses: Mapping[str, float]) -> str:
 )
 @click.option("--keep-checkpoints", is_flag=True, help="With --log-every: keep each logged step's module.")
 @fleet_options
+@analyze_options
 def train(
     model_id,
     selection: Selection,
@@ -66,6 +74,7 @@ def train(
     log_samples,
     keep_checkpoints,
     fleet: FleetOptions,
+    analysis: AnalysisChoice,
 ) -> None:
     """Train model N of unsupervised_study_v1 (or a selection) to its spec, in the zip layout.
 
@@ -79,6 +88,13 @@ def train(
     model per GPU worker). Models done with the same settings are skipped, the others resume
     from their checkpoints, a failing model writes home/training/<id>/error.json and the rest
     go on; the home folder must be shared with Dask workers (docs/training.md).
+
+    --analyze analyses each model right after training it, in the same task on the same worker,
+    with analyze's options (--num-samples, --data-seed, --rule, --metrics, --preset, ...; the
+    images are --data's, or the model's own data set), into <results>/<id>/analysis.json, ready
+    for `vae-passive report`. Models analysed with the same settings are skipped; trained models
+    not yet analysed are analysed; a failed analysis writes <results>/<id>/error.json and keeps
+    the model (rerun to analyse it).
 
     --log-every K follows the training dynamics (the paper's last experiment): at step 0, every
     K steps and the last step, the analysis' sample (N = --log-samples, seed 2051556033) is
@@ -96,6 +112,7 @@ def train(
       vae-passive train --model-id 250 --steps 3000 --data procedural_dsprites --log-every 250
       vae-passive train --ids 0-5,250 --steps 2000 --data procedural_dsprites --jobs 2
       vae-passive train --study be-more-active --seed 0 --executor dask --scheduler tcp://head:8786 --gpu
+      vae-passive train --ids 0,1 --steps 2000 --data procedural_dsprites --analyze --num-samples 2000
     """
     from vae_passive.data import resolve_dataset
     from vae_passive.training.fleet import FleetSettings
@@ -106,7 +123,8 @@ def train(
     if keep_checkpoints and log_every is None:
         raise VaePassiveError("--keep-checkpoints keeps the logged steps; add --log-every K")
     log = LogSettings(log_every, log_samples, keep_checkpoints=keep_checkpoints) if log_every is not None else None
-    if wants_fleet(model_id, selection, fleet):
+    analysis_plan = analysis.plan(data_name)
+    if wants_fleet(model_id, selection, fleet, analysis_plan is not None):
         zips = str(out or home.home() / "zips") if make_zip else None
         settings = FleetSettings(
             steps=steps,
@@ -119,6 +137,7 @@ def train(
             restart=restart,
             force=force,
             log=log,
+            analysis=analysis_plan,
         )
         train_many(model_id, selection, settings, fleet, quiet=quiet, as_json=as_json)
         return

@@ -7,6 +7,10 @@ and the others go on. Unlike the analysis, workers write the model folders and c
 (they are large, and a resumed run needs the checkpoint), so the home folder and ``--out`` must be on a
 file system the client and every worker share, as on Slurm clusters; a worker that does not see the
 client's home says so instead of training.
+
+With ``analysis`` (``train --analyze``), the worker analyses each model right after training it, in the
+same task (``analysis.runner.run_task``), and writes ``<results>/<id>/analysis.json`` or, when the
+analysis fails, ``<results>/<id>/error.json`` (``analysis.runner.record_outcome``), keeping the model.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vae_passive import home
-from vae_passive.analysis.runner import write_error
+from vae_passive.analysis.analyze import Settings
+from vae_passive.analysis.runner import Task, is_done, record_outcome, run_task, write_error
 from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
 from vae_passive.executor import Call, check_choice, execute, sigterm_as_interrupt
@@ -44,6 +49,15 @@ def default_jobs() -> int:
 
 
 @dataclass(frozen=True)
+class AnalysisPlan:
+    """``train --analyze``: analyse each model with ``settings`` as soon as it is trained, into ``results_dir``."""
+
+    settings: Settings
+    results_dir: str
+    save_codes: bool = False
+
+
+@dataclass(frozen=True)
 class FleetSettings:
     """What every model of the selection is trained with (``train``'s options)."""
 
@@ -57,6 +71,7 @@ class FleetSettings:
     restart: bool = False
     force: bool = False
     log: LogSettings | None = None
+    analysis: AnalysisPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,8 @@ class ModelOutcome:
     seconds: float = 0.0
     error: str | None = None
     worker: str = ""
+    analysis: str | None = None  # with --analyze: analysed, already, failed (None: the model was not trained)
+    analysis_error: str | None = None
 
 
 def planned_config(model_id: int, settings: FleetSettings) -> TrainConfig:
@@ -126,7 +143,10 @@ def train_model(job: FleetJob) -> ModelOutcome:
             return outcome
         try:
             with sigterm_as_interrupt():
-                return _train_locked(job, outcome)
+                outcome = _train_locked(job, outcome)
+                if job.settings.analysis is not None:
+                    _analyze_trained(job.model_id, outcome, job.settings.analysis)
+                return outcome
         finally:
             lock.release()
     except VaePassiveError as error:
@@ -151,6 +171,9 @@ def _check_shared(job: FleetJob) -> None:
     out = out_root_of(job.settings)
     if not out.is_dir():
         raise VaePassiveError(f"the worker on {host} does not see the output folder {out}; {fix}")
+    analysis = job.settings.analysis
+    if analysis is not None and not Path(analysis.results_dir).is_dir():
+        raise VaePassiveError(f"the worker on {host} does not see the results folder {analysis.results_dir}; {fix}")
 
 
 def _train_locked(job: FleetJob, outcome: ModelOutcome) -> ModelOutcome:
@@ -185,6 +208,25 @@ def _train_locked(job: FleetJob, outcome: ModelOutcome) -> ModelOutcome:
     outcome.started_at, outcome.final_step = reporter.start, reporter.step
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def analysis_task(model_id: int, folder: str | Path) -> Task:
+    """The analysis of a model trained here: its folder, under the model id's key (``<results>/<id>/``)."""
+    return Task(str(model_id), model_id=model_id, model_dir=str(folder))
+
+
+def _analyze_trained(model_id: int, outcome: ModelOutcome, plan: AnalysisPlan) -> None:
+    """Analyse the model just trained (or found trained), unless already analysed with these settings; a failed
+    analysis writes ``<results>/<id>/error.json`` and leaves the model as trained."""
+    if outcome.status not in ("trained", "skipped") or outcome.folder is None:
+        return
+    results = Path(plan.results_dir)
+    task = analysis_task(model_id, outcome.folder)
+    if outcome.status == "skipped" and is_done(results, task, plan.settings):
+        outcome.analysis = "already"
+        return
+    error = record_outcome(results, task, plan.settings, run_task(task, plan.settings), plan.save_codes)
+    outcome.analysis, outcome.analysis_error = ("failed", error) if error else ("analysed", None)
 
 
 class ProgressFile:
@@ -236,6 +278,10 @@ class FleetSummary:
     resumed: dict[int, int] = field(default_factory=dict)  # model -> the global step it resumed from
     elapsed_s: float = 0.0
     steps_per_s: float | None = None
+    # with --analyze: models analysed in this run, already analysed with these settings, failed analyses
+    analysed: list[int] = field(default_factory=list)
+    already_analysed: list[int] = field(default_factory=list)
+    analysis_failed: dict[int, str] = field(default_factory=dict)
 
 
 def plan(ids: Sequence[int], settings: FleetSettings) -> tuple[list[int], list[int]]:
@@ -345,11 +391,12 @@ def train_selection(
     todo, done = plan(ids, settings)
     summary = FleetSummary(skipped=list(done))
     status = FleetStatus(models=len(ids), skipped=len(done))
+    analyse_only = _unanalysed(done, settings, summary)
     out_root_of(settings).mkdir(parents=True, exist_ok=True)
     tracker = _Tracker(todo, settings, status)
     tell = progress or (lambda status: None)
     with _shared_marker(executor == "dask") as marker:
-        jobs_ = [FleetJob(i, settings, str(home.home().resolve()), marker) for i in todo]
+        jobs_ = [FleetJob(i, settings, str(home.home().resolve()), marker) for i in todo + analyse_only]
         resources = {"GPU": 1.0} if gpu else {}
         calls = [Call(str(job.model_id), train_model, (job,), resources) for job in jobs_]
         finished = execute(
@@ -365,12 +412,43 @@ def train_selection(
             try:
                 for item in finished:
                     outcome = item.value or ModelOutcome(int(item.key), "failed", error=item.error)
-                    _record(outcome, summary, status)
-                    tell(tracker.finish(outcome))
+                    if outcome.model_id in tracker.totals:  # not a model trained before, only analysed now
+                        _record(outcome, summary, status)
+                        tell(tracker.finish(outcome))
+                    _record_analysis(outcome, summary, settings)
             finally:
                 summary.elapsed_s = time.perf_counter() - tracker.begun
                 summary.steps_per_s = status.steps_per_s
     return summary
+
+
+def _unanalysed(done: list[int], settings: FleetSettings, summary: FleetSummary) -> list[int]:
+    """With --analyze: the trained models of ``done`` not yet analysed with these settings (their results
+    folder made, for the workers to see); those analysed already go to the summary."""
+    plan = settings.analysis
+    if plan is None:
+        return []
+    Path(plan.results_dir).mkdir(parents=True, exist_ok=True)
+    results = Path(plan.results_dir)
+    missing = [i for i in done if not is_done(results, analysis_task(i, out_root_of(settings) / str(i)), plan.settings)]
+    summary.already_analysed.extend(i for i in done if i not in missing)
+    return missing
+
+
+def _record_analysis(outcome: ModelOutcome, summary: FleetSummary, settings: FleetSettings) -> None:
+    """Count one model's analysis. A model trained before this run whose task failed (a lost worker, a lock)
+    counts as a failed analysis; a model that failed to train counts as a training failure only."""
+    if settings.analysis is None:
+        return
+    model_id = outcome.model_id
+    if outcome.analysis == "analysed":
+        summary.analysed.append(model_id)
+    elif outcome.analysis == "already":
+        summary.already_analysed.append(model_id)
+    elif outcome.analysis == "failed":
+        summary.analysis_failed[model_id] = outcome.analysis_error or "unknown error"
+    elif model_id in summary.skipped:
+        summary.analysis_failed[model_id] = outcome.error or "unknown error"
 
 
 def _record(outcome: ModelOutcome, summary: FleetSummary, status: FleetStatus) -> None:
