@@ -22,7 +22,6 @@ from vae_passive import config
 from vae_passive.errors import VaePassiveError
 
 SCHEDULER_ENV = config.SCHEDULER
-EXECUTORS = ("local", "dask")
 #: Seconds between ``tick`` calls while waiting for calls to finish.
 TICK_SECONDS = 2.0
 
