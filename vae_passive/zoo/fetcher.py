@@ -37,7 +37,7 @@ from vae_passive.zoo.download import (
     short_error,
     status_text,
 )
-from vae_passive.zoo.fileguard import read_small
+from vae_passive.zoo.fileguard import open_listed, read_small
 from vae_passive.zoo.install import install_folder, install_once, install_zip
 from vae_passive.zoo.limits import Limits, RetryPolicy
 from vae_passive.zoo.mirror_index import (
@@ -104,7 +104,7 @@ def _soft_404(model_id: int) -> str:
 
 def _check_not_a_page(part: Path, model_id: int) -> None:
     """Name a soft 404 as such, rather than as a corrupt zip."""
-    with open(part, "rb") as handle:
+    with open_listed(part) as (handle, _):  # no link followed, a regular file only (zoo/fileguard.py)
         head = handle.read(512)
     if not head.startswith(b"PK") and what_it_is(head) == "an HTML page":
         raise SourceFailed(_soft_404(model_id), 404)
