@@ -142,3 +142,29 @@ def test_a_point_with_fewer_runs_says_how_many():
     ax = Figure().subplots()
     dynamics._band(ax, table, "x", color="k")
     assert [text.get_text() for text in ax.texts] == ["n=1"]
+
+
+def test_tc_axis_labels_are_plain_numbers_within_a_decade():
+    """TC between 0.07 and 0.11 has no major tick on a log axis; the minor ticks' labels were mathtext, which the
+    report's style (no math parsing) showed raw as ``$\\mathdefault{9\\times10^{-2}}$``."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from vae_passive.report import figures
+
+    steps = [0, 500, 1000]
+    scores = pd.DataFrame(
+        [(s, r, "full", tc, "m") for s, tc in zip(steps, (0.07, 0.11, 0.09), strict=True) for r in ("mean", "sampled")],
+        columns=["step", "representation", "subset", "gaussian_total_correlation", "key"],
+    )
+    with matplotlib.rc_context(figures.STYLE):
+        fig = dynamics.total_correlation_figure(scores, "t")
+        FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    shown = [
+        label.get_text()
+        for tick, label in zip(ax.yaxis.get_minorticklocs(), ax.yaxis.get_minorticklabels(), strict=True)
+        if low <= tick <= high and label.get_text()
+    ]
+    assert shown and all("$" not in text and float(text) > 0 for text in shown), shown

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogFormatter
 
 from vae_passive.analysis.codes import limits
 from vae_passive.errors import VaePassiveError
@@ -157,6 +157,14 @@ def counts_figure(latents: pd.DataFrame, title: str, ax: Axes | None = None) -> 
     return fig
 
 
+class _PlainLogFormatter(LogFormatter):
+    """Matplotlib's choice of which minor ticks of a log axis to label (those of a range under about a decade),
+    written as plain numbers: its default writes mathtext, which the report's style shows raw (``$\\mathdefault``)."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
 def total_correlation_figure(scores: pd.DataFrame, title: str, ax: Axes | None = None) -> Figure:
     """Total correlation of mean vs sampled codes vs step for full, passive and active+mixed (log scale)."""
     fig, ax = _axes(ax)
@@ -169,6 +177,7 @@ def total_correlation_figure(scores: pd.DataFrame, title: str, ax: Axes | None =
                 _band(ax, rows, f"{subset}, {representation}", sorted(scores["step"].unique()), **style)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # no mathtext in the report's style
+    ax.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
     ax.set(xlabel="training step", ylabel="Gaussian total correlation (nats)", title=title)
     ax.legend(fontsize="x-small", ncols=2)
     return fig
