@@ -11,7 +11,7 @@ import pytest
 from support.report_docs import make_document
 
 from vae_passive.analysis.document import NewerSchemaError, check_schema
-from vae_passive.report import findings, groups, tables
+from vae_passive.report import claims, downstream, findings, groups, tables
 from vae_passive.report.tables import DocumentError, TableBuilder
 from vae_passive.untrusted import UnreadableFile
 
@@ -148,6 +148,49 @@ def test_findings_without_passive_latents_say_so():
     assert "Removing passive latents: MI gap" not in found
     assert found["Claim (a): passive latents cause the mean/sampled discrepancy"].startswith("not measurable")
     assert "Too few models" in found["Claim (b): active latents are equally disentangled in mean and sampled codes"]
+
+
+def test_the_mi_gap_counts_every_model_with_passive_latents():
+    """Removing the passive latents leaves each model's non-passive ones (claim (a)'s subset): a model
+    without mixed latents counts too, with its active subset; the numbers are read off the documents."""
+    documents = [make_document(i, kinds=["active"] * 5 + ["passive"] * 4) for i in range(3)]
+    documents += [make_document(i, kinds=["active"] * 3 + ["mixed"] * 2 + ["passive"] * 4) for i in range(3, 5)]
+    documents.append(make_document(5, kinds=["active"] * 6))  # no passive latent: not in the gap
+
+    def gap(doc: dict, subset: str) -> float:
+        mean, sampled = (
+            next(s[tables.MI] for s in doc["scores"] if (s["subset"], s["representation"]) == (subset, r))
+            for r in ("mean", "sampled")
+        )
+        return mean - sampled
+
+    full = np.mean([gap(doc, "full") for doc in documents[:5]])
+    kept = np.mean([gap(doc, "active" if doc["counts"]["mixed"] == 0 else "active+mixed") for doc in documents[:5]])
+    text = {f.title: f.text for f in findings.findings(build(documents))}["Removing passive latents: MI gap"]
+    assert text.startswith("In the 5 models with passive latents (and at least two other latents)")
+    assert f"averages {full:.3g} nats on the full code and {kept:.3g} nats on the non-passive" in text
+
+
+def test_claim_c_and_the_downstream_figure_read_test_accuracy_only():
+    """The truncated tasks' train accuracy (1.0 here, and before the test rows) enters neither claim (c)
+    nor the authors' figure: both keep the same rows (``claims.truncated_accuracy``)."""
+
+    def documents(train: bool) -> list[dict]:
+        out = []
+        for i in range(8):
+            doc = make_document(i, kinds=["active"] * 5 + ["mixed"] + ["passive"] * 4, downstream=True)
+            trained = [{**m, "value": 1.0} for m in doc["metrics"] if m.get("key") == "mean_train_accuracy"]
+            doc["metrics"] = (trained if train else []) + [
+                m for m in doc["metrics"] if m.get("key") != "mean_train_accuracy"
+            ]
+            out.append(doc)
+        return out
+
+    with_train, without = build(documents(True)), build(documents(False))
+    assert (with_train.metrics["metric_key"] == "mean_train_accuracy").any()
+    assert claims.claim_c(with_train).text == claims.claim_c(without).text
+    rows = downstream.downstream_rows(with_train.metrics)
+    assert len(rows) and set(rows["metric_key"].astype(str)) == {claims.ACCURACY} and (rows["result"] < 1.0).all()
 
 
 def test_pair_rows_that_repeat_one_kind_are_dropped():

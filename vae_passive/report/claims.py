@@ -116,16 +116,17 @@ def _null_verdict(holds: int, failures: int, of: int, level: float, what: tuple[
 # ---- tidy helpers -------------------------------------------------------------------------------
 
 
-def _wide(frame: pd.DataFrame, quantity: str, column: str) -> pd.DataFrame:
-    """One row per model key, a column per (subset, representation) of ``quantity`` in ``column``."""
+def per_model(frame: pd.DataFrame, quantity: str, column: str = "score") -> pd.DataFrame:
+    """One row per model key, a column per (subset, representation) of ``quantity`` in ``column``: the one
+    pivot the claims and the findings read their per-model pairs from."""
     rows = frame[frame[column] == quantity]
     return rows.pivot_table(
         index="key", columns=["subset", "representation"], values="result", aggfunc="first", observed=True
     )
 
 
-def _pair(wide: pd.DataFrame, subset: str) -> pd.DataFrame | None:
-    """Mean and sampled columns of ``subset`` for the models that have both, or None."""
+def pair(wide: pd.DataFrame, subset: str) -> pd.DataFrame | None:
+    """Mean and sampled columns of ``subset`` (a ``per_model`` frame) for the models that have both, or None."""
     columns = [(subset, "mean"), (subset, "sampled")]
     if not all(c in wide.columns for c in columns):
         return None
@@ -151,6 +152,21 @@ def _kept_values(wide: pd.DataFrame, kept: dict[str, str], representation: str) 
     return pd.Series(values, dtype="float64")
 
 
+def without_passive(wide: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
+    """Mean and sampled columns of each model's non-passive latents (active, mixed or both: its
+    ``_kept_subset``) for the models with passive latents that have both values: what removing the
+    passive latents leaves, for claim (a)'s gap and the findings' MI gap alike."""
+    kept = _kept_subset(models[models["passive"] > 0])
+    frame = pd.DataFrame({r: _kept_values(wide, kept, r) for r in ("mean", "sampled")}, dtype="float64")
+    return frame.dropna()
+
+
+def truncated_accuracy(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The truncated downstream tasks' mean test accuracy rows: what claim (c) and the authors'
+    downstream figure read."""
+    return metrics[metrics["metric"].isin(TRUNCATED) & (metrics["metric_key"] == ACCURACY)]
+
+
 def _sizes(tables: Tables, subset: str) -> pd.DataFrame:
     """Per model key: N (inputs) and the number of latents of ``subset``."""
     scores = tables.scores[(tables.scores["subset"] == subset) & (tables.scores["score"] == TC)]
@@ -166,37 +182,39 @@ def claim_a(tables: Tables) -> Finding:
     """(a) On the passive latents the mean code's TC is far above the null of independent Gaussian
     columns (p < ``HIGH_P``) and the sampled code's indistinguishable from it (p ≥ ``NONE_P``)."""
     title = "Claim (a): passive latents cause the mean/sampled discrepancy"
-    pair = _pair(_wide(tables.scores, TC, "score"), "passive")
-    if pair is None:
+    wide = per_model(tables.scores, TC)
+    passive = pair(wide, "passive")
+    if passive is None:
         return Finding(title, "not measurable: no model has two or more passive latents with TC scores.")
-    sizes = _sizes(tables, "passive")
-    pair = pair.join(sizes, how="inner")
-    if pair.empty:
+    judged = passive.join(_sizes(tables, "passive"), how="inner")
+    if judged.empty:
         return Finding(title, "not measurable: the documents do not record N for the models with passive TC.")
-    p_mean, p_sampled = tc_null(pair["mean"], pair["n"], pair["k"]), tc_null(pair["sampled"], pair["n"], pair["k"])
+    p_mean = tc_null(judged["mean"], judged["n"], judged["k"])
+    p_sampled = tc_null(judged["sampled"], judged["n"], judged["k"])
     high, none = int((p_mean < HIGH_P).sum()), int((p_sampled >= NONE_P).sum())
-    n, k = float(pair["n"].median()), float(pair["k"].median())
-    verdict = _null_verdict(high, len(pair) - none, len(pair), NONE_P, ("the mean code's TC", "the sampled code's"))
+    n, k = float(judged["n"].median()), float(judged["k"].median())
+    verdict = _null_verdict(high, len(judged) - none, len(judged), NONE_P, ("the mean code's TC", "the sampled code's"))
     text = (
         f"{verdict}. Test per model: TC of the passive latents against its null, k independent "
         f"Gaussian columns of the model's N rows (Bartlett: 2·TC·(N − 1 − (2k + 5)/6) ~ χ² with k(k − 1)/2 degrees "
         f'of freedom); "high" is p < {HIGH_P:g}, "none" p ≥ {NONE_P:g}. Mean code high in {high:,} '
-        f"and sampled code none in {none:,} of {counted(len(pair))}; TC of the mean code "
-        f"{_spread(pair['mean'], ' nats')}, of the sampled code {_spread(pair['sampled'], ' nats')}, where the "
+        f"and sampled code none in {none:,} of {counted(len(judged))}; TC of the mean code "
+        f"{_spread(judged['mean'], ' nats')}, of the sampled code {_spread(judged['sampled'], ' nats')}, where the "
         f"null's 95th percentile is {tc_null_quantile(0.95, n, k):.2g} nats (median N = {n:,.0f}, k = {k:g})."
     )
-    return Finding(title, text + _gap_text(tables))
+    return Finding(title, text + _gap_text(wide, tables.models))
 
 
-def _gap_text(tables: Tables) -> str:
-    """The full code's mean − sampled TC gap against the gap on each model's non-passive latents, paired."""
-    wide = _wide(tables.scores, TC, "score")
-    full = _pair(wide, "full")
+def _gap_text(wide: pd.DataFrame, models: pd.DataFrame) -> str:
+    """The full code's mean − sampled TC gap (``wide``: ``per_model`` TC) against the gap on each model's
+    non-passive latents, paired."""
+    full, kept = pair(wide, "full"), without_passive(wide, models)
     if full is None:
         return ""
-    kept = _kept_subset(tables.models[tables.models["passive"] > 0])
-    kept_gap = _kept_values(wide, kept, "mean") - _kept_values(wide, kept, "sampled")
-    gaps = pd.DataFrame({"full": (full["mean"] - full["sampled"]).abs(), "kept": kept_gap.abs()}).dropna()
+    gaps = pd.DataFrame(
+        {"full": (full["mean"] - full["sampled"]).abs(), "kept": (kept["mean"] - kept["sampled"]).abs()}
+    )
+    gaps = gaps.dropna()
     if gaps.empty:
         return ""
     change = _interval_text("non-passive − full", gaps["kept"] - gaps["full"])
@@ -212,12 +230,12 @@ def claim_b(tables: Tables) -> Finding:
     """(b) On the active latents the mean − sampled TC difference within ``NOISE_Z`` standard deviations
     of what redrawing the sampled code's noise alone gives (the document's ``sampling_spread``)."""
     title = "Claim (b): active latents are equally disentangled in mean and sampled codes"
-    pair = _pair(_wide(tables.scores, TC, "score"), "active")
-    if pair is None:
+    active = pair(per_model(tables.scores, TC), "active")
+    if active is None:
         return Finding(title, "not measurable: no model has two or more active latents with TC scores.")
     spread = tables.spread[tables.spread["subset"] == "active"].groupby("key", observed=True)["sd"].first()
-    judged = pair.join(spread.rename("sd"), how="inner")
-    unrecorded = len(pair) - len(judged)
+    judged = active.join(spread.rename("sd"), how="inner")
+    unrecorded = len(active) - len(judged)
     difference = judged["mean"] - judged["sampled"]
     holds = int((difference.abs() <= NOISE_Z * judged["sd"]).sum())
     verdict = _null_verdict(0, len(judged) - holds, len(judged), NOISE_LEVEL, ("", "the mean − sampled TC difference"))
@@ -263,7 +281,7 @@ def claim_c(tables: Tables) -> Finding:
     """(c) Per predictor, paired differences over models of the test accuracy: mean − sampled, mean −
     random and non-passive − full, each with its 95 % t interval."""
     title = "Claim (c): mean codes remain good downstream; removing passive latents may help"
-    rows = tables.metrics[tables.metrics["metric"].isin(TRUNCATED) & (tables.metrics["metric_key"] == ACCURACY)]
+    rows = truncated_accuracy(tables.metrics)
     if rows.empty:
         return Finding(
             title,
@@ -272,8 +290,8 @@ def claim_c(tables: Tables) -> Finding:
     parts, verdicts = [], []
     kept = _kept_subset(tables.models[tables.models["passive"] > 0])
     for metric in TRUNCATED:
-        wide = _wide(rows, metric, "metric")
-        full = _pair(wide, "full")
+        wide = per_model(rows, metric, "metric")
+        full = pair(wide, "full")
         if full is None:
             continue
         name = metric.removeprefix("truncated_downstream_task_").replace("_", " ")

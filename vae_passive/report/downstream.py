@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 
 from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.variables import RANDOM, SUBSETS
-from vae_passive.report.claims import ACCURACY, counted
 from vae_passive.report.claims import TRUNCATED as TRUNCATED  # the tasks render.py keeps apart
+from vae_passive.report.claims import counted, truncated_accuracy
 from vae_passive.report.figures import new_figure, suptitle
 from vae_passive.report.style import KIND_COLOURS, OKABE_ITO, PALETTE
 
@@ -55,7 +55,8 @@ def downstream_rows(metrics: pd.DataFrame) -> pd.DataFrame:
     """The rows ``downstream_figure`` draws: the truncated logistic-regression task's mean test accuracy
     of the models ``study_models`` keeps."""
     kept, _ = study_models(metrics)
-    rows = metrics[(metrics["metric"] == LOGISTIC) & (metrics["metric_key"] == ACCURACY)]
+    rows = truncated_accuracy(metrics)
+    rows = rows[rows["metric"] == LOGISTIC]
     return rows[rows["key"].astype(str).isin(kept)]
 
 

@@ -10,9 +10,8 @@ import math
 
 import pandas as pd
 
-from vae_passive.latents.representations import REPRESENTATIONS
 from vae_passive.latents.variables import MIXED
-from vae_passive.report.claims import Finding, claims, counted
+from vae_passive.report.claims import Finding, claims, counted, pair, per_model, without_passive
 from vae_passive.report.tables import MI, TC, Tables
 
 PREVALENCE_HEADER = ["method", "hyperparameter", "value", "models", "with passive", "share"]
@@ -22,22 +21,6 @@ _SCORE_NAMES = {MI: ("discrete mutual information (averaged over latent pairs)",
 
 def _fmt(x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
-
-
-def _per_model(scores: pd.DataFrame, score: str, subsets: tuple[str, ...]) -> pd.DataFrame:
-    """One row per model, a column per (subset, representation) of ``score``."""
-    rows = scores[(scores["score"] == score) & scores["subset"].isin(subsets)]
-    wide = rows.pivot_table(
-        index="key", columns=["subset", "representation"], values="result", aggfunc="first", observed=True
-    )
-    return wide
-
-
-def _columns(wide: pd.DataFrame, columns: list[tuple[str, str]]) -> pd.DataFrame:
-    """``wide[columns]`` without rows that lack any of them (empty when a column is absent)."""
-    if not all(c in wide.columns for c in columns):
-        return pd.DataFrame()
-    return wide[columns].dropna()
 
 
 def findings(tables: Tables) -> list[Finding]:
@@ -51,11 +34,10 @@ def findings(tables: Tables) -> list[Finding]:
     mixed = _mixed_reasons(tables.latents)
     if mixed is not None:
         out.append(mixed)
-    passive_keys = models.loc[models["passive"] > 0, "key"].astype(str)
     for score, (name, short) in _SCORE_NAMES.items():
-        wide = _per_model(tables.scores, score, ("full", "passive", "active+mixed"))
-        out.append(_mean_vs_sampled(wide, name, short))
-        gap = _removal_gap(wide[wide.index.isin(passive_keys)], short)
+        wide = per_model(tables.scores, score)
+        out.append(_mean_vs_sampled(pair(wide, "passive"), name, short))
+        gap = _removal_gap(pair(wide, "full"), without_passive(wide, models), short)
         if gap is not None:
             out.append(gap)
     return out
@@ -118,18 +100,17 @@ def _mixed_reasons(latents: pd.DataFrame) -> Finding | None:
     )
 
 
-def _mean_vs_sampled(wide: pd.DataFrame, name: str, short: str) -> Finding:
-    """The score on the passive latents, mean vs sampled representation."""
+def _mean_vs_sampled(passive: pd.DataFrame | None, name: str, short: str) -> Finding:
+    """The score on the passive latents (``claims.pair``), mean vs sampled representation."""
     title = f"Passive latents: mean vs sampled {short}"
-    pair = _columns(wide, [("passive", "mean"), ("passive", "sampled")])
-    if not len(pair):
+    if passive is None:
         return Finding(
             title, f"No model has two or more passive latents with a {short} score, so this cannot be compared."
         )
-    mean_rep, sampled_rep = pair.iloc[:, 0], pair.iloc[:, 1]
+    mean_rep, sampled_rep = passive["mean"], passive["sampled"]
     return Finding(
         title,
-        f"On the passive latents of the {counted(len(pair))} "
+        f"On the passive latents of the {counted(len(passive))} "
         f"with at least two of them, the {name} "
         f"has a mean of {_fmt(mean_rep.mean())} nats (median {_fmt(mean_rep.median())}) for the mean "
         f"representation and {_fmt(sampled_rep.mean())} nats (median {_fmt(sampled_rep.median())}) for the "
@@ -138,21 +119,25 @@ def _mean_vs_sampled(wide: pd.DataFrame, name: str, short: str) -> Finding:
     )
 
 
-def _removal_gap(wide: pd.DataFrame, short: str) -> Finding | None:
-    """The mean-minus-sampled gap on the full code vs on the active and mixed latents (models with passive ones)."""
-    both = _columns(wide, [(s, r) for s in ("full", "active+mixed") for r in REPRESENTATIONS])
+def _removal_gap(full: pd.DataFrame | None, kept: pd.DataFrame, short: str) -> Finding | None:
+    """The mean-minus-sampled gap on the full code (``claims.pair``) vs on the non-passive latents
+    (``claims.without_passive``), in the models with passive latents that have both."""
+    if full is None:
+        return None
+    both = full.join(kept, how="inner", lsuffix="_full")
     if not len(both):
         return None
-    full_gap = both.iloc[:, 0] - both.iloc[:, 1]
-    kept_gap = both.iloc[:, 2] - both.iloc[:, 3]
+    full_gap = both["mean_full"] - both["sampled_full"]
+    kept_gap = both["mean"] - both["sampled"]
     share = 100 * kept_gap.mean() / full_gap.mean() if full_gap.mean() else math.nan
     return Finding(
         f"Removing passive latents: {short} gap",
         f"In the {counted(len(both))} with passive latents "
         "(and at least two other latents), the "
         f"mean-minus-sampled {short} gap averages {_fmt(full_gap.mean())} nats on the full code and "
-        f"{_fmt(kept_gap.mean())} nats on the active and mixed latents alone ({_fmt(share)}% of the full-code "
-        "gap). The subset has fewer latents, so part of any change may come from its size alone.",
+        f"{_fmt(kept_gap.mean())} nats on the non-passive (active and mixed) latents alone "
+        f"({_fmt(share)}% of the full-code gap). "
+        "The subset has fewer latents, so part of any change may come from its size alone.",
     )
 
 
