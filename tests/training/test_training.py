@@ -247,3 +247,27 @@ def test_demo_stops_at_a_failing_step(monkeypatch, tmp_path):
     with pytest.raises(VaePassiveError, match=r"demo step `vae-passive list` failed \(exit code 1\)"):
         demo.run_demo(tmp_path, 3, 10, lines.append)
     assert any("$ vae-passive list --ids nope" in line for line in lines)
+
+
+def test_the_demo_reuses_only_models_of_its_own_length(tmp_path):
+    """A demo folder left by `demo --steps 3` was once reused by a 3,000-step demo, whose report note and
+    verdict then described training that never happened."""
+    import json
+
+    from vae_passive.training import demo
+    from vae_passive.zoo.origin import TRAIN_RESULTS
+
+    trained = tmp_path / "mirror" / "trained"
+
+    def leave(model_id, steps):
+        results = trained / str(model_id) / TRAIN_RESULTS
+        results.parent.mkdir(parents=True)
+        results.write_text(json.dumps({"steps": steps}))
+        (trained / f"{model_id}.zip").write_bytes(b"zip")
+
+    leave(0, 3000)  # an interrupted 3,000-step demo: model 0 is reused, model 250 is trained
+    commands = demo.demo_commands(tmp_path, demo.DEMO_STEPS, 10_000)
+    assert [c[c.index("--model-id") + 1] for c in commands if c[0] == "train"] == ["250"]
+    leave(250, 3)  # left by `demo --steps 3`
+    with pytest.raises(VaePassiveError, match="model 250 trained for 3 steps, not 3,000; use another --out"):
+        demo.demo_commands(tmp_path, demo.DEMO_STEPS, 10_000)

@@ -17,7 +17,9 @@ from pathlib import Path
 from vae_passive import config
 from vae_passive.analysis.document import read_document
 from vae_passive.errors import VaePassiveError
+from vae_passive.untrusted import UnreadableFile, read_json
 from vae_passive.zoo import catalogue
+from vae_passive.zoo.origin import TRAIN_RESULTS
 
 #: beta_vae on dsprites_full, seed 0: beta = 1 (level 0, weakly regularised) and beta = 16 (level 5).
 #: The recipe and why: docs/training.md, "The demo".
@@ -32,6 +34,25 @@ DEMO_NOTE = (
 )
 
 
+def _already_trained(trained: Path, model_id: int, steps: int) -> bool:
+    """Whether an earlier run in this demo folder left model ``model_id`` trained for exactly ``steps`` steps (then
+    it is reused: an interrupted demo resumes). A model of another length is refused, never reused: the report's
+    note and the printed verdict would describe a run that did not happen."""
+    if not (trained / f"{model_id}.zip").exists():
+        return False
+    try:
+        results = read_json(trained / str(model_id) / TRAIN_RESULTS)
+    except UnreadableFile:
+        results = None
+    found = results.get("steps") if isinstance(results, dict) else None
+    if found != steps:
+        raise VaePassiveError(
+            f"{trained.parent.parent} holds a demo model {model_id} trained for {found or 'an unknown number of'} "
+            f"steps, not {steps:,}; use another --out folder or remove that one"
+        )
+    return True
+
+
 def demo_commands(out: Path, steps: int, num_samples: int) -> list[list[str]]:
     """The user-level commands of the demo, in order (without the ``vae-passive`` prefix)."""
     mirror, ids = out / "mirror", ",".join(map(str, DEMO_IDS))
@@ -41,7 +62,7 @@ def demo_commands(out: Path, steps: int, num_samples: int) -> list[list[str]]:
             *("--out", str(mirror / "trained"), "--zip", "--quiet", "--log-every", str(min(DEMO_LOG_EVERY, steps))),
         ]
         for i in DEMO_IDS
-        if not (mirror / "trained" / f"{i}.zip").exists()
+        if not _already_trained(mirror / "trained", i, steps)
     ]
     commands.append(["fetch", "--ids", ids, "--mirror", str(mirror / "trained"), "--quiet"])
     commands.append(
