@@ -262,7 +262,7 @@ def test_the_demo_reuses_only_models_of_its_own_length(tmp_path):
     def leave(model_id, steps):
         results = trained / str(model_id) / TRAIN_RESULTS
         results.parent.mkdir(parents=True)
-        results.write_text(json.dumps({"steps": steps}))
+        results.write_text(json.dumps({"steps": steps, "spec_steps": 300_000, "training_data": "procedural_dsprites"}))
         (trained / f"{model_id}.zip").write_bytes(b"zip")
 
     leave(0, 3000)  # an interrupted 3,000-step demo: model 0 is reused, model 250 is trained

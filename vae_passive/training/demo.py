@@ -17,9 +17,8 @@ from pathlib import Path
 from vae_passive import config
 from vae_passive.analysis.document import read_document
 from vae_passive.errors import VaePassiveError
-from vae_passive.untrusted import UnreadableFile, read_json
 from vae_passive.zoo import catalogue
-from vae_passive.zoo.origin import TRAIN_RESULTS
+from vae_passive.zoo.origin import folder_origin
 
 #: beta_vae on dsprites_full, seed 0: beta = 1 (level 0, weakly regularised) and beta = 16 (level 5).
 #: The recipe and why: docs/training.md, "The demo".
@@ -40,11 +39,7 @@ def _already_trained(trained: Path, model_id: int, steps: int) -> bool:
     note and the printed verdict would describe a run that did not happen."""
     if not (trained / f"{model_id}.zip").exists():
         return False
-    try:
-        results = read_json(trained / str(model_id) / TRAIN_RESULTS)
-    except UnreadableFile:
-        results = None
-    found = results.get("steps") if isinstance(results, dict) else None
+    found = folder_origin(trained / str(model_id)).steps
     if found != steps:
         raise VaePassiveError(
             f"{trained.parent.parent} holds a demo model {model_id} trained for {found or 'an unknown number of'} "
