@@ -126,3 +126,62 @@ def test_every_classifier_metric_takes_the_mode_and_bad_modes_list_both():
     assert "classifier_defaults" not in registry.params("mig")
     with pytest.raises(ValueError, match=r"choose 2019 .* or current"):
         registry.params("sap_score", classifier_defaults="2020")
+
+
+@pytest.mark.filterwarnings("ignore:The fitted attributes of LogisticRegressionCV")
+@pytest.mark.parametrize("mode", classifiers.CLASSIFIER_DEFAULTS)
+def test_the_fast_presets_fixed_c_is_logistic_regression_cv_with_one_candidate(mode):
+    """``cross_validated=False`` is what ``LogisticRegressionCV(Cs=[1.0])`` refits (one-vs-rest in 2019
+    mode), without its pointless folds: the same predictions and, to lbfgs's tolerance, coefficients."""
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import KFold
+    from sklearn.multiclass import OneVsRestClassifier
+
+    codes, factor = _ordinal_factor(600, 5, seed=4)
+    single = LogisticRegressionCV(Cs=[1.0], cv=KFold(n_splits=5), scoring="accuracy", max_iter=100, tol=1e-4)
+    reference_model = OneVsRestClassifier(single) if mode == "2019" else single
+    with classifier_fit():
+        ours = classifiers.logistic_regression_cv(mode, cross_validated=False).fit(codes[:400], factor[:400])
+        expected = reference_model.fit(codes[:400], factor[:400])
+        cross_validated = classifiers.logistic_regression_cv(mode).fit(codes[:400], factor[:400])
+    np.testing.assert_array_equal(ours.predict(codes[400:]), expected.predict(codes[400:]))
+    np.testing.assert_allclose(ours.predict_proba(codes[400:]), expected.predict_proba(codes[400:]), atol=1e-3)
+    assert isinstance(ours, OneVsRestClassifier) == isinstance(cross_validated, OneVsRestClassifier) == (mode == "2019")
+    assert not hasattr(ours.estimators_[0] if mode == "2019" else ours, "Cs_")  # no CV was run
+
+
+def test_the_fast_preset_records_and_uses_smaller_predictors():
+    """Each predictor-fitting metric names its predictor's size in its settings: upstream's under
+    ``full`` and ``study``, 5 boosting rounds and a fixed C under ``fast``, for drawn and given codes."""
+    from vae_passive.metrics.predictors import make_predictor
+
+    trees = ("dci", "downstream_task_boosted_trees", "truncated_downstream_task_boosted_trees")
+    linear = ("downstream_task_logistic_regression", "truncated_downstream_task_logistic_regression")
+    for preset in ("full", "study"):
+        assert all(registry.params(name, preset)["n_estimators"] == 100 for name in trees)
+        assert all(registry.params(name, preset)["cross_validated"] is True for name in linear)
+    assert all(registry.params(name, "fast")["n_estimators"] == 5 for name in trees)
+    assert all(registry.params(name, "fast")["cross_validated"] is False for name in linear)
+    assert registry.compute_params("dci", preset="fast") == {"jobs": 1, "n_estimators": 5}
+    assert make_predictor("boosted_trees", n_estimators=5).n_estimators == 5
+    assert make_predictor("boosted_trees").n_estimators == 100
+
+
+def test_given_codes_under_the_fast_preset_use_its_predictors():
+    """``score_codes(..., preset="fast")``: DCI on the fast rows with 5 boosting rounds, the logistic
+    task at a fixed C; ``full`` keeps upstream's 100 rounds and its cross-validation."""
+    from vae_passive.metrics.dci import compute_dci
+    from vae_passive.metrics.downstream import compute_downstream
+    from vae_passive.metrics.scoring import check_sample, score_codes
+
+    codes, factor = _ordinal_factor(300, 6, seed=5)
+    factors = np.stack([factor, factor % 2], axis=1)
+    sample = check_sample(codes[:200], factors[:200], codes[200:], factors[200:])
+    fast = score_codes(sample, ("dci", "downstream_task_logistic_regression"), preset="fast")
+    assert fast["dci"] == compute_dci(codes[:100], factors[:100], codes[200:], factors[200:], n_estimators=5)
+    expected = compute_downstream(
+        codes[:10], factors[:10], codes[200:], factors[200:], "logistic_regression", cross_validated=False
+    )
+    assert fast["downstream_task_logistic_regression"] == expected
+    full = score_codes(sample, ("dci",), preset="full")
+    assert full["dci"] == compute_dci(codes[:200], factors[:200], codes[200:], factors[200:])

@@ -191,7 +191,8 @@ def test_registry_names_presets_and_parsing():
         "unsupervised", "downstream_task_logistic_regression", "downstream_task_boosted_trees",
         "effective_rank", "truncated_downstream_task_logistic_regression", "truncated_downstream_task_boosted_trees",
     }  # fmt: skip
-    assert registry.params("dci", "full", jobs=2) == {"num_train": 10_000, "num_test": 5_000, "jobs": 2}
+    expected = {"num_train": 10_000, "num_test": 5_000, "n_estimators": 100, "jobs": 2}
+    assert registry.params("dci", "full", jobs=2) == expected
     assert registry.params("mig", "fast")["num_train"] < registry.params("mig", "full")["num_train"]
     assert registry.parse_metrics("sap_score, mig") == ("mig", "sap_score")
     assert "beta_vae_sklearn" not in registry.parse_metrics("all", fixed_sample_only=True)

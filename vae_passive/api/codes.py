@@ -206,9 +206,9 @@ def analyze_codes(
     is drawn as ``analyze`` draws it, from ``noise_seed(seed, key)``: the same arrays, seed and key give
     the same document as ``vae-passive analyze``. ``metrics`` (``"all"`` or names) adds the fixed-sample
     disentanglement metrics, which need ``factors`` (N x factors, integer classes), scored on every row
-    (``preset="fast"``: at most the fast preset's sizes) with the linear classifiers' ``classifier_defaults``
-    (``"2019"``, scikit-learn 0.21.3's as the study ran, or ``"current"``; docs/metrics.md). Bad input
-    raises a one-line ``VaePassiveError``.
+    (``preset="fast"``: at most the fast preset's sizes and its smaller predictors) with the linear
+    classifiers' ``classifier_defaults`` (``"2019"``, scikit-learn 0.21.3's as the study ran, or
+    ``"current"``; docs/metrics.md). Bad input raises a one-line ``VaePassiveError``.
     """
     codes = check_codes(mean, logvar, factors=factors, key=key)
     settings = Settings(

@@ -44,11 +44,17 @@ def check_classifier_defaults(mode: str) -> str:
     return mode
 
 
-def logistic_regression_cv(mode: str = DEFAULT_CLASSIFIERS):
-    """disentanglement_lib's ``LogisticRegressionCV(Cs=10, cv=KFold(n_splits=5))`` under ``mode``."""
+def logistic_regression_cv(mode: str = DEFAULT_CLASSIFIERS, cross_validated: bool = True):
+    """disentanglement_lib's ``LogisticRegressionCV(Cs=10, cv=KFold(n_splits=5))`` under ``mode``.
+
+    ``cross_validated=False`` (the fast preset) fits the same model with C fixed at 1 instead: what
+    ``LogisticRegressionCV(Cs=[1.0])`` refits, without the folds that one candidate makes pointless.
+    """
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import KFold
 
+    if not cross_validated:
+        return _fixed_c_logistic_regression(mode)
     settings = dict(LOGISTIC_REGRESSION_CV)
     settings["scoring"] = "accuracy"  # the old default, stated: scikit-learn 1.11 changes it
     if "use_legacy_attributes" in inspect.signature(LogisticRegressionCV).parameters:
@@ -60,6 +66,19 @@ def logistic_regression_cv(mode: str = DEFAULT_CLASSIFIERS):
     from sklearn.multiclass import OneVsRestClassifier
 
     # 0.21.3's multi_class='warn' -> 'ovr': per class a binary CV over the same folds, its own C
+    return OneVsRestClassifier(model)
+
+
+def _fixed_c_logistic_regression(mode: str):
+    """``LogisticRegressionCV``'s solver and tolerance at C = 1: multinomial (current) or one-vs-rest (2019)."""
+    from sklearn.linear_model import LogisticRegression
+
+    settings = {key: value for key, value in LOGISTIC_REGRESSION_CV.items() if key not in ("Cs", "folds")}
+    model = LogisticRegression(C=1.0, **settings)
+    if check_classifier_defaults(mode) == "current":
+        return model
+    from sklearn.multiclass import OneVsRestClassifier
+
     return OneVsRestClassifier(model)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from vae_passive.data.base import FactorSampler
 from vae_passive.metrics.classifiers import DEFAULT_CLASSIFIERS
 from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_train_test
-from vae_passive.metrics.predictors import fit_per_factor
+from vae_passive.metrics.predictors import N_ESTIMATORS, fit_per_factor
 
 
 def accuracy_keys(train: list[float], test: list[float], prefix: str = "") -> dict[str, float]:
@@ -36,17 +36,22 @@ def compute_downstream(
     jobs: int = 1,
     size: int | None = None,
     classifier_defaults: str = DEFAULT_CLASSIFIERS,
+    n_estimators: int = N_ESTIMATORS,
+    cross_validated: bool = True,
 ) -> dict[str, float]:
     """Train/test accuracy per factor of ``predictor`` (``logistic_regression`` or ``boosted_trees``).
 
     codes (N, latents), factors (N, factors); test_codes/test_factors (M, ·). Keys are prefixed
     with ``size`` (default N), as upstream prefixes them with the training-set size. Logistic
-    regression follows ``classifier_defaults`` (``metrics.classifiers``).
+    regression follows ``classifier_defaults`` (``metrics.classifiers``); ``n_estimators`` and
+    ``cross_validated`` size the predictor (``predictors.make_predictor``).
     """
     codes, test_codes = check_codes(codes), check_codes(test_codes, "test codes")
     factors = check_factors(factors, len(codes))
     test_factors = check_factors(test_factors, len(test_codes), "test factors")
-    fits = fit_per_factor(predictor, codes, factors, test_codes, test_factors, jobs, classifier_defaults)
+    fits = fit_per_factor(
+        predictor, codes, factors, test_codes, test_factors, jobs, classifier_defaults, n_estimators, cross_validated
+    )
     prefix = f"{len(codes) if size is None else size}:"
     return accuracy_keys([f.train_accuracy for f in fits], [f.test_accuracy for f in fits], prefix)
 
@@ -61,6 +66,8 @@ def evaluate(
     batch_size: int = 16,
     jobs: int = 1,
     classifier_defaults: str = DEFAULT_CLASSIFIERS,
+    n_estimators: int = N_ESTIMATORS,
+    cross_validated: bool = True,
 ) -> dict[str, float]:
     """For each training size in turn: draw train then test points (upstream's order), fit, score."""
     scores: dict[str, float] = {}
@@ -70,7 +77,15 @@ def evaluate(
         )
         scores.update(
             compute_downstream(
-                codes, factors, test_codes, test_factors, predictor, jobs, classifier_defaults=classifier_defaults
+                codes,
+                factors,
+                test_codes,
+                test_factors,
+                predictor,
+                jobs,
+                classifier_defaults=classifier_defaults,
+                n_estimators=n_estimators,
+                cross_validated=cross_validated,
             )
         )
     return scores

@@ -28,6 +28,7 @@ from vae_passive.metrics import (
 )
 from vae_passive.metrics.classifiers import DEFAULT_CLASSIFIERS, check_classifier_defaults
 from vae_passive.metrics.common import Represent
+from vae_passive.metrics.predictors import N_ESTIMATORS
 
 
 @dataclass(frozen=True)
@@ -62,20 +63,24 @@ def _gbt(codes, factors, test_codes, test_factors, **params):
     return downstream.compute_downstream(codes, factors, test_codes, test_factors, "boosted_trees", **params)
 
 
-#: The fast preset keeps boosted trees and one-vs-rest CV fits small: they dominate a quick look's time.
+#: The fast preset keeps boosted trees and one-vs-rest CV fits small: they dominate a quick look's time,
+#: per fit and per class rather than per point (docs/metrics.md, "Speed"), so its predictors are smaller
+#: too: 5 boosting rounds instead of 100, and logistic regression at C = 1 instead of a 10-C, 5-fold CV.
 _SIZES_FAST = (10,)
+_TREES, _TREES_FAST = {"n_estimators": N_ESTIMATORS}, {"n_estimators": 5}
+_CV, _CV_FAST = {"cross_validated": True}, {"cross_validated": False}
 REGISTRY: dict[str, MetricSpec] = {
     "beta_vae_sklearn": MetricSpec(
         interventions.evaluate_beta_vae,
         {"batch_size": 64, "num_train": 10_000, "num_eval": 5_000},
-        {"batch_size": 16, "num_train": 300, "num_eval": 150},
+        {"batch_size": 16, "num_train": 200, "num_eval": 100},
         fixed_sample=False, classifiers=True,
     ),
     "factor_vae_metric": MetricSpec(
         interventions.evaluate_factor_vae,
         {"batch_size": 64, "num_train": 10_000, "num_eval": 5_000, "num_variance_estimate": 10_000,
          "prune_threshold": 0.05},
-        {"batch_size": 16, "num_train": 300, "num_eval": 150, "num_variance_estimate": 1_000, "prune_threshold": 0.05},
+        {"batch_size": 16, "num_train": 200, "num_eval": 100, "num_variance_estimate": 1_000, "prune_threshold": 0.05},
         fixed_sample=False,
     ),
     "mig": MetricSpec(
@@ -83,19 +88,21 @@ REGISTRY: dict[str, MetricSpec] = {
         min_latents=2, compute=lambda c, f, tc, tf, **p: mig.compute_mig(c, f, **p),
     ),
     "dci": MetricSpec(
-        dci.evaluate, {"num_train": 10_000, "num_test": 5_000}, {"num_train": 100, "num_test": 100},
+        dci.evaluate,
+        {"num_train": 10_000, "num_test": 5_000, **_TREES},
+        {"num_train": 100, "num_test": 100, **_TREES_FAST},
         needs_test=True, parallel=True, compute=dci.compute_dci,
     ),
     "sap_score": MetricSpec(
         sap.evaluate,
         {"num_train": 10_000, "num_test": 5_000, "continuous_factors": False},
-        {"num_train": 1_000, "num_test": 500, "continuous_factors": False},
+        {"num_train": 300, "num_test": 150, "continuous_factors": False},
         needs_test=True, min_latents=2, parallel=True, classifiers=True, compute=sap.compute_sap,
     ),
     "modularity_explicitness": MetricSpec(
         modularity.evaluate,
         {"num_train": 10_000, "num_test": 5_000, "num_bins": 20},
-        {"num_train": 1_000, "num_test": 500, "num_bins": 20},
+        {"num_train": 1_000, "num_test": 500, "num_bins": 20},  # explicitness needs every class in the test sample
         needs_test=True, parallel=True, classifiers=True, compute=modularity.compute_modularity_explicitness,
     ),
     "irs": MetricSpec(
@@ -110,14 +117,14 @@ REGISTRY: dict[str, MetricSpec] = {
     ),
     "downstream_task_logistic_regression": MetricSpec(
         partial(downstream.evaluate, predictor="logistic_regression"),
-        {"num_train": (10, 100, 1_000, 10_000), "num_test": 5_000},
-        {"num_train": _SIZES_FAST, "num_test": 100},
+        {"num_train": (10, 100, 1_000, 10_000), "num_test": 5_000, **_CV},
+        {"num_train": _SIZES_FAST, "num_test": 100, **_CV_FAST},
         needs_test=True, parallel=True, classifiers=True, compute=_lr,
     ),
     "downstream_task_boosted_trees": MetricSpec(
         partial(downstream.evaluate, predictor="boosted_trees"),
-        {"num_train": (10, 100, 1_000, 10_000), "num_test": 5_000},
-        {"num_train": _SIZES_FAST, "num_test": 100},
+        {"num_train": (10, 100, 1_000, 10_000), "num_test": 5_000, **_TREES},
+        {"num_train": _SIZES_FAST, "num_test": 100, **_TREES_FAST},
         needs_test=True, parallel=True, compute=_gbt,
     ),
     "effective_rank": MetricSpec(
@@ -126,12 +133,12 @@ REGISTRY: dict[str, MetricSpec] = {
     ),
     "truncated_downstream_task_logistic_regression": MetricSpec(
         partial(truncated.evaluate, predictor="logistic_regression"),
-        {"num_train": 10_000, "num_test": 5_000}, {"num_train": 50, "num_test": 50},
+        {"num_train": 10_000, "num_test": 5_000, **_CV}, {"num_train": 50, "num_test": 50, **_CV_FAST},
         fixed_sample=False, needs_test=True, parallel=True, per_subset=True, classifiers=True,
     ),
     "truncated_downstream_task_boosted_trees": MetricSpec(
         partial(truncated.evaluate, predictor="boosted_trees"),
-        {"num_train": 10_000, "num_test": 5_000}, {"num_train": 50, "num_test": 50},
+        {"num_train": 10_000, "num_test": 5_000, **_TREES}, {"num_train": 50, "num_test": 50, **_TREES_FAST},
         fixed_sample=False, needs_test=True, parallel=True, per_subset=True,
     ),
 }  # fmt: skip
@@ -211,9 +218,12 @@ def params(name: str, preset: str = "full", jobs: int = 1, classifier_defaults: 
 _SAMPLING = ("num_train", "num_test", "num_eval", "batch_size", "num_variance_estimate")
 
 
-def compute_params(name: str, jobs: int = 1, classifier_defaults: str = DEFAULT_CLASSIFIERS) -> dict:
-    """The settings of fixed-sample metric ``name`` that apply to given arrays (no sample sizes)."""
-    settings = params(name, "full", jobs, classifier_defaults)
+def compute_params(
+    name: str, jobs: int = 1, classifier_defaults: str = DEFAULT_CLASSIFIERS, preset: str = "full"
+) -> dict:
+    """The settings of fixed-sample metric ``name`` that apply to given arrays under ``preset``: no sample
+    sizes, but the predictors' (the fast preset's fewer boosting rounds and fixed C)."""
+    settings = params(name, preset, jobs, classifier_defaults)
     return {key: value for key, value in settings.items() if key not in _SAMPLING}
 
 

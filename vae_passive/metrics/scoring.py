@@ -65,7 +65,8 @@ def score_codes(
     """Each fixed-sample metric's result on ``sample``; without a test sample, the last third of the rows is one.
 
     Metrics that need no test sample score every row. ``preset`` ``fast`` scores at most the fast preset's
-    training and test sizes (the first rows of each); ``full`` and ``study`` score every given row.
+    training and test sizes (the first rows of each) with its smaller predictors; ``full`` and ``study``
+    score every given row.
     ``classifier_defaults`` picks the linear classifiers' defaults (``metrics.classifiers``). A metric that
     cannot score these codes (too few latents, say) is a one-line ``VaePassiveError``.
     """
@@ -94,7 +95,7 @@ def score_codes(
             test = test_codes[: _fast_rows(name, "num_test")], test_factors[: _fast_rows(name, "num_test")]
         try:
             results[name] = spec.compute(
-                train_codes, train_factors, *test, **compute_params(name, jobs, classifier_defaults)
+                train_codes, train_factors, *test, **compute_params(name, jobs, classifier_defaults, preset)
             )
         except ValueError as error:
             raise VaePassiveError(f"{name}: {str(error).splitlines()[0]}") from None

@@ -18,7 +18,7 @@ from vae_passive.latents.variables import RANDOM, study_subsets
 from vae_passive.metrics.classifiers import DEFAULT_CLASSIFIERS
 from vae_passive.metrics.common import Represent, check_codes, check_factors, sample_codes
 from vae_passive.metrics.downstream import accuracy_keys
-from vae_passive.metrics.predictors import fit_per_factor
+from vae_passive.metrics.predictors import N_ESTIMATORS, fit_per_factor
 
 #: The evaluation seeds the authors chose per predictor (those of unsupervised_study_v1's
 #: sampled downstream tasks), used for both representations.
@@ -26,8 +26,8 @@ STUDY_SEEDS = {"logistic_regression": 3830135878, "boosted_trees": 1277901399}
 MAX_REDRAWS = 10
 
 
-def _scores(predictor: str, codes, factors, test_codes, test_factors, jobs: int, mode: str) -> dict[str, float]:
-    fits = fit_per_factor(predictor, codes, factors, test_codes, test_factors, jobs, mode)
+def _scores(predictor: str, codes, factors, test_codes, test_factors, jobs: int, settings: tuple) -> dict[str, float]:
+    fits = fit_per_factor(predictor, codes, factors, test_codes, test_factors, jobs, *settings)
     return accuracy_keys([f.train_accuracy for f in fits], [f.test_accuracy for f in fits])
 
 
@@ -40,18 +40,20 @@ def compute_truncated_downstream(
     predictor: str,
     jobs: int = 1,
     classifier_defaults: str = DEFAULT_CLASSIFIERS,
+    n_estimators: int = N_ESTIMATORS,
+    cross_validated: bool = True,
 ) -> dict[str, dict[str, float]]:
     """Scores per subset (``full``, ``random``, then each present subset) of ``predictor``
-    (``logistic_regression``, under ``classifier_defaults``, or ``boosted_trees``); codes (N, latents),
-    kinds (latents,)."""
+    (``logistic_regression``, under ``classifier_defaults``, or ``boosted_trees``; ``n_estimators`` and
+    ``cross_validated``: ``predictors.make_predictor``); codes (N, latents), kinds (latents,)."""
     codes, test_codes = check_codes(codes), check_codes(test_codes, "test codes")
     factors = check_factors(factors, len(codes))
     test_factors = check_factors(test_factors, len(test_codes), "test factors")
     if len(kinds) != codes.shape[1]:
         raise ValueError(f"{len(kinds)} kinds for codes of {codes.shape[1]} latents")
-    mode = classifier_defaults
-    results = {"full": _scores(predictor, codes, factors, test_codes, test_factors, jobs, mode)}
-    results[RANDOM] = _scores("random", codes, factors, test_codes, test_factors, jobs, mode)
+    settings = (classifier_defaults, n_estimators, cross_validated)
+    results = {"full": _scores(predictor, codes, factors, test_codes, test_factors, jobs, settings)}
+    results[RANDOM] = _scores("random", codes, factors, test_codes, test_factors, jobs, settings)
     for subset, indices in study_subsets(np.asarray(kinds)).items():
         if subset == "full":
             continue
@@ -59,7 +61,7 @@ def compute_truncated_downstream(
             results[subset] = dict(results["full"])
         else:
             chosen, test_chosen = codes[:, indices], test_codes[:, indices]
-            results[subset] = _scores(predictor, chosen, factors, test_chosen, test_factors, jobs, mode)
+            results[subset] = _scores(predictor, chosen, factors, test_chosen, test_factors, jobs, settings)
     return results
 
 
@@ -83,10 +85,11 @@ def evaluate(
     batch_size: int = 16,
     jobs: int = 1,
     classifier_defaults: str = DEFAULT_CLASSIFIERS,
+    n_estimators: int = N_ESTIMATORS,
+    cross_validated: bool = True,
 ) -> dict[str, dict[str, float]]:
     """Draw training then test points (the authors' order) and score every subset."""
     codes, factors = _finite_sample(data, represent, num_train, random_state, batch_size)
     test_codes, test_factors = _finite_sample(data, represent, num_test, random_state, batch_size)
-    return compute_truncated_downstream(
-        codes, factors, test_codes, test_factors, kinds, predictor, jobs, classifier_defaults
-    )
+    settings = (jobs, classifier_defaults, n_estimators, cross_validated)
+    return compute_truncated_downstream(codes, factors, test_codes, test_factors, kinds, predictor, *settings)
