@@ -17,10 +17,10 @@ STAND_IN = ("--data", "procedural_dsprites", "--batch-size", 4)
 ANALYSIS = ("--analyze", "--num-samples", 64)
 
 
-def vae_passive(*args, env_home, timeout=400):
+def vae_passive(*args, env_home, timeout=400, cwd=None):
     env = {**os.environ, "VAE_PASSIVE_HOME": str(env_home), "VAE_PASSIVE_OFFLINE": "1"}
     command = [sys.executable, "-m", "vae_passive", *map(str, args)]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 @pytest.mark.slow
@@ -86,3 +86,28 @@ def test_analysis_options_need_analyze_and_bad_ones_are_one_line(cli, isolated_h
     assert "--num-samples must be at least 2" in one_line_error(cli(*base, "--analyze", "--num-samples", 1))
     assert "unknown metric" in one_line_error(cli(*base, "--analyze", "--metrics", "nope"))
     assert not any(isolated_home.iterdir())  # nothing trained, no results folder
+
+
+@pytest.mark.slow
+def test_dask_on_loopback_trains_and_analyses_into_relative_folders_of_the_client(isolated_home, tmp_path):
+    """`--analyze` through Dask: each worker analyses the model it trained; `--out`, `--zip` and
+    `--results` given relative to the client's folder land there, not in the workers' own folder."""
+    from distributed import LocalCluster
+
+    client_folder = tmp_path / "client"
+    client_folder.mkdir()
+    args = ("train", "--ids", "0,1", "--steps", 4, *STAND_IN, *ANALYSIS, "--executor", "dask", "--json")
+    places = ("--out", "trained", "--zip", "--results", "results")
+    with LocalCluster(processes=True, host="127.0.0.1", dashboard_address=None, n_workers=2, threads_per_worker=1) as c:
+        result = vae_passive(
+            *args, *places, "--scheduler", c.scheduler_address, env_home=isolated_home, cwd=client_folder
+        )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert sorted(summary["trained"]) == [0, 1] and sorted(summary["analysis"]["analysed"]) == [0, 1]
+    assert summary["analysis"]["results"] == str((client_folder / "results").resolve())
+    for model_id in (0, 1):
+        assert (client_folder / "trained" / f"{model_id}.zip").is_file()
+        document = json.loads((client_folder / "results" / str(model_id) / "analysis.json").read_text())
+        assert document["model"]["origin"]["steps"] == 4 and document["data"]["num_samples"] == 64
+    assert not (isolated_home / "models").exists()  # --out, not the home's models folder

@@ -125,7 +125,9 @@ def train(
     log = LogSettings(log_every, log_samples, keep_checkpoints=keep_checkpoints) if log_every is not None else None
     analysis_plan = analysis.plan(data_name)
     if wants_fleet(model_id, selection, fleet, analysis_plan is not None):
-        zips = str(out or home.home() / "zips") if make_zip else None
+        # absolute: a Dask worker's working folder is not the client's (the file system is shared, the cwd not)
+        out = out.resolve() if out is not None else None
+        zips = str(out or home.home().resolve() / "zips") if make_zip else None
         settings = FleetSettings(
             steps=steps,
             batch_size=batch_size,
