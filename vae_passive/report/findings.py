@@ -158,3 +158,14 @@ def prevalence_rows(prevalence: pd.DataFrame) -> list[list[str]]:
         ]
         for (m, h, v), models, with_passive in counts
     ]
+
+
+def findings_table(group_findings: list[tuple]) -> pd.DataFrame:
+    """The headline as a table, one row per finding of each comparability group (the claims first): what a
+    script reads instead of report.md."""
+    rows = [
+        {"group": group.label, "models": int(group.models), "title": finding.title, "text": finding.text}
+        for group, found, _ in group_findings
+        for finding in found
+    ]
+    return pd.DataFrame(rows, columns=["group", "models", "title", "text"]).astype({"models": "int64"})

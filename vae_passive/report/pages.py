@@ -35,6 +35,8 @@ TABLE_DESCRIPTIONS = {
     "and metric (representation, subset, key empty where they do not apply)",
     "prevalence": "per method x dataset x value x comparability group: models, models with passive latents, "
     "mean passive count",
+    "findings": "the headline findings, one row per comparability group x finding (the paper's three claims first): "
+    "group, models, title, text",
 }
 
 

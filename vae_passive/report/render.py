@@ -36,7 +36,7 @@ from vae_passive.latents.representations import variance_representation
 from vae_passive.report import downstream, dynamics, figures, groups, pages, tables
 from vae_passive.report.claims import counted
 from vae_passive.report.files import FileNames, inside, write_strings_csv, write_table
-from vae_passive.report.findings import findings, prevalence_rows
+from vae_passive.report.findings import findings, findings_table, prevalence_rows
 from vae_passive.report.pages import FigureFile
 from vae_passive.report.provenance import data_kind
 from vae_passive.report.read import Problem, Progress, model_folder, outside_note, read_results, select_models
@@ -402,6 +402,8 @@ def build_report(
         for item in drawn:
             writer.save(item.figure, names.claim(item.stem), item.section, item.caption)
         model_notes += dynamics_notes
+    frames["findings"] = findings_table(group_findings)
+    table_files["findings"] = write_table(frames["findings"], out, "findings")
     for model_note in model_notes:  # not ``note``: that is the user's --note
         progress(f"note: {model_note}")
 

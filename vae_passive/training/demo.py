@@ -1,17 +1,21 @@
 """The offline demo: train a mini zoo, serve it from a local mirror, then fetch, analyse, report.
 
-Every step runs the ``vae-passive`` command a user would type, in a separate process, with its own
-home folder under the demo folder and no network (``VAE_PASSIVE_OFFLINE=1``).
+Two designs (``Design``): the demo (2 models, the finding in one model) and the mini study (a reduced
+design of the study with enough models for the report's three claim tests). Every step runs the
+``vae-passive`` command a user would type, in a separate process, with its own home folder under the
+demo folder and no network (``VAE_PASSIVE_OFFLINE=1``).
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import shlex
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from vae_passive import config
@@ -25,11 +29,70 @@ from vae_passive.zoo.origin import folder_origin
 DEMO_IDS = (0, 250)
 DEMO_STEPS = 3000  # beta = 16 grows its passive latents between steps 2,000 and 3,000 (measured)
 DEMO_LOG_EVERY = 500
+PUBLISHED_NUM_SAMPLES = 10_000  # the paper's N: inputs encoded per model to classify its latents
 DEMO_NOTE = (
     "Demo run, not the published spec: 2 of the 300 dsprites_full beta_vae models (ids {ids}: beta 1 and 16, "
     "seed 0), trained here for {steps:,} steps instead of 300,000, on procedural dSprites (a stand-in for the "
-    "published images); everything else (architecture, batch 64, Adam, the analysis at N = 10,000) as published; "
-    "training logged every {every} steps."
+    "published images); everything else (architecture, batch 64, Adam) as published; {analysis}; training logged "
+    "every {every} steps."
+)
+
+
+#: The mini study: beta_vae on dsprites_full, beta = 1 (seeds 0 and 1) and beta = 16 (seeds 0 to 5), at the
+#: demo's length. Claim (a) needs 5 models with 2 or more passive latents: beta 16 gave 2 to 4 at 3,000 steps
+#: in each seed measured, so 6 seeds keep one in reserve. The design and why: docs/training.md, "The mini study".
+MINI_STUDY_IDS = (0, 1, 250, 251, 252, 253, 254, 255)
+MINI_STUDY_NOTE = (
+    "Mini study, a reduced design of the paper's study: {count} of its 9,000 models ({ids}: beta_vae on "
+    "dsprites_full, beta 1 at seeds 0-1 and beta 16 at seeds 0-5; the paper used 5 methods x 6 values x 50 seeds "
+    "on 6 data sets), trained here for {steps:,} steps instead of 300,000, on procedural dSprites (a stand-in for "
+    "the published images); the paper's metrics (effective rank, the truncated logistic-regression task) at the fast "
+    "preset (50 training and 50 test points, C = 1 without cross-validation) instead of 10,000 and 5,000 points with "
+    "a 10-C, 5-fold CV; everything else (architecture, batch 64, Adam) as published; {analysis}. "
+    "The claims' verdicts rest on these {count} models, not on the study's."
+)
+
+
+@dataclass(frozen=True)
+class Design:
+    """What a demo run trains and measures, and the note its report carries."""
+
+    name: str
+    ids: tuple[int, ...]
+    steps: int
+    note: str
+    log_every: int | None = None  # training dynamics figures (costs time)
+    analysis: tuple[str, ...] = ()  # more `analyze` options
+    fleet: bool = False  # one `train --ids` over the machine's cores, instead of one `train` per model
+
+    def report_note(self, steps: int, num_samples: int) -> str:
+        ids = " and ".join(map(str, self.ids)) if len(self.ids) <= 2 else f"ids {_ranges(self.ids)}"
+        every = min(self.log_every, steps) if self.log_every else None
+        analysis = f"the analysis at N = {num_samples:,}" + (
+            " as published" if num_samples == PUBLISHED_NUM_SAMPLES else f" (published: {PUBLISHED_NUM_SAMPLES:,})"
+        )
+        return self.note.format(ids=ids, steps=steps, every=every, count=len(self.ids), analysis=analysis)
+
+
+def _ranges(ids: tuple[int, ...]) -> str:
+    """``0-1, 250-255``: sorted ids as the catalogue's selection syntax."""
+    runs: list[list[int]] = []
+    for i in sorted(ids):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ",".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs)
+
+
+DEMO = Design("demo", DEMO_IDS, DEMO_STEPS, DEMO_NOTE, log_every=DEMO_LOG_EVERY)
+MINI_STUDY = Design(
+    "mini study",
+    MINI_STUDY_IDS,
+    DEMO_STEPS,
+    MINI_STUDY_NOTE,
+    analysis=("--metrics", "study", "--preset", "fast"),
+    fleet=True,
 )
 
 
@@ -48,52 +111,45 @@ def _already_trained(trained: Path, model_id: int, steps: int) -> bool:
     return True
 
 
-def demo_commands(out: Path, steps: int, num_samples: int) -> list[list[str]]:
-    """The user-level commands of the demo, in order (without the ``vae-passive`` prefix)."""
-    mirror, ids = out / "mirror", ",".join(map(str, DEMO_IDS))
-    commands = [
-        [
-            *("train", "--model-id", str(i), "--steps", str(steps), "--data", "procedural_dsprites"),
-            *("--out", str(mirror / "trained"), "--zip", "--quiet", "--log-every", str(min(DEMO_LOG_EVERY, steps))),
-        ]
-        for i in DEMO_IDS
-        if not _already_trained(mirror / "trained", i, steps)
-    ]
+def demo_commands(out: Path, steps: int, num_samples: int, design: Design = DEMO) -> list[list[str]]:
+    """The user-level commands of ``design``, in order (without the ``vae-passive`` prefix)."""
+    mirror, ids = out / "mirror", _ranges(design.ids)
+    todo = [i for i in design.ids if not _already_trained(mirror / "trained", i, steps)]
+    where = ("--data", "procedural_dsprites", "--out", str(mirror / "trained"), "--zip")
+    logging = ("--log-every", str(min(design.log_every, steps))) if design.log_every else ()
+    if design.fleet:
+        commands = [["train", "--ids", _ranges(tuple(todo)), "--steps", str(steps), *where, *logging]] if todo else []
+    else:
+        commands = [["train", "--model-id", str(i), "--steps", str(steps), *where, "--quiet", *logging] for i in todo]
     commands.append(["fetch", "--ids", ids, "--mirror", str(mirror / "trained"), "--quiet"])
     commands.append(
         [
-            *("analyze", "--ids", ids, "--jobs", "2", "--num-samples", str(num_samples)),
+            *("analyze", "--ids", ids, "--jobs", "2", "--num-samples", str(num_samples), *design.analysis),
             *("--save-codes", "--quiet", "--results", str(out / "results")),
         ]
     )
     commands.append(
         [
-            "report",
-            "--results",
-            str(out / "results"),
-            "--out",
-            str(out / "report"),
-            "--model-id",
-            str(DEMO_IDS[-1]),
-            "--note",
-            DEMO_NOTE.format(ids=" and ".join(map(str, DEMO_IDS)), steps=steps, every=min(DEMO_LOG_EVERY, steps)),
+            *("report", "--results", str(out / "results"), "--out", str(out / "report")),
+            *("--model-id", str(design.ids[-1]), "--note", design.report_note(steps, num_samples)),
         ]
     )
     return commands
 
 
-def run_demo(out: Path, steps: int, num_samples: int, echo: Callable[[str], None]) -> Path:
-    """Run every demo command; return the report's ``index.html``."""
+def run_demo(out: Path, steps: int, num_samples: int, echo: Callable[[str], None], design: Design = DEMO) -> Path:
+    """Run every command of ``design``; return the report's ``index.html``."""
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, config.HOME: str(out / "home"), config.OFFLINE: "1"}
     env.pop(config.MIRROR, None)
-    records = [catalogue.record(i) for i in DEMO_IDS]
+    records = [catalogue.record(i) for i in design.ids]
     echo(
-        "vae-passive demo: " + ", ".join(f"model {r.id} ({r.method}, beta {r.value:g}, seed {r.seed})" for r in records)
+        f"vae-passive {design.name}: "
+        + ", ".join(f"model {r.id} ({r.method}, beta {r.value:g}, seed {r.seed})" for r in records)
     )
     started = time.perf_counter()
-    for args in demo_commands(out, steps, num_samples):
+    for args in demo_commands(out, steps, num_samples, design):
         echo(f"\n$ vae-passive {shlex.join(args)}")
         step_started = time.perf_counter()
         completed = subprocess.run([sys.executable, "-m", "vae_passive", *args], env=env)
@@ -101,10 +157,24 @@ def run_demo(out: Path, steps: int, num_samples: int, echo: Callable[[str], None
             raise VaePassiveError(f"demo step `vae-passive {args[0]}` failed (exit code {completed.returncode})")
         echo(f"  ({time.perf_counter() - step_started:.1f} s)")
     report = out / "report" / "index.html"
-    echo(f"\ndemo finished in {time.perf_counter() - started:.0f} s; open {report}")
-    for line in headline(out / "results"):
+    echo(f"\n{design.name} finished in {time.perf_counter() - started:.0f} s; open {report}")
+    for line in headline(out / "results", design.ids, design.name):
         echo(line)
+    if design.fleet:
+        for line in claim_verdicts(out / "report"):
+            echo(line)
     return report
+
+
+def claim_verdicts(report: Path) -> list[str]:
+    """The report's verdict on each of the paper's three claims (``tables/findings.csv``), one line each."""
+    with open(report / "tables" / "findings.csv", newline="", encoding="utf-8") as table:
+        rows = [row for row in csv.DictReader(table) if row["title"].startswith("Claim")]
+    lines = ["", "The report's verdicts on the paper's claims" + (f" ({rows[0]['group']}):" if rows else ":")]
+    for row in rows:
+        verdict = row["text"].split(". ", 1)[0].rstrip(".")
+        lines.append(f"  {row['title']}: {verdict}.")
+    return lines
 
 
 #: The finding shows in a model when its passive latents' TC is at least this many times higher in the mean
@@ -122,17 +192,17 @@ def _shows(mean: float | None, sampled: float | None) -> bool:
     return mean is not None and sampled is not None and mean > 0 and mean >= FINDING_RATIO * max(sampled, 0.0)
 
 
-def headline(results: Path) -> list[str]:
+def headline(results: Path, ids: tuple[int, ...] = DEMO_IDS, name: str = "demo") -> list[str]:
     """What the demo measured: counts per kind and the passive latents' TC, mean vs sampled, per model, then
     the verdict those numbers give (the paper's finding, or plainly that it did not show, and why)."""
     lines = [""]
     shown, measured = [], []
-    for model_id in DEMO_IDS:
+    for model_id in ids:
         document = read_document(results / str(model_id) / "analysis.json")
         counts, beta = document["counts"], catalogue.record(model_id).value
         if len(lines) == 1:
             n = document.get("data", {}).get("num_samples")
-            lines.append("What the demo measured" + (f" (N = {n:,} inputs per model):" if n else ":"))
+            lines.append(f"What the {name} measured" + (f" (N = {n:,} inputs per model):" if n else ":"))
         kinds = ", ".join(f"{counts[kind]} {kind}" for kind in ("passive", "mixed", "active"))
         text = f"  beta {beta:g} (model {model_id}): {kinds}"
         mean, sampled = _tc(document, "mean", "passive"), _tc(document, "sampled", "passive")
@@ -153,7 +223,7 @@ def _verdict(shown: list[str], measured: list[int]) -> str:
     """The paper's finding when the numbers show it, else a plain sentence that it did not show, and why."""
     if shown:
         return (
-            f"  Measured in {' and '.join(shown)}: the passive latents look independent in the sampled code but are "
+            f"  Measured in {', '.join(shown)}: the passive latents look independent in the sampled code but are "
             f"correlated in the mean code ({FINDING_RATIO:g}x or more), which most downstream uses take: the paper's "
             "finding."
         )
