@@ -1,13 +1,14 @@
 """Training throughput of several models at once: total models x steps per second by core split, and fp32 vs bf16.
 
-    .venv/bin/python benchmarks/train_fleet.py [--steps 60] [--batch-size 64] [--splits 1x2,2x1]
+    .venv/bin/python benchmarks/train_fleet.py [--steps 60] [--batch-size 64] [--splits 1x2,2x1] [--mini-study]
 
 Each split JxT starts J spawned processes of T TensorFlow threads (``tfhub.runtime.limit_threads``, what
 ``train --jobs J`` gives each process), each training its own beta_vae of ``dsprites_full`` on procedural
 dSprites; after a warm-up (tracing) they wait for each other, then time ``--steps`` iterations together.
 The figure is the sum of their iterations over the slowest one's wall time. Then, in one process with all
 cores, the same model's iterations/s in fp32 and in bf16 (``--precision``), alternately, ``--rounds`` times
-(medians). Prints one JSON object.
+(medians). With ``--mini-study``, last, the wall time of ``vae-passive demo --mini-study`` from an empty
+folder (about 25 minutes on 2 cores; ``--rounds 0`` times only that). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import json
 import multiprocessing
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -66,6 +69,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--splits", default=f"1x{os.cpu_count()},{os.cpu_count()}x1")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--mini-study", action="store_true", help="also time `vae-passive demo --mini-study`")
     args = parser.parse_args()
     split_rounds: dict[str, list[float]] = {split: [] for split in args.splits.split(",")}
     for _ in range(args.rounds):  # alternately, so that a busy spell of the machine hits each split alike
@@ -73,15 +77,23 @@ def main() -> None:
             jobs, threads = map(int, split.split("x"))
             rates.append(split_throughput(jobs, threads, args.steps, args.batch_size))
             print(f"{split}: {rates[-1]:.2f} models x iterations/s", flush=True)
-    splits = {split: round(statistics.median(rates), 2) for split, rates in split_rounds.items()}
+    splits = {split: round(statistics.median(rates), 2) for split, rates in split_rounds.items() if rates}
     precision: dict[str, list[float]] = {"fp32": [], "bf16": []}
     cores = os.cpu_count() or 1
     for _ in range(args.rounds):
         for name in precision:
             precision[name].append(split_throughput(1, cores, args.steps, args.batch_size, name))
-    medians = {name: round(statistics.median(rates), 2) for name, rates in precision.items()}
-    print(f"one process, {cores} threads: fp32 {medians['fp32']}, bf16 {medians['bf16']} iterations/s", flush=True)
+    medians = {name: round(statistics.median(rates), 2) for name, rates in precision.items() if rates}
+    if medians:
+        print(f"one process, {cores} threads: fp32 {medians['fp32']}, bf16 {medians['bf16']} iterations/s", flush=True)
     facts = {"cpu_count": cores, "batch_size": args.batch_size, "steps": args.steps, "load_average": os.getloadavg()}
+    if args.mini_study:
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            command = [sys.executable, "-m", "vae_passive", "demo", "--mini-study", "--out", folder]
+            subprocess.run(command, check=True, stdout=sys.stderr)
+            facts["mini_study_s"] = round(time.perf_counter() - started, 1)
+        print(f"vae-passive demo --mini-study: {facts['mini_study_s']:.0f} s wall", flush=True)
     rounds = {"split_rounds": split_rounds, "precision_rounds": precision}
     print(json.dumps({**facts, "splits": splits, "precision": medians, **rounds}))
 

@@ -18,7 +18,7 @@ from test_report_tables import edge_documents
 from vae_passive.report import figures, tables
 from vae_passive.report.render import build_report
 
-EXPECTED_TABLES = ("models", "latents", "scores", "metrics", "upstream_metrics", "summary", "prevalence")
+EXPECTED_TABLES = ("models", "latents", "scores", "metrics", "upstream_metrics", "summary", "prevalence", "findings")
 KINDS_OF_MODEL_0 = ["active"] * 6 + ["mixed"] + ["passive"] * 3
 
 
@@ -111,6 +111,14 @@ def test_tables_are_written_in_parquet_and_csv(edge_report):
     assert len(latents) == 63
     summary = pd.read_csv(out / "tables" / "summary.csv")
     assert {"mean", "std", "count"} <= set(summary.columns)
+    # the headline as a table: per comparability group, the three claims first, as report.md words them
+    found = pd.read_csv(out / "tables" / "findings.csv")
+    assert list(found.columns) == ["group", "models", "title", "text"]
+    markdown = (out / "report.md").read_text()
+    for group, rows in found.groupby("group", sort=False):
+        assert [t[:9] for t in rows["title"][:3]] == ["Claim (a)", "Claim (b)", "Claim (c)"], group
+        assert all(text[:60] in markdown for text in rows["text"])
+    assert found.groupby("group")["models"].first().sum() == len(models)
 
 
 def test_every_figure_is_a_valid_image_of_the_declared_size(edge_report):

@@ -1,3 +1,4 @@
+import csv
 import json
 import math
 
@@ -269,5 +270,83 @@ def test_the_demo_reuses_only_models_of_its_own_length(tmp_path):
     commands = demo.demo_commands(tmp_path, demo.DEMO_STEPS, 10_000)
     assert [c[c.index("--model-id") + 1] for c in commands if c[0] == "train"] == ["250"]
     leave(250, 3)  # left by `demo --steps 3`
-    with pytest.raises(VaePassiveError, match="model 250 trained for 3 steps, not 3,000; use another --out"):
+    with pytest.raises(VaePassiveError, match="model 250 trained for 3 steps, not 3,000; use another --out folder"):
         demo.demo_commands(tmp_path, demo.DEMO_STEPS, 10_000)
+
+
+def test_the_demo_in_bf16_says_so_and_never_reuses_fp32_models(tmp_path):
+    """`demo --precision bf16`: every train command gets it, the report's note names it, and a model the
+    folder holds in fp32 is refused rather than passed off as bf16."""
+    import json
+
+    from vae_passive.training import demo
+    from vae_passive.zoo.origin import TRAIN_RESULTS
+
+    commands = demo.demo_commands(tmp_path, 3000, 10_000, precision="bf16")
+    trains = [c for c in commands if c[0] == "train"]
+    assert len(trains) == 2 and all(c[c.index("--precision") + 1] == "bf16" for c in trains)
+    assert "Trained in bf16 (--precision bf16) instead of the published fp32." in commands[-1][-1]
+    assert not any("--precision" in c for c in demo.demo_commands(tmp_path, 3000, 10_000))  # fp32: the default
+    results = tmp_path / "mirror" / "trained" / "0" / TRAIN_RESULTS
+    results.parent.mkdir(parents=True)
+    results.write_text(json.dumps({"steps": 3000, "training_data": "procedural_dsprites", "precision": "fp32"}))
+    (tmp_path / "mirror" / "trained" / "0.zip").write_bytes(b"zip")
+    with pytest.raises(VaePassiveError, match="model 0 trained in fp32, not bf16; use another --out folder"):
+        demo.demo_commands(tmp_path, 3000, 10_000, precision="bf16")
+
+
+def test_mini_study_settings(tmp_path):
+    """The mini study of docs/training.md: beta_vae on dsprites_full, beta 1 and 16, enough beta-16 seeds for
+    claim (a)'s 5 models with one in reserve, trained in one `train --ids` over the cores, the paper's metrics
+    at the fast preset, and a report note that says how it differs from the study."""
+    from vae_passive.report.claims import MIN_MODELS
+    from vae_passive.training import demo
+    from vae_passive.zoo.origin import TRAIN_RESULTS
+
+    records = [catalogue.record(i) for i in demo.MINI_STUDY.ids]
+    assert {(r.method, r.dataset) for r in records} == {("beta_vae", "dsprites_full")}
+    assert sorted(r.seed for r in records if r.value == 1.0) == [0, 1]
+    assert sorted(r.seed for r in records if r.value == 16.0) == list(range(MIN_MODELS + 1))
+    commands = demo.demo_commands(tmp_path, demo.DEMO_STEPS, 10_000, demo.MINI_STUDY)
+    assert [c[0] for c in commands] == ["train", "fetch", "analyze", "report"]
+    train, _, analyze, report = commands
+    assert train[train.index("--ids") + 1] == "0-1,250-255" and "--zip" in train and "--quiet" not in train
+    assert "--model-id" not in train and "--log-every" not in train and train[train.index("--steps") + 1] == "3000"
+    assert analyze[analyze.index("--metrics") + 1] == "study" and analyze[analyze.index("--preset") + 1] == "fast"
+    note = report[report.index("--note") + 1]
+    for words in ("8 of its 9,000 models", "3,000 steps instead of 300,000", "procedural dSprites", "fast preset",
+                  "N = 10,000 as published", "not on the study's"):  # fmt: skip
+        assert words in note, words
+    assert "N = 2,000 (published: 10,000)" in demo.MINI_STUDY.report_note(3000, 2000)
+    # a rerun trains only what is missing, in one command
+    demo_models = tmp_path / "mirror" / "trained"
+    for trained_id in demo.MINI_STUDY.ids[:-1]:
+        results = demo_models / str(trained_id) / TRAIN_RESULTS
+        results.parent.mkdir(parents=True)
+        results.write_text(json.dumps({"steps": 3000, "spec_steps": 300_000, "training_data": "procedural_dsprites"}))
+        (demo_models / f"{trained_id}.zip").write_bytes(b"zip")
+    rerun = demo.demo_commands(tmp_path, 3000, 10_000, demo.MINI_STUDY)
+    assert rerun[0][:3] == ["train", "--ids", "255"]
+
+
+def test_mini_study_prints_the_reports_verdicts(tmp_path):
+    from vae_passive.training import demo
+
+    (tmp_path / "tables").mkdir()
+    rows = [
+        ("Claim (a): passive", "Supported: far above its null in 6 of 6 (p = 0.016). Test per model: ..."),
+        ("Claim (b): active", "not measurable: no model has two or more active latents with TC scores."),
+        ("Claim (c): downstream", "Too few models to say (4; 5 wanted). logistic regression: ..."),
+        ("Passive latents are common", "In 6 of 8 models."),
+    ]
+    with open(tmp_path / "tables" / "findings.csv", "w", newline="") as table:
+        writer = csv.writer(table)
+        writer.writerow(["group", "models", "title", "text"])
+        writer.writerows([("trained here, 3,000 steps", 8, title, text) for title, text in rows])
+    lines = demo.claim_verdicts(tmp_path)
+    assert lines[1] == "The report's verdicts on the paper's claims (trained here, 3,000 steps):"
+    assert lines[2:] == [
+        "  Claim (a): passive: Supported: far above its null in 6 of 6 (p = 0.016).",
+        "  Claim (b): active: not measurable: no model has two or more active latents with TC scores.",
+        "  Claim (c): downstream: Too few models to say (4; 5 wanted).",
+    ]

@@ -23,6 +23,7 @@ from vae_passive.cli.train_fleet import (
 from vae_passive.errors import VaePassiveError
 from vae_passive.training.demo import DEMO_STEPS
 from vae_passive.zoo import catalogue
+from vae_passive.zoo.origin import PRECISIONS
 
 
 def _loss_postfix(losses: Mapping[str, float]) -> str:
@@ -213,6 +214,9 @@ def train_summary(folder: Path, data_name: str | None) -> list[str]:
     return lines
 
 
+DEMO_PRECISION_HELP = "Training precision [fp32, the spec; bf16: what it changes on this recipe, docs/training.md]."
+
+
 @click.command()
 @click.option(
     "--out",
@@ -227,10 +231,11 @@ def train_summary(folder: Path, data_name: str | None) -> list[str]:
     "--mini-study",
     is_flag=True,
     help="A reduced design of the study instead: 8 beta-VAEs (beta 1: 2 seeds, beta 16: 6 seeds) trained on every "
-    "core, the paper's metrics at the fast preset, and the report's verdicts on its three claims; about MINI_MINUTES "
+    "core, the paper's metrics at the fast preset, and the report's verdicts on its three claims; about 20 "
     'minutes on a 2-core CPU (docs/training.md, "The mini study").',
 )
-def demo(out: Path | None, steps: int, num_samples: int, mini_study: bool) -> None:
+@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", help=DEMO_PRECISION_HELP)
+def demo(out: Path | None, steps: int, num_samples: int, mini_study: bool, precision: str) -> None:
     """Offline demo: train 2 beta-VAEs (beta 1 and 16), serve them from a local mirror, fetch,
     analyse, report, and print what it measured: whether the passive latents are correlated in the
     mean code but not in the sampled one (the paper's finding), or plainly that this did not show.
@@ -244,9 +249,10 @@ def demo(out: Path | None, steps: int, num_samples: int, mini_study: bool) -> No
       vae-passive demo
       vae-passive demo --out /tmp/demo --steps 1000
       vae-passive demo --mini-study
+      vae-passive demo --out /tmp/demo-bf16 --precision bf16
     """
     from vae_passive.training.demo import DEMO, MINI_STUDY, run_demo
 
     design = MINI_STUDY if mini_study else DEMO
     default_out = Path("vae-passive-mini-study" if mini_study else "vae-passive-demo")
-    run_demo(out or default_out, steps, num_samples, click.echo, design)
+    run_demo(out or default_out, steps, num_samples, click.echo, design, precision)

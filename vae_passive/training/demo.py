@@ -59,23 +59,25 @@ class Design:
 
     name: str
     ids: tuple[int, ...]
-    steps: int
     note: str
     log_every: int | None = None  # training dynamics figures (costs time)
     analysis: tuple[str, ...] = ()  # more `analyze` options
     fleet: bool = False  # one `train --ids` over the machine's cores, instead of one `train` per model
 
-    def report_note(self, steps: int, num_samples: int) -> str:
+    def report_note(self, steps: int, num_samples: int, precision: str = "fp32") -> str:
         ids = " and ".join(map(str, self.ids)) if len(self.ids) <= 2 else f"ids {_ranges(self.ids)}"
         every = min(self.log_every, steps) if self.log_every else None
         analysis = f"the analysis at N = {num_samples:,}" + (
             " as published" if num_samples == PUBLISHED_NUM_SAMPLES else f" (published: {PUBLISHED_NUM_SAMPLES:,})"
         )
-        return self.note.format(ids=ids, steps=steps, every=every, count=len(self.ids), analysis=analysis)
+        note = self.note.format(ids=ids, steps=steps, every=every, count=len(self.ids), analysis=analysis)
+        if precision != "fp32":
+            note += f" Trained in {precision} (--precision {precision}) instead of the published fp32."
+        return note
 
 
 def _ranges(ids: tuple[int, ...]) -> str:
-    """``0-1, 250-255``: sorted ids as the catalogue's selection syntax."""
+    """``0-1,250-255``: sorted ids in the catalogue's selection syntax."""
     runs: list[list[int]] = []
     for i in sorted(ids):
         if runs and i == runs[-1][-1] + 1:
@@ -85,37 +87,45 @@ def _ranges(ids: tuple[int, ...]) -> str:
     return ",".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs)
 
 
-DEMO = Design("demo", DEMO_IDS, DEMO_STEPS, DEMO_NOTE, log_every=DEMO_LOG_EVERY)
+DEMO = Design("demo", DEMO_IDS, DEMO_NOTE, log_every=DEMO_LOG_EVERY)
+#: At the demo's length (``DEMO_STEPS``, the command's default) for the demo's reason.
 MINI_STUDY = Design(
     "mini study",
     MINI_STUDY_IDS,
-    DEMO_STEPS,
     MINI_STUDY_NOTE,
     analysis=("--metrics", "study", "--preset", "fast"),
     fleet=True,
 )
 
 
-def _already_trained(trained: Path, model_id: int, steps: int) -> bool:
-    """Whether an earlier run in this demo folder left model ``model_id`` trained for exactly ``steps`` steps (then
-    it is reused: an interrupted demo resumes). A model of another length is refused, never reused: the report's
-    note and the printed verdict would describe a run that did not happen."""
+def _already_trained(trained: Path, model_id: int, steps: int, precision: str = "fp32") -> bool:
+    """Whether an earlier run in this demo folder left model ``model_id`` trained for exactly ``steps`` steps in
+    ``precision`` (then it is reused: an interrupted demo resumes). A model of another length or precision is
+    refused, never reused: the report's note and the printed verdict would describe a run that did not happen."""
     if not (trained / f"{model_id}.zip").exists():
         return False
-    found = folder_origin(trained / str(model_id)).steps
-    if found != steps:
+    origin = folder_origin(trained / str(model_id))
+    if origin.steps != steps:
         raise VaePassiveError(
-            f"{trained.parent.parent} holds a demo model {model_id} trained for {found or 'an unknown number of'} "
-            f"steps, not {steps:,}; use another --out folder or remove that one"
+            f"{trained.parent.parent} holds a demo model {model_id} trained for "
+            f"{origin.steps or 'an unknown number of'} steps, not {steps:,}; use another --out folder or remove it"
+        )
+    if (origin.precision or "fp32") != precision:
+        raise VaePassiveError(
+            f"{trained.parent.parent} holds a demo model {model_id} trained in {origin.precision}, not {precision}; "
+            "use another --out folder or remove that one"
         )
     return True
 
 
-def demo_commands(out: Path, steps: int, num_samples: int, design: Design = DEMO) -> list[list[str]]:
+def demo_commands(
+    out: Path, steps: int, num_samples: int, design: Design = DEMO, precision: str = "fp32"
+) -> list[list[str]]:
     """The user-level commands of ``design``, in order (without the ``vae-passive`` prefix)."""
     mirror, ids = out / "mirror", _ranges(design.ids)
-    todo = [i for i in design.ids if not _already_trained(mirror / "trained", i, steps)]
+    todo = [i for i in design.ids if not _already_trained(mirror / "trained", i, steps, precision)]
     where = ("--data", "procedural_dsprites", "--out", str(mirror / "trained"), "--zip")
+    where += ("--precision", precision) if precision != "fp32" else ()
     logging = ("--log-every", str(min(design.log_every, steps))) if design.log_every else ()
     if design.fleet:
         commands = [["train", "--ids", _ranges(tuple(todo)), "--steps", str(steps), *where, *logging]] if todo else []
@@ -131,14 +141,21 @@ def demo_commands(out: Path, steps: int, num_samples: int, design: Design = DEMO
     commands.append(
         [
             *("report", "--results", str(out / "results"), "--out", str(out / "report")),
-            *("--model-id", str(design.ids[-1]), "--note", design.report_note(steps, num_samples)),
+            *("--model-id", str(design.ids[-1]), "--note", design.report_note(steps, num_samples, precision)),
         ]
     )
     return commands
 
 
-def run_demo(out: Path, steps: int, num_samples: int, echo: Callable[[str], None], design: Design = DEMO) -> Path:
-    """Run every command of ``design``; return the report's ``index.html``."""
+def run_demo(
+    out: Path,
+    steps: int,
+    num_samples: int,
+    echo: Callable[[str], None],
+    design: Design = DEMO,
+    precision: str = "fp32",
+) -> Path:
+    """Run every command of ``design`` (training in ``precision``); return the report's ``index.html``."""
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, config.HOME: str(out / "home"), config.OFFLINE: "1"}
@@ -149,7 +166,7 @@ def run_demo(out: Path, steps: int, num_samples: int, echo: Callable[[str], None
         + ", ".join(f"model {r.id} ({r.method}, beta {r.value:g}, seed {r.seed})" for r in records)
     )
     started = time.perf_counter()
-    for args in demo_commands(out, steps, num_samples, design):
+    for args in demo_commands(out, steps, num_samples, design, precision):
         echo(f"\n$ vae-passive {shlex.join(args)}")
         step_started = time.perf_counter()
         completed = subprocess.run([sys.executable, "-m", "vae_passive", *args], env=env)

@@ -40,11 +40,10 @@ from vae_passive.training.objectives import (
     shuffle_codes,
 )
 from vae_passive.zoo import catalogue
+from vae_passive.zoo.origin import PRECISIONS
 
 LEARNING_RATE = 1e-4
 LOSS_TERMS = ("loss", "reconstruction_loss", "kl_loss", "regularizer", "elbo")
-#: Arithmetic of a training step: fp32 (the spec) or bf16 compute with fp32 weights and optimizer state.
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ TRAIN_RESULTS = "model/results/json/train_results.json"
 GIN_MAX_BYTES = 1 << 20  # a train.gin is a few kB
 #: The published zoo was trained by disentanglement_lib (TensorFlow 1) in float32; its folders record no precision.
 PUBLISHED_PRECISION = "fp32"
+#: What ``train --precision`` offers: the published fp32, or bfloat16 compute with fp32 weights (docs/training.md).
+PRECISIONS = (PUBLISHED_PRECISION, "bf16")
 
 
 @dataclass(frozen=True)
