@@ -243,7 +243,7 @@ def test_demo_says_plainly_when_the_finding_did_not_show(tmp_path, passive, tc, 
 def test_demo_stops_at_a_failing_step(monkeypatch, tmp_path):
     from vae_passive.training import demo
 
-    monkeypatch.setattr(demo, "demo_commands", lambda out, steps, num_samples: [["list", "--ids", "nope"]])
+    monkeypatch.setattr(demo, "demo_commands", lambda *args: [["list", "--ids", "nope"]])
     lines: list[str] = []
     with pytest.raises(VaePassiveError, match=r"demo step `vae-passive list` failed \(exit code 1\)"):
         demo.run_demo(tmp_path, 3, 10, lines.append)
