@@ -9,8 +9,9 @@ import pytest
 from scipy.stats import t
 
 from vae_passive.api.codes import analyze_codes
+from vae_passive.latents.scores import tc_null, tc_null_quantile
 from vae_passive.report import claims, tables
-from vae_passive.report.claims import paired_interval, sign_test, tc_null, tc_null_quantile
+from vae_passive.report.claims import paired_interval, sign_test
 
 
 def _tc(codes: np.ndarray) -> float:

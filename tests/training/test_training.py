@@ -198,7 +198,7 @@ def test_demo_headline_prints_the_finding(tmp_path):
             if passive_tc
             else []
         )
-        return {"schema": "vae-passive/analysis/1", "counts": counts, "scores": scores}
+        return {"schema": "vae-passive/analysis/1", "counts": counts, "scores": scores, "data": {"num_samples": 10_000}}
 
     for mid, doc in (
         (0, document({"active": 9, "mixed": 1, "passive": 0}, None)),
@@ -210,12 +210,21 @@ def test_demo_headline_prints_the_finding(tmp_path):
     assert "beta 1 (model 0): 0 passive, 1 mixed, 9 active" in lines[2] and "total correlation" not in lines[2]
     assert "beta 16 (model 250): 3 passive" in lines[3] and "mean code 0.09, sampled code 8e-05 (1,125x)" in lines[3]
     assert lines[4].startswith("  Measured in model 250 (beta 16): the passive latents look independent")
+    assert "far above what independent latents give" in lines[4]
+
+
+_NOT_SHOWN = (
+    "in no model is the passive latents' total correlation far above what independent latents give in the mean code, "
+    "within it in the sampled code, and 10x higher in the mean code"
+)
 
 
 @pytest.mark.parametrize(
     ("passive", "tc", "why"),
     [
-        (3, (0.010, 0.009), "no model's passive latents have a total correlation 10x higher in the mean code"),
+        (3, (0.010, 0.009), _NOT_SHOWN),  # 1.1x: far above the null, but not 10x the sampled code's
+        (2, (9.55e-05, 1.2e-06), _NOT_SHOWN),  # 77x, yet within what 2 independent latents give at N = 500
+        (3, (0.2, 0.01), _NOT_SHOWN),  # 20x, yet the sampled code's TC is far from independent too
         (0, None, "no model has two or more passive latents with a total correlation to compare"),
     ],
 )

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from vae_passive.latents.scores import FAR_ABOVE_NULL_P, WITHIN_NULL_P, tc_null, tc_null_quantile
 from vae_passive.report.tables import TC, Tables
 
 MIN_MODELS = 5  # fewer models with what a test needs: "too few to say"
-NONE_P = 0.05  # (a) "none": the TC is no larger than the null gives in 5 % of draws (indistinguishable)
-HIGH_P = 0.001  # (a) "high": larger than the null gives in 0.1 % of draws (far above it)
+NONE_P = WITHIN_NULL_P  # (a) "none": the TC is no larger than the null gives in 5 % of draws (indistinguishable)
+HIGH_P = FAR_ABOVE_NULL_P  # (a) "high": larger than the null gives in 0.1 % of draws (far above it)
 NOISE_Z = 1.96  # (b) "equal": |mean − sampled| within 1.96 sd of the sampled TC's sampling noise
 NOISE_LEVEL = 0.05  # (b) how often a difference of noise alone falls outside NOISE_Z sd
 VERDICT_P = 0.05  # sign test over models: holds in more (fewer) models than chance would give
@@ -50,24 +51,6 @@ def _spread(values: pd.Series, unit: str = "") -> str:
 
 
 # ---- the statistics -----------------------------------------------------------------------------
-
-
-def tc_null(tc: np.ndarray | float, n: np.ndarray | float, k: np.ndarray | float) -> np.ndarray:
-    """P(TC ≥ tc) under the null of k independent Gaussian columns and n rows: TC = −½ log det R (R the
-    sample correlation), and Bartlett's sphericity statistic −(n − 1 − (2k + 5)/6) log det R follows
-    χ² with k(k − 1)/2 degrees of freedom."""
-    from scipy.stats import chi2
-
-    k = np.asarray(k, dtype=np.float64)
-    factor = np.asarray(n, dtype=np.float64) - 1.0 - (2.0 * k + 5.0) / 6.0
-    return chi2.sf(2.0 * np.asarray(tc, dtype=np.float64) * factor, k * (k - 1.0) / 2.0)
-
-
-def tc_null_quantile(q: float, n: float, k: float) -> float:
-    """The TC (nats) that the null of ``tc_null`` exceeds with probability 1 − q."""
-    from scipy.stats import chi2
-
-    return float(chi2.ppf(q, k * (k - 1) / 2) / (2.0 * (n - 1.0 - (2.0 * k + 5.0) / 6.0)))
 
 
 def sign_test(holds: int, of: int) -> float:
