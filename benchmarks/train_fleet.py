@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from vae_passive.training.demo import DEMO_STEPS
+
 WARMUP = 5
 
 
@@ -70,6 +72,7 @@ def main() -> None:
     parser.add_argument("--splits", default=f"1x{os.cpu_count()},{os.cpu_count()}x1")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--mini-study", action="store_true", help="also time `vae-passive demo --mini-study`")
+    parser.add_argument("--mini-study-steps", type=int, help="its --steps [the demo's 3,000]; fewer for a smoke run")
     args = parser.parse_args()
     split_rounds: dict[str, list[float]] = {split: [] for split in args.splits.split(",")}
     for _ in range(args.rounds):  # alternately, so that a busy spell of the machine hits each split alike
@@ -91,8 +94,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
             command = [sys.executable, "-m", "vae_passive", "demo", "--mini-study", "--out", folder]
+            command += ["--steps", str(args.mini_study_steps)] if args.mini_study_steps else []
             subprocess.run(command, check=True, stdout=sys.stderr)
             facts["mini_study_s"] = round(time.perf_counter() - started, 1)
+        facts["mini_study_steps"] = args.mini_study_steps or DEMO_STEPS
         print(f"vae-passive demo --mini-study: {facts['mini_study_s']:.0f} s wall", flush=True)
     rounds = {"split_rounds": split_rounds, "precision_rounds": precision}
     print(json.dumps({**facts, "splits": splits, "precision": medians, **rounds}))
