@@ -177,6 +177,13 @@ def test_two_files_with_one_key_are_refused(cli, tmp_path):
     b = write(tmp_path / "b.npz", mean=mean, logvar=logvar, key=np.array("same"))
     result = cli("analyze", "--codes", a, "--codes", b, "--results", tmp_path / "r")
     assert result.exit_code == 1 and "both have the key 'same'" in one_line_error(result)
+    # keys that differ only in case name one results folder on macOS and Windows file systems
+    upper = write(tmp_path / "c.npz", mean=mean, logvar=logvar, key=np.array("Same"))
+    result = cli("analyze", "--codes", a, "--codes", upper, "--results", tmp_path / "r")
+    assert result.exit_code == 1 and "the keys 'same' and 'Same' (one folder where case is ignored)" in one_line_error(
+        result
+    )
+    assert not (tmp_path / "r").exists()
 
 
 def test_metrics_on_codes(cli, tmp_path):

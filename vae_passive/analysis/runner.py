@@ -68,16 +68,23 @@ def tasks_for_codes(paths: Iterable[str | Path]) -> list[Task]:
     name a results folder (``analysis.codes.key_of``) stops the batch before anything is written.
     """
     tasks: list[Task] = []
-    by_key: dict[str, str] = {}
+    by_key: dict[str, tuple[str, str]] = {}  # casefolded key -> (file, key)
     for path in paths:
         try:
             codes = read_codes(path)
         except VaePassiveError:
             codes = None  # fails as a task, under its file name
         key = key_of(codes, path)
-        if key in by_key:
-            raise VaePassiveError(f"{by_key[key]} and {path} both have the key {key!r}; give each model its own key")
-        by_key[key] = str(path)
+        folded = key.casefold()  # macOS and Windows file systems: "VAE" and "vae" name one results folder
+        if folded in by_key:
+            first, first_key = by_key[folded]
+            same = (
+                f"the key {key!r}"
+                if key == first_key
+                else f"the keys {first_key!r} and {key!r} (one folder where case is ignored)"
+            )
+            raise VaePassiveError(f"{first} and {path} both have {same}; give each model its own key")
+        by_key[folded] = (str(path), key)
         tasks.append(Task(key, codes_path=str(Path(path).resolve())))
     return tasks
 
