@@ -167,3 +167,16 @@ def test_folder_named_like_an_id_of_another_dataset(tmp_path):
     result = analyze_model(source, Settings(num_samples=100, dataset="procedural_dsprites"))
     assert result.document["model"]["method"] is None
     assert result.document["model"]["num_latents"] == 4
+
+
+def test_a_preset_whose_settings_changed_is_analysed_again_and_the_others_are_kept():
+    """The fast preset's predictors shrank (version 2): its documents' settings hash changes, so `analyze` redoes
+    them instead of skipping them; full and study kept their settings, so their documents stay valid (hashes
+    computed by the code before the change)."""
+    from vae_passive.analysis.analyze import Settings, settings_hash
+
+    def hashed(preset):
+        return settings_hash(Settings(metrics=("mig", "dci"), preset=preset), "procedural_dsprites")
+
+    assert hashed("full") == "5d2c19fd3f4b1ca8" and hashed("study") == "c4d3244155cb931a"
+    assert hashed("fast") != "47c9d0a5b36fa684"

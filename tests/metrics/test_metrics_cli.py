@@ -27,9 +27,9 @@ def test_analysis_document_gets_metric_rows(designed_model):
     document = analyze_model(locate_model(model_dir=designed_model), settings).document
     rows = document["metrics"]
     assert {tuple(sorted(r)) for r in rows} == {
-        ("classifier_defaults", "key", "metric", "preset", "representation", "subset", "value")
+        ("classifier_defaults", "key", "metric", "preset", "preset_version", "representation", "subset", "value")
     }
-    assert {(r["preset"], r["classifier_defaults"]) for r in rows} == {("fast", "2019")}
+    assert {(r["preset"], r["preset_version"], r["classifier_defaults"]) for r in rows} == {("fast", 2, "2019")}
     seen = {(r["representation"], r["subset"], r["metric"]) for r in rows}
     assert seen == {(rep, sub, m) for rep in ("mean", "sampled") for sub in METRIC_SUBSETS for m in QUICK}
     value = {(r["representation"], r["subset"], r["metric"], r["key"]): r["value"] for r in rows}

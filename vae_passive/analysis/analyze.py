@@ -115,6 +115,14 @@ def data_for(source: ModelSource, settings: Settings, channels: int | None) -> t
     return resolve_dataset(source.dataset, settings.dataset or source.trained_on, channels)
 
 
+def _preset_settings(settings: Settings) -> dict:
+    """The metric settings a hash covers: what each row records (a changed preset's version too, so that a
+    document of its earlier settings is analysed again rather than kept)."""
+    from vae_passive.metrics.suite import row_settings
+
+    return row_settings(settings.preset, settings.classifier_defaults)
+
+
 def settings_hash(settings: Settings, data_source: str) -> str:
     """A hash of everything that changes the result for one model."""
     payload = {
@@ -124,11 +132,7 @@ def settings_hash(settings: Settings, data_source: str) -> str:
         "sampled_noise": SAMPLED_NOISE,
     }
     if settings.metrics:  # only then, so that hashes of analyses without metrics stay valid
-        payload["metrics"] = {
-            "names": list(settings.metrics),
-            "preset": settings.preset,
-            "classifier_defaults": settings.classifier_defaults,
-        }
+        payload["metrics"] = {"names": list(settings.metrics), **_preset_settings(settings)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -363,12 +367,7 @@ def codes_settings_hash(settings: Settings, codes: Codes, key: str) -> str:
         "sampled_noise": SAMPLED_NOISE,
     }
     if settings.metrics:
-        payload["metrics"] = {
-            "names": list(settings.metrics),
-            "sample": "given codes",
-            "preset": settings.preset,
-            "classifier_defaults": settings.classifier_defaults,
-        }
+        payload["metrics"] = {"names": list(settings.metrics), "sample": "given codes", **_preset_settings(settings)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

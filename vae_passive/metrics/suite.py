@@ -104,6 +104,12 @@ def metric_rows(
     return [{**row, **row_settings(preset, classifier_defaults)} for row in rows]
 
 
-def row_settings(preset: str, classifier_defaults: str) -> dict[str, str]:
-    """What every metric row records of the settings that change its numbers."""
-    return {"preset": preset, "classifier_defaults": classifier_defaults}
+def row_settings(preset: str, classifier_defaults: str) -> dict[str, str | int]:
+    """What every metric row records of the settings that change its numbers: the preset (and its version when
+    its settings changed since documents first recorded it: ``registry.PRESET_VERSIONS``) and the classifiers'."""
+    version = registry.PRESET_VERSIONS.get(preset)
+    return {
+        "preset": preset,
+        **({"preset_version": version} if version else {}),
+        "classifier_defaults": classifier_defaults,
+    }

@@ -75,14 +75,21 @@ def origin_fields(model: dict) -> dict:
     return fields
 
 
+def preset_label(preset: str, version: object) -> str:
+    """A metric row's preset, with its version when the preset's settings changed after documents first recorded
+    it (``fast v2``; ``metrics.registry.PRESET_VERSIONS``): two versions' numbers are never pooled."""
+    return (
+        f"{preset} v{version}" if isinstance(version, int) and not isinstance(version, bool) and version > 1 else preset
+    )
+
+
 def metric_settings(entries: object) -> dict[str, str]:
-    """The metrics' ``preset`` and ``classifier_defaults`` as a document's metric rows record them ("" when none
-    does; several distinct ones joined with "+", a group of their own)."""
+    """The metrics' ``preset`` (``preset_label``) and ``classifier_defaults`` as a document's metric rows record
+    them ("" when none does; several distinct ones joined with "+", a group of their own)."""
     rows = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
-    return {
-        name: "+".join(sorted({str(e[name]) for e in rows if isinstance(e.get(name), str)}))
-        for name in ("preset", "classifier_defaults")
-    }
+    presets = {preset_label(e["preset"], e.get("preset_version")) for e in rows if isinstance(e.get("preset"), str)}
+    classifiers = {e["classifier_defaults"] for e in rows if isinstance(e.get("classifier_defaults"), str)}
+    return {"preset": "+".join(sorted(presets)), "classifier_defaults": "+".join(sorted(classifiers))}
 
 
 def rules(models: pd.DataFrame) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from vae_passive.report.groups import (
     group_labels,
     metric_settings,
     origin_fields,
+    preset_label,
 )
 from vae_passive.zoo import catalogue
 
@@ -371,6 +372,16 @@ METRIC_CATEGORIES = ("representation", "subset", "metric", "metric_key", "preset
 UNRECORDED_PRESET, EARLIER_CLASSIFIERS = "unrecorded", "current"
 
 
+def _preset(entry: dict[str, Any], where: str) -> str:
+    """A row's preset, with its version when the preset's settings changed since it was first recorded
+    (``fast v2``): rows of two versions differ in their numbers' settings and are never pooled."""
+    preset = _text(entry.get("preset", UNRECORDED_PRESET), f"{where}.preset")
+    version = entry.get("preset_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 1000:
+        raise DocumentError(f"{where}.preset_version is {version!r} (expected a version number)")
+    return preset_label(preset, version)
+
+
 def _metric_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
     """(representation, subset, metric, key, preset, classifier_defaults, result) per metric entry of a
     subset the study forms (``in_study``; the truncated tasks' ``random`` baseline too). A metric that
@@ -388,7 +399,7 @@ def _metric_rows(doc: dict[str, Any], present: Collection[str]) -> list[tuple]:
                 subset,
                 metric,
                 _text(entry.get("key", metric), f"{where}.key"),  # documents before the metrics issue
-                _text(entry.get("preset", UNRECORDED_PRESET), f"{where}.preset"),
+                _preset(entry, where),
                 _text(entry.get("classifier_defaults", EARLIER_CLASSIFIERS), f"{where}.classifier_defaults"),
                 _number(_need(entry, "value", where), f"{where}.value"),
             )
