@@ -70,6 +70,10 @@ def test_claim_a_follows_the_codes():
     loud = claims.claim_a(_tables(passive_shared=1.5, active_logvar=-6))
     assert "the sampled code's differs from its null in 6 of 6 models, more often than chance" in loud.text
     assert loud.text.startswith("Not supported"), loud.text
+    # independent passive means: the mean code is not high in any model, so the claim fails whatever the
+    # sampled code does (it once read "Supported" when no model was high: 0 skipped that half of the test)
+    independent = claims.claim_a(_tables(passive_shared=0.0, active_logvar=-6))
+    assert independent.text.startswith("Not supported: the mean code's TC far above its null in 0 of 6"), independent
     few = claims.claim_a(_tables(passive_shared=0.05, active_logvar=-6, models=3))
     assert few.text.startswith("Too few models to say (3 with what the test needs")
 

@@ -80,19 +80,19 @@ def paired_interval(differences: pd.Series) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def _null_verdict(holds: int, failures: int, of: int, level: float, what: tuple[str, str]) -> str:
-    """The verdict of a claim that ``what[0]`` is far from its null in most models (``holds``, by a sign
-    test; 0 to skip) while ``what[1]`` is indistinguishable from its null: it may differ from it
-    (``failures``) only as often as its ``level`` gives by chance (``excess_test``)."""
+def _null_verdict(holds: int | None, failures: int, of: int, level: float, what: tuple[str, str]) -> str:
+    """The verdict of a claim that ``what[0]`` is far from its null in most models (``holds`` of them, by a sign
+    test; None: the claim has no such part) while ``what[1]`` is indistinguishable from its null: it may differ
+    from it (``failures``) only as often as its ``level`` gives by chance (``excess_test``)."""
     if of < MIN_MODELS:
         return f"Too few models to say ({of:,} with what the test needs; {MIN_MODELS} wanted)"
     excess = excess_test(failures, of, level)
     often = "as often as chance gives" if excess >= VERDICT_P else "more often than chance gives"
     text = f"{what[1]} differs from its null in {failures:,} of {of:,} models, {often}"
     text += f" ({level:.0%} expected, p = {excess:.2g})"
-    if holds:
+    if holds is not None:
         text = f"{what[0]} far above its null in {holds:,} of {of:,} (sign test p = {sign_test(holds, of):.2g}); {text}"
-    supported = excess >= VERDICT_P and (not holds or sign_test(holds, of) < VERDICT_P)
+    supported = excess >= VERDICT_P and (holds is None or sign_test(holds, of) < VERDICT_P)
     return f"{'Supported' if supported else 'Not supported'}: {text}"
 
 
@@ -221,7 +221,9 @@ def claim_b(tables: Tables) -> Finding:
     unrecorded = len(active) - len(judged)
     difference = judged["mean"] - judged["sampled"]
     holds = int((difference.abs() <= NOISE_Z * judged["sd"]).sum())
-    verdict = _null_verdict(0, len(judged) - holds, len(judged), NOISE_LEVEL, ("", "the mean − sampled TC difference"))
+    verdict = _null_verdict(
+        None, len(judged) - holds, len(judged), NOISE_LEVEL, ("", "the mean − sampled TC difference")
+    )
     text = (
         f"{verdict}. Judged by TC; test per model: the mean − sampled TC difference on the "
         f"active latents against the spread of the sampled TC when only its noise ε is drawn again (20 redraws "
