@@ -8,7 +8,7 @@ dSprites; after a warm-up (tracing) they wait for each other, then time ``--step
 The figure is the sum of their iterations over the slowest one's wall time. Then, in one process with all
 cores, the same model's iterations/s in fp32 and in bf16 (``--precision``), alternately, ``--rounds`` times
 (medians). With ``--mini-study``, last, the wall time of ``vae-passive demo --mini-study`` from an empty
-folder (about 25 minutes on 2 cores; ``--rounds 0`` times only that). Prints one JSON object.
+folder (19 minutes on 2 cores, measured; ``--rounds 0`` times only that). Prints one JSON object.
 """
 
 from __future__ import annotations

@@ -220,15 +220,16 @@ _NOT_SHOWN = (
 
 
 @pytest.mark.parametrize(
-    ("passive", "tc", "why"),
-    [
-        (3, (0.010, 0.009), _NOT_SHOWN),  # 1.1x: far above the null, but not 10x the sampled code's
-        (2, (9.55e-05, 1.2e-06), _NOT_SHOWN),  # 77x, yet within what 2 independent latents give at N = 500
-        (3, (0.2, 0.01), _NOT_SHOWN),  # 20x, yet the sampled code's TC is far from independent too
-        (0, None, "no model has two or more passive latents with a total correlation to compare"),
+    ("passive", "tc", "why", "but"),
+    [  # N = 500; each case fails one part of the test, and the model's line says which
+        (3, (0.010, 0.009), _NOT_SHOWN, "the mean code's TC is within what 3 independent latents give"),  # p 0.019
+        (2, (9.55e-05, 1.2e-06), _NOT_SHOWN, "the mean code's TC is within what 2 independent"),  # 80x, p 0.76
+        (3, (0.2, 0.01), _NOT_SHOWN, "the sampled code's TC is above what 3 independent latents give"),  # p 0.019
+        (3, (0.03, 0.004), _NOT_SHOWN, "the mean code's TC is not 10x the sampled code's"),  # p 1.5e-06, 0.26; 7.5x
+        (0, None, "no model has two or more passive latents with a total correlation to compare", None),
     ],
 )
-def test_demo_says_plainly_when_the_finding_did_not_show(tmp_path, passive, tc, why):
+def test_demo_says_plainly_when_the_finding_did_not_show(tmp_path, passive, tc, why, but):
     from vae_passive.training import demo
 
     for mid in (0, 250):
@@ -247,6 +248,8 @@ def test_demo_says_plainly_when_the_finding_did_not_show(tmp_path, passive, tc, 
         == f"  The paper's finding did not show in this run: {why}. Train longer (--steps) and run the demo again."
     )
     assert not any("the paper's finding." in line for line in lines)
+    if but:
+        assert all(f"; but {but}" in line for line in lines[2:4]), lines
 
 
 def test_demo_stops_at_a_failing_step(monkeypatch, tmp_path):
@@ -327,6 +330,13 @@ def test_mini_study_settings(tmp_path):
                   "N = 10,000 as published", "not on the study's"):  # fmt: skip
         assert words in note, words
     assert "N = 2,000 (published: 10,000)" in demo.MINI_STUDY.report_note(3000, 2000)
+    # the note's sizes are the fast preset's (training may not import the metrics, so the note states them)
+    from vae_passive.metrics.registry import params
+
+    truncated = params("truncated_downstream_task_logistic_regression", "fast")
+    assert truncated["cross_validated"] is False
+    assert f"on {truncated['num_train']} training and {truncated['num_test']} test points with C = 1" in note
+    assert f"the effective rank on {params('effective_rank', 'fast')['num_train']:,} points" in note
     # a rerun trains only what is missing, in one command
     demo_models = tmp_path / "mirror" / "trained"
     for trained_id in demo.MINI_STUDY.ids[:-1]:
@@ -359,3 +369,30 @@ def test_mini_study_prints_the_reports_verdicts(tmp_path):
         "  Claim (b): active: not measurable: no model has two or more active latents with TC scores.",
         "  Claim (c): downstream: Too few models to say (4; 5 wanted).",
     ]
+    # two comparability groups: a block each, named; no claims at all: said so
+    with open(tmp_path / "tables" / "findings.csv", "a", newline="") as table:
+        csv.writer(table).writerow(("trained here, 200 steps", 2, "Claim (a): passive", "Too few models to say."))
+    lines = demo.claim_verdicts(tmp_path)
+    assert lines[-2:] == [
+        "The report's verdicts on the paper's claims (trained here, 200 steps):",
+        "  Claim (a): passive: Too few models to say.",
+    ]
+    (tmp_path / "tables" / "findings.csv").write_text("group,models,title,text\n")
+    assert demo.claim_verdicts(tmp_path)[1].startswith("The report has no verdicts on the paper's claims")
+
+
+def test_the_demo_and_the_mini_study_never_share_a_folder(tmp_path, monkeypatch):
+    """They share models 0 and 250 but train them differently (with and without logs) and report over their
+    folder's documents: a run in the other's folder is refused before anything runs."""
+    from vae_passive.training import demo
+
+    ran: list[list[str]] = []
+    monkeypatch.setattr(demo, "demo_commands", lambda *args: [])
+    monkeypatch.setattr(demo, "headline", lambda *args: ran.append(["headline"]) or [])
+    monkeypatch.setattr(demo, "claim_verdicts", lambda *args: [])
+    demo.run_demo(tmp_path, 3000, 10_000, lambda line: None, demo.MINI_STUDY)
+    assert (tmp_path / demo.DESIGN_MARKER).read_text() == "mini study\n"
+    demo.run_demo(tmp_path, 3000, 10_000, lambda line: None, demo.MINI_STUDY)  # a rerun of the same design
+    with pytest.raises(VaePassiveError, match="holds a mini study run, not a demo one; use another --out folder"):
+        demo.run_demo(tmp_path, 3000, 10_000, lambda line: None, demo.DEMO)
+    assert len(ran) == 2

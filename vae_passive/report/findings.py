@@ -168,4 +168,5 @@ def findings_table(group_findings: list[tuple]) -> pd.DataFrame:
         for group, found, _ in group_findings
         for finding in found
     ]
-    return pd.DataFrame(rows, columns=["group", "models", "title", "text"]).astype({"models": "int64"})
+    frame = pd.DataFrame(rows, columns=["group", "models", "title", "text"])
+    return frame.astype({"group": "string", "models": "int64", "title": "string", "text": "string"})
