@@ -50,35 +50,25 @@ def logistic_regression_cv(mode: str = DEFAULT_CLASSIFIERS, cross_validated: boo
     ``cross_validated=False`` (the fast preset) fits the same model with C fixed at 1 instead: what
     ``LogisticRegressionCV(Cs=[1.0])`` refits, without the folds that one candidate makes pointless.
     """
-    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.model_selection import KFold
 
-    if not cross_validated:
-        return _fixed_c_logistic_regression(mode)
     settings = dict(LOGISTIC_REGRESSION_CV)
-    settings["scoring"] = "accuracy"  # the old default, stated: scikit-learn 1.11 changes it
-    if "use_legacy_attributes" in inspect.signature(LogisticRegressionCV).parameters:
-        # scikit-learn >= 1.9 asks for these to be explicit; both keep pure L2
-        settings.update(l1_ratios=(0.0,), use_legacy_attributes=False)
-    model = LogisticRegressionCV(cv=KFold(n_splits=settings.pop("folds")), **settings)
+    folds = settings.pop("folds")
+    if cross_validated:
+        settings["scoring"] = "accuracy"  # the old default, stated: scikit-learn 1.11 changes it
+        if "use_legacy_attributes" in inspect.signature(LogisticRegressionCV).parameters:
+            # scikit-learn >= 1.9 asks for these to be explicit; both keep pure L2
+            settings.update(l1_ratios=(0.0,), use_legacy_attributes=False)
+        model = LogisticRegressionCV(cv=KFold(n_splits=folds), **settings)
+    else:
+        del settings["Cs"]
+        model = LogisticRegression(C=1.0, **settings)
     if check_classifier_defaults(mode) == "current":
         return model
     from sklearn.multiclass import OneVsRestClassifier
 
-    # 0.21.3's multi_class='warn' -> 'ovr': per class a binary CV over the same folds, its own C
-    return OneVsRestClassifier(model)
-
-
-def _fixed_c_logistic_regression(mode: str):
-    """``LogisticRegressionCV``'s solver and tolerance at C = 1: multinomial (current) or one-vs-rest (2019)."""
-    from sklearn.linear_model import LogisticRegression
-
-    settings = {key: value for key, value in LOGISTIC_REGRESSION_CV.items() if key not in ("Cs", "folds")}
-    model = LogisticRegression(C=1.0, **settings)
-    if check_classifier_defaults(mode) == "current":
-        return model
-    from sklearn.multiclass import OneVsRestClassifier
-
+    # 0.21.3's multi_class='warn' -> 'ovr': per class a binary problem (with CV: over the same folds, its own C)
     return OneVsRestClassifier(model)
 
 

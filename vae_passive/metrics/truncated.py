@@ -91,5 +91,15 @@ def evaluate(
     """Draw training then test points (the authors' order) and score every subset."""
     codes, factors = _finite_sample(data, represent, num_train, random_state, batch_size)
     test_codes, test_factors = _finite_sample(data, represent, num_test, random_state, batch_size)
-    settings = (jobs, classifier_defaults, n_estimators, cross_validated)
-    return compute_truncated_downstream(codes, factors, test_codes, test_factors, kinds, predictor, *settings)
+    return compute_truncated_downstream(
+        codes,
+        factors,
+        test_codes,
+        test_factors,
+        kinds,
+        predictor,
+        jobs=jobs,
+        classifier_defaults=classifier_defaults,
+        n_estimators=n_estimators,
+        cross_validated=cross_validated,
+    )

@@ -22,8 +22,6 @@ from vae_passive.latents.scores import FAR_ABOVE_NULL_P, WITHIN_NULL_P, tc_null,
 from vae_passive.report.tables import TC, Tables
 
 MIN_MODELS = 5  # fewer models with what a test needs: "too few to say"
-NONE_P = WITHIN_NULL_P  # (a) "none": the TC is no larger than the null gives in 5 % of draws (indistinguishable)
-HIGH_P = FAR_ABOVE_NULL_P  # (a) "high": larger than the null gives in 0.1 % of draws (far above it)
 NOISE_Z = 1.96  # (b) "equal": |mean − sampled| within 1.96 sd of the sampled TC's sampling noise
 NOISE_LEVEL = 0.05  # (b) how often a difference of noise alone falls outside NOISE_Z sd
 VERDICT_P = 0.05  # sign test over models: holds in more (fewer) models than chance would give
@@ -163,7 +161,7 @@ def _sizes(tables: Tables, subset: str) -> pd.DataFrame:
 
 def claim_a(tables: Tables) -> Finding:
     """(a) On the passive latents the mean code's TC is far above the null of independent Gaussian
-    columns (p < ``HIGH_P``) and the sampled code's indistinguishable from it (p ≥ ``NONE_P``)."""
+    columns (p < ``FAR_ABOVE_NULL_P``) and the sampled code's indistinguishable from it (p ≥ ``WITHIN_NULL_P``)."""
     title = "Claim (a): passive latents cause the mean/sampled discrepancy"
     wide = per_model(tables.scores, TC)
     passive = pair(wide, "passive")
@@ -174,13 +172,14 @@ def claim_a(tables: Tables) -> Finding:
         return Finding(title, "not measurable: the documents do not record N for the models with passive TC.")
     p_mean = tc_null(judged["mean"], judged["n"], judged["k"])
     p_sampled = tc_null(judged["sampled"], judged["n"], judged["k"])
-    high, none = int((p_mean < HIGH_P).sum()), int((p_sampled >= NONE_P).sum())
+    high, none = int((p_mean < FAR_ABOVE_NULL_P).sum()), int((p_sampled >= WITHIN_NULL_P).sum())
     n, k = float(judged["n"].median()), float(judged["k"].median())
-    verdict = _null_verdict(high, len(judged) - none, len(judged), NONE_P, ("the mean code's TC", "the sampled code's"))
+    what = ("the mean code's TC", "the sampled code's")
+    verdict = _null_verdict(high, len(judged) - none, len(judged), WITHIN_NULL_P, what)
     text = (
         f"{verdict}. Test per model: TC of the passive latents against its null, k independent "
         f"Gaussian columns of the model's N rows (Bartlett: 2·TC·(N − 1 − (2k + 5)/6) ~ χ² with k(k − 1)/2 degrees "
-        f'of freedom); "high" is p < {HIGH_P:g}, "none" p ≥ {NONE_P:g}. Mean code high in {high:,} '
+        f'of freedom); "high" is p < {FAR_ABOVE_NULL_P:g}, "none" p ≥ {WITHIN_NULL_P:g}. Mean code high in {high:,} '
         f"and sampled code none in {none:,} of {counted(len(judged))}; TC of the mean code "
         f"{_spread(judged['mean'], ' nats')}, of the sampled code {_spread(judged['sampled'], ' nats')}, where the "
         f"null's 95th percentile is {tc_null_quantile(0.95, n, k):.2g} nats (median N = {n:,.0f}, k = {k:g})."

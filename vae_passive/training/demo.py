@@ -25,7 +25,7 @@ from vae_passive.atomic import write_text
 from vae_passive.errors import VaePassiveError
 from vae_passive.latents.scores import FAR_ABOVE_NULL_P, WITHIN_NULL_P, tc_null
 from vae_passive.zoo import catalogue
-from vae_passive.zoo.origin import folder_origin
+from vae_passive.zoo.origin import PUBLISHED_PRECISION, folder_origin
 
 #: beta_vae on dsprites_full, seed 0: beta = 1 (level 0, weakly regularised) and beta = 16 (level 5).
 #: The recipe and why: docs/training.md, "The demo".
@@ -67,14 +67,14 @@ class Design:
     fleet: bool = False  # one `train --ids` over the machine's cores, instead of one `train` per model
     claims: bool = False  # print the report's verdicts on the paper's three claims (enough models for them)
 
-    def report_note(self, steps: int, num_samples: int, precision: str = "fp32") -> str:
+    def report_note(self, steps: int, num_samples: int, precision: str = PUBLISHED_PRECISION) -> str:
         ids = " and ".join(map(str, self.ids)) if len(self.ids) <= 2 else f"ids {_ranges(self.ids)}"
         every = min(self.log_every, steps) if self.log_every else None
         analysis = f"the analysis at N = {num_samples:,}" + (
             " as published" if num_samples == DEFAULT_NUM_SAMPLES else f" (published: {DEFAULT_NUM_SAMPLES:,})"
         )
         note = self.note.format(ids=ids, steps=steps, every=every, count=len(self.ids), analysis=analysis)
-        if precision != "fp32":
+        if precision != PUBLISHED_PRECISION:
             note += f" Trained in {precision} (--precision {precision}) instead of the published fp32."
         return note
 
@@ -102,7 +102,7 @@ MINI_STUDY = Design(
 )
 
 
-def _already_trained(trained: Path, model_id: int, steps: int, precision: str = "fp32") -> bool:
+def _already_trained(trained: Path, model_id: int, steps: int, precision: str = PUBLISHED_PRECISION) -> bool:
     """Whether an earlier run in this demo folder left model ``model_id`` trained for exactly ``steps`` steps in
     ``precision`` (then it is reused: an interrupted demo resumes). A model of another length or precision is
     refused, never reused: the report's note and the printed verdict would describe a run that did not happen."""
@@ -114,21 +114,22 @@ def _already_trained(trained: Path, model_id: int, steps: int, precision: str = 
             f"{trained.parent.parent} holds a demo model {model_id} trained for "
             f"{origin.steps or 'an unknown number of'} steps, not {steps:,}; use another --out folder or remove it"
         )
-    if (origin.precision or "fp32") != precision:
+    found = origin.precision or PUBLISHED_PRECISION  # models trained before the precision was recorded were fp32
+    if found != precision:
         raise VaePassiveError(
-            f"{trained.parent.parent} holds a demo model {model_id} trained in {origin.precision or 'fp32'}, "
+            f"{trained.parent.parent} holds a demo model {model_id} trained in {found}, "
             f"not {precision}; use another --out folder or remove that one"
         )
     return True
 
 
 def demo_commands(
-    out: Path, steps: int, num_samples: int, design: Design = DEMO, precision: str = "fp32"
+    out: Path, steps: int, num_samples: int, design: Design = DEMO, precision: str = PUBLISHED_PRECISION
 ) -> list[list[str]]:
     """The user-level commands of ``design``, in order (without the ``vae-passive`` prefix)."""
     mirror, ids = out / "mirror", _ranges(design.ids)
     todo = [i for i in design.ids if not _already_trained(mirror / "trained", i, steps, precision)]
-    precision_option = ("--precision", precision) if precision != "fp32" else ()
+    precision_option = ("--precision", precision) if precision != PUBLISHED_PRECISION else ()
     where = ("--data", "procedural_dsprites", "--out", str(mirror / "trained"), "--zip", *precision_option)
     logging = ("--log-every", str(min(design.log_every, steps))) if design.log_every else ()
     if design.fleet:
@@ -157,7 +158,7 @@ def run_demo(
     num_samples: int,
     echo: Callable[[str], None],
     design: Design = DEMO,
-    precision: str = "fp32",
+    precision: str = PUBLISHED_PRECISION,
 ) -> Path:
     """Run every command of ``design`` (training in ``precision``); return the report's ``index.html``."""
     out = out.resolve()
