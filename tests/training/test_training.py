@@ -396,3 +396,10 @@ def test_the_demo_and_the_mini_study_never_share_a_folder(tmp_path, monkeypatch)
     with pytest.raises(VaePassiveError, match="holds a mini study run, not a demo one; use another --out folder"):
         demo.run_demo(tmp_path, 3000, 10_000, lambda line: None, demo.DEMO)
     assert len(ran) == 2
+
+
+def test_demo_options_refuse_bad_values_in_one_line(cli, tmp_path):
+    bad = cli("demo", "--precision", "fp16", "--out", tmp_path / "d")
+    assert bad.exit_code != 0 and "Traceback" not in bad.output
+    assert "'fp16' is not one of 'fp32', 'bf16'" in bad.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "d").exists()

@@ -197,7 +197,10 @@ DESIGN_MARKER = ".vae-passive-design"
 def _claim_folder(out: Path, design: Design) -> None:
     """Mark ``out`` as ``design``'s; refuse a folder another design made, in one line."""
     marker = out / DESIGN_MARKER
-    found = marker.read_text(encoding="utf-8", errors="replace")[:100].strip() if marker.is_file() else None
+    found = None
+    if marker.is_file():
+        with marker.open("rb") as stream:  # a marker's first 100 bytes name a design; nothing longer is read
+            found = stream.read(100).decode("utf-8", errors="replace").strip()
     if found is not None and found != design.name:
         raise VaePassiveError(f"{out} holds a {found} run, not a {design.name} one; use another --out folder")
     if found is None:
